@@ -1,0 +1,99 @@
+package bolt
+
+import (
+	berrors "etcd-lsm/common/bolt/errors"
+)
+
+// Bucket is a named collection of keys inside a transaction.
+type Bucket struct {
+	tx     *Tx
+	name   string
+	prefix []byte
+
+	// FillPercent is accepted for compatibility; it has no effect here.
+	FillPercent float64
+}
+
+func newBucket(tx *Tx, name []byte) *Bucket {
+	return &Bucket{tx: tx, name: string(name), prefix: dataPrefix(name), FillPercent: DefaultFillPercent}
+}
+
+// Tx is the bucket's transaction.
+func (b *Bucket) Tx() *Tx { return b.tx }
+
+// Writable reports whether the bucket belongs to the write transaction.
+func (b *Bucket) Writable() bool { return b.tx.writable }
+
+// Get returns the value of key, or nil if the key does not exist. An empty
+// value is returned as a non-nil empty slice.
+func (b *Bucket) Get(key []byte) []byte {
+	if b.tx.closed.Load() || len(key) == 0 {
+		return nil
+	}
+	v, ok, err := b.tx.r.Get(dataKey(b.prefix, key))
+	if err != nil || !ok {
+		return nil
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v
+}
+
+// Put sets key to value. The write transaction sees it at once; others
+// after Commit.
+func (b *Bucket) Put(key, value []byte) error {
+	if err := b.tx.checkWritable(); err != nil {
+		return err
+	}
+	switch {
+	case len(key) == 0:
+		return berrors.ErrKeyRequired
+	case len(key) > MaxKeySize:
+		return berrors.ErrKeyTooLarge
+	case int64(len(value)) > MaxValueSize:
+		return berrors.ErrValueTooLarge
+	}
+	return b.tx.putKey(b, key, value)
+}
+
+// Delete removes key. Deleting a missing key is not an error.
+func (b *Bucket) Delete(key []byte) error {
+	if err := b.tx.checkWritable(); err != nil {
+		return err
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	return b.tx.deleteKey(b, dataKey(b.prefix, key))
+}
+
+// Cursor returns a cursor over the bucket's keys.
+func (b *Bucket) Cursor() *Cursor {
+	return newCursor(b.tx, b, b.prefix, prefixEnd(b.prefix), len(b.prefix))
+}
+
+// ForEach calls fn for every key in order; it stops at fn's first error.
+func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
+	if b.tx.closed.Load() {
+		return berrors.ErrTxClosed
+	}
+	c := b.Cursor()
+	defer c.close()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return c.err()
+}
+
+// BucketStats carries the counts this layer keeps per bucket.
+type BucketStats struct {
+	KeyN int // number of keys
+}
+
+// Stats returns the bucket's key count as of the transaction's start.
+func (b *Bucket) Stats() BucketStats {
+	return BucketStats{KeyN: int(b.tx.state.buckets[b.name].entries)}
+}

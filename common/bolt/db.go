@@ -1,0 +1,451 @@
+// Package bolt is the bbolt-compatible layer: the API etcd calls on
+// go.etcd.io/bbolt, implemented once on top of the engine adapter interface
+// (package engine), for every storage variant.
+//
+// It keeps bbolt's contract: one write transaction at a time; read
+// transactions see a consistent snapshot and may be shared by goroutines; a
+// write transaction reads its own writes; cursors walk keys in byte order;
+// Tx.Size() is exactly the number of bytes Tx.WriteTo writes.
+package bolt
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"etcd-lsm/common/archive"
+	berrors "etcd-lsm/common/bolt/errors"
+	"etcd-lsm/common/engine"
+)
+
+// DB is an open database.
+type DB struct {
+	path     string
+	opts     Options
+	variant  engine.Variant
+	eng      engine.Engine
+	dir      *engineDir
+	tmpDir   string // set for a read-only open of an archive: removed at Close
+	readOnly bool
+
+	writer   sync.Mutex   // held by the write transaction from Begin to its end
+	commitMu sync.RWMutex // commit+publish (W) against view+state capture (R)
+	txMu     sync.RWMutex // every open transaction holds R; Close takes W
+	state    atomic.Pointer[dbState]
+	open     atomic.Bool
+
+	txID    atomic.Int64
+	txN     atomic.Int64
+	openTxN atomic.Int64
+	txStats TxStats
+	statsMu sync.Mutex
+}
+
+// dbState is the committed bucket set with each bucket's totals. It is
+// replaced, never changed, at every commit; a transaction keeps the one that
+// matches its view.
+type dbState struct {
+	buckets map[string]bucketTotals
+	totals  archive.Totals
+}
+
+func newState(buckets map[string]bucketTotals) *dbState {
+	s := &dbState{buckets: buckets}
+	for name, t := range buckets {
+		s.totals = s.totals.Add(archive.Totals{Buckets: 1, NameBytes: int64(len(name)), Entries: t.entries, DataBytes: t.bytes})
+	}
+	return s
+}
+
+// Open opens the database at path with the storage variant this process
+// selected (see engine.Selected), creating it when absent unless read-only.
+//
+// The path may hold: nothing or an empty file (a new database is made), a
+// pointer to an engine directory (the database is opened), or a snapshot
+// archive written by Tx.WriteTo (it is imported and the path becomes a
+// pointer; read-only opens import into a temporary directory instead).
+// Anything else is refused with an error naming the path, and nothing is
+// changed.
+func Open(path string, mode os.FileMode, options *Options) (*DB, error) {
+	v, err := engine.Selected()
+	if err != nil {
+		return nil, err
+	}
+	return OpenVariant(path, mode, options, v)
+}
+
+// OpenVariant is Open with an explicit variant.
+func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Variant) (*DB, error) {
+	if options == nil {
+		options = DefaultOptions
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{path: path, opts: *options, variant: v, readOnly: options.ReadOnly}
+	if mode == 0 {
+		mode = 0o600
+	}
+	if options.OpenFile != nil {
+		flag := os.O_RDWR | os.O_CREATE
+		if db.readOnly {
+			flag = os.O_RDONLY
+		}
+		f, err := options.OpenFile(path, flag, mode)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+	}
+	start := time.Now()
+	how, err := db.openAt(abs, mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.loadState(); err != nil {
+		db.closeEngine()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	db.open.Store(true)
+	db.logf("storage engine %s (family %s, etcd-lsm): %s %s in %v; %d buckets, %d keys",
+		v.Name, v.Family, how, path, time.Since(start).Round(time.Millisecond), db.state.Load().totals.Buckets, db.state.Load().totals.Entries)
+	if v.Describe != nil {
+		db.logf("storage engine %s settings: %s", v.Name, v.Describe())
+	}
+	return db, nil
+}
+
+// openAt resolves what is at abs and opens or creates the engine behind it.
+// It reports how ("opened", "created", "imported snapshot archive").
+func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
+	kind, ptr, err := inspect(abs)
+	if err != nil {
+		return "", err
+	}
+	root := engineRoot(abs)
+	switch kind {
+	case kindPointer:
+		if ptr.family != db.variant.Family {
+			return "", fmt.Errorf("%w: %s holds a %s database; this binary runs the %s engine (%s)", berrors.ErrEngineMismatch, db.path, ptr.family, db.variant.Family, db.variant.Name)
+		}
+		dir, err := openEngineDir(root, ptr.dir, abs, db.readOnly, db.opts.Timeout)
+		if err != nil {
+			return "", err
+		}
+		db.dir = dir
+		if db.eng, err = db.variant.Open(dir.dataDir(), db.engineOptions()); err != nil {
+			dir.release()
+			return "", fmt.Errorf("%s: opening engine %s: %w", db.path, dir.path, err)
+		}
+		if !db.readOnly {
+			db.cleanup(root, abs)
+		}
+		return "opened", nil
+
+	case kindMissing, kindEmpty:
+		if db.readOnly {
+			if kind == kindMissing {
+				return "", fmt.Errorf("open %s: %w", db.path, os.ErrNotExist)
+			}
+			return "", fmt.Errorf("%w: %s is empty", berrors.ErrInvalid, db.path)
+		}
+		return "created", db.create(abs, root, mode, nil)
+
+	case kindArchive:
+		f, err := os.Open(abs)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		if db.readOnly {
+			tmp, err := os.MkdirTemp("", "etcd-lsm-readonly-")
+			if err != nil {
+				return "", err
+			}
+			db.tmpDir = tmp
+			if err := db.importInto(filepath.Join(tmp, "data"), f); err != nil {
+				os.RemoveAll(tmp)
+				return "", fmt.Errorf("%s: %w", db.path, err)
+			}
+			return "imported snapshot archive (read-only, into a temporary engine)", nil
+		}
+		return "imported snapshot archive", db.create(abs, root, mode, f)
+
+	case kindStockBolt:
+		return "", fmt.Errorf("%w: %s is a stock bbolt database; this engine cannot open it", berrors.ErrStockBolt, db.path)
+	default:
+		return "", fmt.Errorf("%w: %s holds neither a database pointer nor a snapshot archive", berrors.ErrNotDatabase, db.path)
+	}
+}
+
+// create makes a new engine directory for abs, fills it from the archive if
+// one is given, and only then points abs at it. On any failure abs is left
+// as it was and the new directory is removed.
+func (db *DB) create(abs, root string, mode os.FileMode, from *os.File) error {
+	rootLock, err := lockRoot(root)
+	if err != nil {
+		return err
+	}
+	defer unlockFile(rootLock)
+	dir, name, err := newEngineDir(root, abs)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		db.closeEngine()
+		dir.release()
+		os.RemoveAll(dir.path)
+		return err
+	}
+	if from != nil {
+		if err := db.importInto(dir.dataDir(), from); err != nil {
+			return fail(fmt.Errorf("%s: %w", db.path, err))
+		}
+	} else {
+		if db.eng, err = db.variant.Open(dir.dataDir(), db.engineOptions()); err != nil {
+			return fail(err)
+		}
+		if err := db.initFormat(); err != nil {
+			return fail(err)
+		}
+	}
+	p := pointer{family: db.variant.Family, dir: name}
+	if err := writeFileAtomic(abs, root, p.encode(), mode); err != nil {
+		return fail(err)
+	}
+	db.dir = dir
+	removeOrphans(root, abs, name, db.logf)
+	return nil
+}
+
+func (db *DB) cleanup(root, abs string) {
+	lock, err := lockRoot(root)
+	if err != nil {
+		return
+	}
+	removeOrphans(root, abs, db.dir.pathName(), db.logf)
+	unlockFile(lock)
+}
+
+func (e *engineDir) pathName() string { return filepath.Base(e.path) }
+
+func (db *DB) engineOptions() engine.Options {
+	return engine.Options{ReadOnly: db.readOnly, NoSync: db.opts.NoSync, Logf: db.logf}
+}
+
+func (db *DB) initFormat() error {
+	txn, err := db.eng.Begin()
+	if err != nil {
+		return err
+	}
+	if err := txn.Put(formatKey, formatVersion); err != nil {
+		txn.Rollback()
+		return err
+	}
+	return txn.Commit()
+}
+
+// loadState reads the bucket markers and checks the layout version.
+func (db *DB) loadState() error {
+	view, err := db.eng.View()
+	if err != nil {
+		return err
+	}
+	defer view.Release()
+	v, ok, err := view.Get(formatKey)
+	if err != nil {
+		return err
+	}
+	if !ok || string(v) != string(formatVersion) {
+		return fmt.Errorf("%w: engine data has layout %q, this build reads %q", berrors.ErrVersionMismatch, v, formatVersion)
+	}
+	buckets := map[string]bucketTotals{}
+	it := view.NewIterator(markerLower, markerUpper)
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		t, good := decodeTotals(it.Value())
+		if !good {
+			return fmt.Errorf("%w: bucket %q has a malformed marker", berrors.ErrInvalid, it.Key()[1:])
+		}
+		buckets[string(it.Key()[1:])] = t
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	db.state.Store(newState(buckets))
+	return nil
+}
+
+func (db *DB) logf(format string, args ...any) {
+	if db.opts.Logger != nil {
+		db.opts.Logger.Infof(format, args...)
+	}
+}
+
+// Path is the path the database was opened with.
+func (db *DB) Path() string { return db.path }
+
+// GoString and String name the database, as bbolt's do.
+func (db *DB) GoString() string { return fmt.Sprintf("bolt.DB{path:%q}", db.path) }
+func (db *DB) String() string   { return fmt.Sprintf("DB<%q>", db.path) }
+
+// IsReadOnly reports whether the database was opened read-only.
+func (db *DB) IsReadOnly() bool { return db.readOnly }
+
+// Variant names the storage variant serving this database.
+func (db *DB) Variant() string { return db.variant.Name }
+
+// Begin starts a transaction. Only one write transaction runs at a time;
+// Begin(true) waits for the current one to end. Read transactions never
+// wait for writers.
+func (db *DB) Begin(writable bool) (*Tx, error) {
+	if !db.open.Load() {
+		return nil, berrors.ErrDatabaseNotOpen
+	}
+	if writable && db.readOnly {
+		return nil, berrors.ErrDatabaseReadOnly
+	}
+	db.txMu.RLock()
+	if !db.open.Load() {
+		db.txMu.RUnlock()
+		return nil, berrors.ErrDatabaseNotOpen
+	}
+	tx := &Tx{db: db, writable: writable, id: int(db.txID.Add(1))}
+	if writable {
+		db.writer.Lock()
+		txn, err := db.eng.Begin()
+		if err != nil {
+			db.writer.Unlock()
+			db.txMu.RUnlock()
+			return nil, err
+		}
+		tx.txn, tx.r = txn, txn
+		tx.state = db.state.Load()
+		tx.touched = map[string]*touch{}
+		tx.overlay = map[string]bool{}
+	} else {
+		db.commitMu.RLock()
+		view, err := db.eng.View()
+		tx.state = db.state.Load()
+		db.commitMu.RUnlock()
+		if err != nil {
+			db.txMu.RUnlock()
+			return nil, err
+		}
+		tx.view, tx.r = view, view
+		db.openTxN.Add(1)
+		db.txN.Add(1)
+	}
+	return tx, nil
+}
+
+// Update runs fn in a write transaction, committing if fn returns nil.
+func (db *DB) Update(fn func(*Tx) error) error {
+	tx, err := db.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer tx.rollbackIfOpen()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// View runs fn in a read transaction.
+func (db *DB) View(fn func(*Tx) error) error {
+	tx, err := db.Begin(false)
+	if err != nil {
+		return err
+	}
+	defer tx.rollbackIfOpen()
+	return fn(tx)
+}
+
+// Batch is Update: every commit is already one engine write.
+func (db *DB) Batch(fn func(*Tx) error) error { return db.Update(fn) }
+
+// Sync is a no-op: commits are synced unless NoSync is set.
+func (db *DB) Sync() error { return nil }
+
+// Close waits for open transactions to end, then closes the engine. If the
+// path no longer points to this database's engine directory (etcd renamed a
+// defragmented copy or a snapshot over it), the directory is removed.
+func (db *DB) Close() error {
+	if !db.open.Load() {
+		return nil
+	}
+	db.txMu.Lock()
+	defer db.txMu.Unlock()
+	if !db.open.Swap(false) {
+		return nil
+	}
+	err := db.closeEngine()
+	if db.dir != nil {
+		if !db.readOnly {
+			abs, _ := filepath.Abs(db.path)
+			kind, p, ierr := inspect(abs)
+			if ierr == nil && !(kind == kindPointer && p.dir == db.dir.pathName()) {
+				if rerr := os.RemoveAll(db.dir.path); rerr == nil {
+					db.logf("removed engine directory %s: %s now points elsewhere", db.dir.path, db.path)
+				}
+			}
+		}
+		db.dir.release()
+	}
+	if db.tmpDir != "" {
+		os.RemoveAll(db.tmpDir)
+	}
+	return err
+}
+
+func (db *DB) closeEngine() error {
+	if db.eng == nil {
+		return nil
+	}
+	err := db.eng.Close()
+	db.eng = nil
+	return err
+}
+
+// Stats mirrors bbolt's database statistics. An LSM engine has no free
+// pages, so FreePageN is zero and etcd's "size in use" equals its size.
+type Stats struct {
+	FreePageN     int
+	PendingPageN  int
+	FreeAlloc     int
+	FreelistInuse int
+	TxN           int
+	OpenTxN       int
+	TxStats       TxStats
+}
+
+// Stats returns the database's statistics.
+func (db *DB) Stats() Stats {
+	db.statsMu.Lock()
+	ts := db.txStats
+	db.statsMu.Unlock()
+	return Stats{TxN: int(db.txN.Load()), OpenTxN: int(db.openTxN.Load()), TxStats: ts}
+}
+
+// Info mirrors bbolt's Info. PageSize is the OS page size, the unit etcd
+// multiplies FreePageN by.
+type Info struct {
+	Data     uintptr
+	PageSize int
+}
+
+// Info returns the database's Info.
+func (db *DB) Info() *Info { return &Info{PageSize: os.Getpagesize()} }
+
+// DiskSize is the engine's size on disk (cheap; may lag slightly).
+func (db *DB) DiskSize() int64 {
+	if db.eng == nil {
+		return 0
+	}
+	return db.eng.DiskSize()
+}

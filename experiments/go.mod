@@ -1,0 +1,3 @@
+module etcd-lsm/experiments
+
+go 1.26

@@ -1,0 +1,13 @@
+module etcd-lsm/variants
+
+go 1.26
+
+require (
+	etcd-lsm/common v0.0.0
+	github.com/linxGnu/grocksdb v1.7.15
+)
+
+replace (
+	etcd-lsm/common => ../common
+	realbbolt.example/bbolt => go.etcd.io/bbolt v1.3.11
+)
