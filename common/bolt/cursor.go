@@ -34,7 +34,7 @@ const (
 )
 
 func newCursor(tx *Tx, b *Bucket, lower, upper []byte, strip int) *Cursor {
-	tx.stats.CursorCount++
+	tx.cursors.Add(1)
 	return &Cursor{tx: tx, bucket: b, lower: lower, upper: upper, strip: strip}
 }
 

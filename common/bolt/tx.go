@@ -26,17 +26,18 @@ type Tx struct {
 	txn      engine.Txn
 	state    *dbState // committed buckets as of this transaction's start
 	closed   atomic.Bool
+	cursors  atomic.Int64 // cursors made; read transactions make them concurrently
 
 	mu    sync.Mutex // guards iters
 	iters map[engine.Iterator]struct{}
 
 	// Write transactions only.
-	gen        uint64            // bumped by every write; cursors re-seek on change
-	touched    map[string]*touch // engine key -> final state of the key
-	order      [][]byte          // touched engine keys in first-touch order
-	overlay    map[string]bool   // bucket created (true) or deleted (false) here
-	onCommit   []func()
-	stats      TxStats
+	gen      uint64            // bumped by every write; cursors re-seek on change
+	touched  map[string]*touch // engine key -> final state of the key
+	order    [][]byte          // touched engine keys in first-touch order
+	overlay  map[string]bool   // bucket created (true) or deleted (false) here
+	onCommit []func()
+	stats    TxStats
 }
 
 // touch is the final state of one key written by a write transaction.
@@ -64,18 +65,18 @@ type TxStats struct {
 }
 
 // Getters, as bbolt 1.4 has them.
-func (s *TxStats) GetPageCount() int64              { return s.PageCount }
-func (s *TxStats) GetPageAlloc() int64              { return s.PageAlloc }
-func (s *TxStats) GetCursorCount() int64            { return s.CursorCount }
-func (s *TxStats) GetNodeCount() int64              { return s.NodeCount }
-func (s *TxStats) GetNodeDeref() int64              { return s.NodeDeref }
-func (s *TxStats) GetRebalance() int64              { return s.Rebalance }
-func (s *TxStats) GetRebalanceTime() time.Duration  { return s.RebalanceTime }
-func (s *TxStats) GetSplit() int64                  { return s.Split }
-func (s *TxStats) GetSpill() int64                  { return s.Spill }
-func (s *TxStats) GetSpillTime() time.Duration      { return s.SpillTime }
-func (s *TxStats) GetWrite() int64                  { return s.Write }
-func (s *TxStats) GetWriteTime() time.Duration      { return s.WriteTime }
+func (s *TxStats) GetPageCount() int64             { return s.PageCount }
+func (s *TxStats) GetPageAlloc() int64             { return s.PageAlloc }
+func (s *TxStats) GetCursorCount() int64           { return s.CursorCount }
+func (s *TxStats) GetNodeCount() int64             { return s.NodeCount }
+func (s *TxStats) GetNodeDeref() int64             { return s.NodeDeref }
+func (s *TxStats) GetRebalance() int64             { return s.Rebalance }
+func (s *TxStats) GetRebalanceTime() time.Duration { return s.RebalanceTime }
+func (s *TxStats) GetSplit() int64                 { return s.Split }
+func (s *TxStats) GetSpill() int64                 { return s.Spill }
+func (s *TxStats) GetSpillTime() time.Duration     { return s.SpillTime }
+func (s *TxStats) GetWrite() int64                 { return s.Write }
+func (s *TxStats) GetWriteTime() time.Duration     { return s.WriteTime }
 
 func (s *TxStats) add(o *TxStats) {
 	s.CursorCount += o.CursorCount
@@ -93,7 +94,11 @@ func (tx *Tx) DB() *DB { return tx.db }
 func (tx *Tx) Writable() bool { return tx.writable }
 
 // Stats returns this transaction's statistics.
-func (tx *Tx) Stats() TxStats { return tx.stats }
+func (tx *Tx) Stats() TxStats {
+	s := tx.stats
+	s.CursorCount = tx.cursors.Load()
+	return s
+}
 
 // Size is the exact number of bytes WriteTo writes: the length of the
 // snapshot archive of the committed data this transaction started from. It
@@ -315,6 +320,7 @@ func (tx *Tx) Commit() error {
 		return err
 	}
 	tx.stats.Write = int64(len(tx.order))
+	tx.stats.CursorCount = tx.cursors.Load()
 	tx.stats.WriteTime = time.Since(start)
 	db.statsMu.Lock()
 	db.txStats.add(&tx.stats)

@@ -30,10 +30,10 @@ func OpenReadOnly(dir string, opts *grocksdb.Options) (*ReadOnly, error) {
 	return &ReadOnly{db: db, ro: grocksdb.NewDefaultReadOptions(), disk: DiskUsage{Dir: dir, MaxAge: time.Second}}, nil
 }
 
-func (r *ReadOnly) View() (engine.View, error)        { return NewView(r.db), nil }
-func (r *ReadOnly) Begin() (engine.Txn, error)        { return nil, engine.ErrReadOnly }
+func (r *ReadOnly) View() (engine.View, error)         { return NewView(r.db), nil }
+func (r *ReadOnly) Begin() (engine.Txn, error)         { return nil, engine.ErrReadOnly }
 func (r *ReadOnly) Sizes(keys [][]byte) ([]int, error) { return Sizes(r.db, r.ro, keys) }
-func (r *ReadOnly) DiskSize() int64                   { return r.disk.Size() }
+func (r *ReadOnly) DiskSize() int64                    { return r.disk.Size() }
 func (r *ReadOnly) Close() error {
 	r.ro.Destroy()
 	r.db.Close()
