@@ -23,6 +23,21 @@ import (
 
 // DB is an open database.
 type DB struct {
+	// bbolt's tuning fields, set from Options at Open. They are kept for
+	// callers that read them (etcd's tests do); changing them after Open
+	// has no effect on this engine.
+	StrictMode      bool
+	NoSync          bool
+	NoFreelistSync  bool
+	FreelistType    FreelistType
+	NoGrowSync      bool
+	PreLoadFreelist bool
+	MmapFlags       int
+	MaxBatchSize    int
+	MaxBatchDelay   time.Duration
+	AllocSize       int
+	Mlock           bool
+
 	path     string
 	opts     Options
 	variant  engine.Variant
@@ -86,7 +101,13 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, opts: *options, variant: v, readOnly: options.ReadOnly}
+	db := &DB{path: path, opts: *options, variant: v, readOnly: options.ReadOnly,
+		NoSync: options.NoSync, NoFreelistSync: options.NoFreelistSync, FreelistType: options.FreelistType,
+		NoGrowSync: options.NoGrowSync, PreLoadFreelist: options.PreLoadFreelist, MmapFlags: options.MmapFlags,
+		Mlock: options.Mlock, MaxBatchSize: 1000, MaxBatchDelay: 10 * time.Millisecond, AllocSize: 16 << 20}
+	if db.FreelistType == "" {
+		db.FreelistType = FreelistArrayType
+	}
 	if mode == 0 {
 		mode = 0o600
 	}
