@@ -7,6 +7,8 @@ require (
 	github.com/linxGnu/grocksdb v1.7.15
 )
 
+require github.com/google/btree v1.1.3 // indirect
+
 replace (
 	etcd-lsm/common => ../common
 	realbbolt.example/bbolt => go.etcd.io/bbolt v1.3.11

@@ -1,0 +1,65 @@
+package rocks
+
+import "encoding/binary"
+
+// RocksDB's binary write-batch format (write_batch.cc): an 8-byte sequence
+// number (filled in by RocksDB), a 4-byte little-endian count, then one
+// record per operation: a type byte, then varint32-prefixed key (and value).
+const (
+	batchHeader  = 12
+	typeDeletion = 0x0
+	typeValue    = 0x1
+)
+
+// BatchEncoder builds a write batch in Go memory, so a whole transaction
+// reaches RocksDB in one call (WriteRep) instead of one cgo call per write.
+type BatchEncoder struct {
+	rep   []byte
+	count uint32
+}
+
+// Reset empties the encoder, keeping its buffer.
+func (e *BatchEncoder) Reset() {
+	if cap(e.rep) < batchHeader {
+		e.rep = make([]byte, batchHeader, 64<<10)
+	}
+	e.rep = e.rep[:batchHeader]
+	clear(e.rep)
+	e.count = 0
+}
+
+// Put appends a put of key=value.
+func (e *BatchEncoder) Put(key, value []byte) {
+	e.ensure()
+	e.rep = append(e.rep, typeValue)
+	e.rep = binary.AppendUvarint(e.rep, uint64(len(key)))
+	e.rep = append(e.rep, key...)
+	e.rep = binary.AppendUvarint(e.rep, uint64(len(value)))
+	e.rep = append(e.rep, value...)
+	e.count++
+}
+
+// Delete appends a deletion of key.
+func (e *BatchEncoder) Delete(key []byte) {
+	e.ensure()
+	e.rep = append(e.rep, typeDeletion)
+	e.rep = binary.AppendUvarint(e.rep, uint64(len(key)))
+	e.rep = append(e.rep, key...)
+	e.count++
+}
+
+func (e *BatchEncoder) ensure() {
+	if len(e.rep) < batchHeader {
+		e.Reset()
+	}
+}
+
+// Count is the number of operations appended.
+func (e *BatchEncoder) Count() int { return int(e.count) }
+
+// Bytes returns the finished batch.
+func (e *BatchEncoder) Bytes() []byte {
+	e.ensure()
+	binary.LittleEndian.PutUint32(e.rep[8:12], e.count)
+	return e.rep
+}
