@@ -5,8 +5,10 @@ package all
 import (
 	_ "etcd-lsm/variants/batched"
 	_ "etcd-lsm/variants/bucketmap"
+	_ "etcd-lsm/variants/iterpool"
 	_ "etcd-lsm/variants/naive"
 	_ "etcd-lsm/variants/optimistic"
+	_ "etcd-lsm/variants/tuned"
 	_ "etcd-lsm/variants/wbwi"
 	_ "etcd-lsm/variants/writebatch"
 )

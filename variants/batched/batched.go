@@ -15,11 +15,13 @@ import (
 
 func init() {
 	engine.Register(engine.Variant{
-		Name:     "batched",
-		Family:   rocks.Family,
-		Open:     Open,
-		Layer:    engine.LayerOptions{CacheBuckets: true},
-		Describe: func() string { return "RocksDB default options; Go-buffered writes applied in one call; buckets cached in memory" },
+		Name:   "batched",
+		Family: rocks.Family,
+		Open:   Open,
+		Layer:  engine.LayerOptions{CacheBuckets: true},
+		Describe: func() string {
+			return "RocksDB default options; Go-buffered writes applied in one call; buckets cached in memory"
+		},
 	})
 }
 
@@ -37,27 +39,29 @@ func Open(dir string, o engine.Options) (engine.Engine, error) {
 	return NewEngine(db, st), nil
 }
 
-// NewEngine makes the batched engine over an open plain database; later
-// stages reuse it with other options.
-func NewEngine(db *grocksdb.DB, st *rocks.Store) engine.Engine {
-	return &store{Store: st, db: db, buf: overlay.NewBuffer()}
-}
-
-type store struct {
+// Engine is the batched engine over an open plain database; later stages
+// embed it and change what they change.
+type Engine struct {
 	*rocks.Store
-	db  *grocksdb.DB
+	DB  *grocksdb.DB
 	buf *overlay.Buffer // reused by every transaction (one writer at a time)
 	enc rocks.BatchEncoder
 }
 
-func (s *store) Begin() (engine.Txn, error) {
+// NewEngine makes the batched engine over db, whose Store is st.
+func NewEngine(db *grocksdb.DB, st *rocks.Store) *Engine {
+	return &Engine{Store: st, DB: db, buf: overlay.NewBuffer()}
+}
+
+// Begin starts the write transaction: writes go to the Go buffer.
+func (s *Engine) Begin() (engine.Txn, error) {
 	s.buf.Reset()
 	return &txn{s: s, Reader: s.buf.Reader(s.Latest())}, nil
 }
 
 type txn struct {
 	engine.Reader // the buffer over the committed state
-	s             *store
+	s             *Engine
 	done          bool
 }
 
@@ -79,7 +83,7 @@ func (t *txn) Commit() error {
 		}
 		return true
 	})
-	err := rocks.WriteRep(s.db, s.WO, s.enc.Bytes())
+	err := rocks.WriteRep(s.DB, s.WO, s.enc.Bytes())
 	s.buf.Reset()
 	return err
 }

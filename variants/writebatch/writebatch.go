@@ -16,11 +16,13 @@ import (
 
 func init() {
 	engine.Register(engine.Variant{
-		Name:     "writebatch",
-		Family:   rocks.Family,
-		Open:     Open,
-		Layer:    engine.LayerOptions{CacheBuckets: true},
-		Describe: func() string { return "RocksDB default options; WriteBatch writes + Go read-your-writes buffer; buckets cached in memory" },
+		Name:   "writebatch",
+		Family: rocks.Family,
+		Open:   Open,
+		Layer:  engine.LayerOptions{CacheBuckets: true},
+		Describe: func() string {
+			return "RocksDB default options; WriteBatch writes + Go read-your-writes buffer; buckets cached in memory"
+		},
 	})
 }
 
