@@ -4,6 +4,7 @@
 #   make test                  every test CI runs
 #   make build VARIANT=naive   bin/naive/{etcd,etcdctl,etcdutl}
 #   make build VARIANT=bbolt   the same etcd release on the real bbolt
+#   make benchstat             micro-benchmarks of every stage, benchstat deltas
 #   make deps                  install the system packages (librocksdb-dev)
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ SMOKE_VARIANTS ?= naive
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build build-all deps test unit smoke reproduce clean variants help
+.PHONY: all build build-all deps test unit smoke reproduce benchstat clean variants help
 
 all: build
 
@@ -80,6 +81,12 @@ smoke: deps
 # then run the end-to-end demo on each.
 reproduce: deps build-all
 	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(VARIANTS)" $(GO) test -count=1 -timeout 60m -v ./smoke/
+
+# --- micro-benchmarks -------------------------------------------------------
+# Every stage through the layer and the real bbolt through the same code, in
+# interleaved rounds; benchstat tables of successive deltas and vs bbolt.
+benchstat: deps
+	experiments/benchstat.sh
 
 clean:
 	rm -rf $(BIN)

@@ -1,15 +1,20 @@
-// Builds etcd's own load generator (tools/benchmark), which is published only
-// in the root module go.etcd.io/etcd/v3 (v3.6.8 is the newest v3.6 served).
-// It lives in its own module so its client version does not fight the
-// server's.
-module etcd-lsm/experiments/benchtool
+// Pins the tools the experiments run. etcd's own load generator
+// (tools/benchmark) is published only in the root module go.etcd.io/etcd/v3
+// (v3.6.8 is the newest v3.6 served); it lives in this module, apart from
+// the server's, so its client version does not fight the server's.
+// benchstat compares benchmark results.
+module etcd-lsm/experiments/tools
 
-go 1.26
+go 1.26.0
 
-require go.etcd.io/etcd/v3 v3.6.8
+require (
+	go.etcd.io/etcd/v3 v3.6.8
+	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
+)
 
 require (
 	github.com/VividCortex/ewma v1.2.0 // indirect
+	github.com/aclements/go-moremath v0.0.0-20210112150236-f10218a38794 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bgentry/speakeasy v0.2.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -46,10 +51,10 @@ require (
 	go.etcd.io/raft/v3 v3.6.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
-	golang.org/x/crypto v0.45.0 // indirect
-	golang.org/x/net v0.47.0 // indirect
-	golang.org/x/sys v0.38.0 // indirect
-	golang.org/x/text v0.31.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.9.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250303144028-a0af3efb3deb // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250303144028-a0af3efb3deb // indirect

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs the etcd-shaped micro-benchmarks (common/bench) on the real bbolt and
+# on every variant, in interleaved rounds (bbolt, stage 1, stage 2, ... then
+# again), and prints benchstat tables: each stage against the one before it,
+# and every variant against bbolt. Raw outputs and tables are saved under
+# experiments/results/benchstat-<timestamp>/.
+#
+# Settings (environment): ROUNDS (default 5), COUNT per round (default 2),
+# BENCHTIME (default 1s), BENCH (regexp, default all), ETCDLSM_BENCH_SIZES
+# (preloaded sizes, default "10000"; add 1000000 for the large database).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STAGES=(naive bucketmap optimistic wbwi writebatch batched iterpool tuned)
+ROUNDS=${ROUNDS:-5}
+COUNT=${COUNT:-2}
+BENCHTIME=${BENCHTIME:-1s}
+BENCH=${BENCH:-.}
+out=experiments/results/benchstat-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$out/raw" "$out/bin"
+export ETCDLSM_BENCH_CACHE=${ETCDLSM_BENCH_CACHE:-$PWD/$out/cache}
+
+echo "building benchmark binaries and benchstat"
+(cd experiments/tools && GOWORK=off go build -o "$OLDPWD/$out/bin/benchstat" golang.org/x/perf/cmd/benchstat)
+go test -c -o "$out/bin/bbolt.test" ./common/bench
+for v in "${STAGES[@]}"; do go test -c -o "$out/bin/$v.test" "./variants/$v"; done
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "go: $(go version | cut -d' ' -f3)  rocksdb: $(dpkg-query -W -f '${Version}' librocksdb-dev 2>/dev/null || echo unknown)"
+  echo "rounds: $ROUNDS x count $COUNT, benchtime $BENCHTIME, sizes: ${ETCDLSM_BENCH_SIZES:-10000}"
+} > "$out/machine.txt"
+cat "$out/machine.txt"
+
+start=$(date +%s)
+runs=$(( ROUNDS * (${#STAGES[@]} + 1) ))
+done_runs=0
+for r in $(seq 1 "$ROUNDS"); do
+  for v in bbolt "${STAGES[@]}"; do
+    el=$(( $(date +%s) - start ))
+    eta=$(( done_runs > 0 ? el * (runs - done_runs) / done_runs : 0 ))
+    printf '[round %d/%d] %-10s elapsed %4ds  eta %4ds\n' "$r" "$ROUNDS" "$v" "$el" "$eta"
+    (cd "$out" && "./bin/$v.test" -test.run '^$' -test.bench "$BENCH" -test.count "$COUNT" \
+      -test.benchtime "$BENCHTIME" | grep -v '^pkg:' >> "raw/$v.txt")  # same names in every file: benchstat pairs them
+    done_runs=$((done_runs + 1))
+  done
+done
+
+bs="$out/bin/benchstat"
+{
+  echo "# Successive stages (each against the one before)"
+  echo
+  prev=bbolt
+  for v in "${STAGES[@]}"; do
+    echo "## $prev → $v"
+    echo
+    echo '```'
+    "$bs" "$prev=$out/raw/$prev.txt" "$v=$out/raw/$v.txt"
+    echo '```'
+    echo
+    prev=$v
+  done
+} > "$out/stages.md"
+{
+  echo "# Every variant against the real bbolt"
+  echo
+  for v in "${STAGES[@]}"; do
+    echo "## bbolt → $v"
+    echo
+    echo '```'
+    "$bs" "bbolt=$out/raw/bbolt.txt" "$v=$out/raw/$v.txt"
+    echo '```'
+    echo
+  done
+} > "$out/vs-bbolt.md"
+rm -rf "$out/bin" "$out/cache"
+cat "$out/stages.md"
+echo "results: $out (stages.md, vs-bbolt.md, raw/, machine.txt)"
