@@ -41,6 +41,7 @@ type Member struct {
 	runs     int
 	runStart int64  // offset in LogPath where the current or last run begins
 	id       uint64 // etcd member ID, once known
+	cli      *clientv3.Client
 }
 
 type process struct {
@@ -430,9 +431,21 @@ func (m *Member) WaitRunLog(ctx context.Context, substr string) (string, error) 
 	}
 }
 
-// Client returns a client connected to this member only. The cluster closes
-// it at Close.
-func (m *Member) Client() (*clientv3.Client, error) { return m.c.Client(m) }
+// Client returns a client connected to this member only, the same one on
+// every call. The cluster closes it at Close; callers must not.
+func (m *Member) Client() (*clientv3.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cli != nil {
+		return m.cli, nil
+	}
+	cli, err := m.c.Client(m)
+	if err != nil {
+		return nil, err
+	}
+	m.cli = cli
+	return cli, nil
+}
 
 // Etcdctl runs etcdctl against this member's endpoint.
 func (m *Member) Etcdctl(ctx context.Context, args ...string) (Result, error) {

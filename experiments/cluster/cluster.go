@@ -1,0 +1,426 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Config describes a cluster to start.
+type Config struct {
+	// BinDir holds etcd, etcdctl and etcdutl (e.g. bin/naive).
+	BinDir string
+	// Size is the number of members (default 1).
+	Size int
+	// Flags are extra etcd flags for every member, e.g.
+	// "--snapshot-count=100". They come after the harness's flags.
+	Flags []string
+	// MemberFlags are extra flags for single members, by index; they come
+	// after Flags.
+	MemberFlags map[int][]string
+	// Dir is where the cluster's temporary directory is made (default
+	// os.TempDir()).
+	Dir string
+	// Keep leaves the temporary directory in place at Close (debugging).
+	Keep bool
+
+	// StartTimeout bounds waiting for a member to become healthy (default
+	// 60s). StopTimeout bounds the wait after SIGTERM before SIGKILL
+	// (default 20s). CommandTimeout bounds etcdctl and etcdutl runs whose
+	// context has no deadline (default 60s).
+	StartTimeout   time.Duration
+	StopTimeout    time.Duration
+	CommandTimeout time.Duration
+
+	// Logf receives progress messages (optional; StartT uses t.Logf).
+	Logf func(format string, args ...any)
+}
+
+// Cluster is a set of etcd members on 127.0.0.1.
+type Cluster struct {
+	Config  Config
+	Bin     Binaries
+	Dir     string // the temporary directory holding everything below
+	TmpDir  string // TMPDIR of every process the harness starts
+	Token   string // --initial-cluster-token
+	Members []*Member
+
+	mu      sync.Mutex
+	clients []*clientv3.Client
+	closed  bool
+}
+
+// New prepares a cluster: it finds the binaries, makes the temporary
+// directory and picks ports, but starts nothing. Members' data directories
+// do not exist yet, so one may be filled first (e.g. by `etcdutl snapshot
+// restore` with InitialCluster and the member's Name and PeerURL).
+func New(cfg Config) (*Cluster, error) {
+	if cfg.Size == 0 {
+		cfg.Size = 1
+	}
+	if cfg.Size < 0 {
+		return nil, fmt.Errorf("cluster size %d", cfg.Size)
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 60 * time.Second
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 20 * time.Second
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = DefaultCommandTimeout
+	}
+	bin, err := FindBinaries(cfg.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, "etcd-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{
+		Config: cfg,
+		Bin:    bin,
+		Dir:    dir,
+		TmpDir: filepath.Join(dir, "tmp"),
+		Token:  "smoke-" + filepath.Base(dir),
+	}
+	if err := os.Mkdir(c.TmpDir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	for i := 0; i < cfg.Size; i++ {
+		name := fmt.Sprintf("m%d", i+1)
+		mdir := filepath.Join(dir, name)
+		m := &Member{
+			Name:    name,
+			Index:   i,
+			Dir:     mdir,
+			DataDir: filepath.Join(mdir, "data"),
+			LogPath: filepath.Join(mdir, "etcd.log"),
+			c:       c,
+		}
+		m.Flags = append(append([]string(nil), cfg.Flags...), cfg.MemberFlags[i]...)
+		c.Members = append(c.Members, m)
+	}
+	if err := c.assignPorts(c.Members); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start is New followed by Cluster.Start; on failure everything is torn
+// down again.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) logf(format string, args ...any) {
+	if c.Config.Logf != nil {
+		c.Config.Logf(format, args...)
+	}
+}
+
+func (c *Cluster) assignPorts(ms []*Member) error {
+	ports, err := freePorts(2 * len(ms))
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		m.mu.Lock()
+		m.cli = nil // closed with the cluster; its endpoint is gone
+		m.mu.Unlock()
+		m.ClientURL = hostURL(ports[2*i])
+		m.PeerURL = hostURL(ports[2*i+1])
+	}
+	return nil
+}
+
+// InitialCluster is the --initial-cluster value naming every member.
+func (c *Cluster) InitialCluster() string {
+	var parts []string
+	for _, m := range c.Members {
+		parts = append(parts, m.Name+"="+m.PeerURL)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Endpoints are the client URLs of all members.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, m := range c.Members {
+		eps = append(eps, m.ClientURL)
+	}
+	return eps
+}
+
+// Start starts every member that does not run and waits until all are
+// healthy. Members start together, so a multi-member cluster can reach
+// quorum. If a member of a fresh cluster (no data directories yet) fails
+// because another process took its port, the cluster starts again on new
+// ports, up to three times.
+func (c *Cluster) Start(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		var todo []*Member
+		fresh := true
+		for _, m := range c.Members {
+			if m.Running() {
+				continue
+			}
+			todo = append(todo, m)
+			if _, err := os.Stat(m.DataDir); err == nil {
+				fresh = false
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		if len(todo) != len(c.Members) {
+			fresh = false
+		}
+		err := c.startMembers(ctx, todo)
+		if err == nil {
+			return nil
+		}
+		portClash := false
+		for _, m := range todo {
+			if strings.Contains(m.RunLog(), "address already in use") {
+				portClash = true
+			}
+		}
+		if !fresh || !portClash || attempt == 3 || ctx.Err() != nil {
+			return err
+		}
+		c.logf("a port was taken by another process; starting the cluster again on new ports")
+		for _, m := range todo {
+			if kerr := m.Kill(); kerr != nil && m.Running() {
+				return errors.Join(err, kerr)
+			}
+			if rerr := os.RemoveAll(m.DataDir); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		if perr := c.assignPorts(c.Members); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+}
+
+func (c *Cluster) startMembers(ctx context.Context, ms []*Member) error {
+	for _, m := range ms {
+		if err := m.launch(); err != nil {
+			return err
+		}
+	}
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.WaitHealthy(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Member returns the member with the given name, or nil.
+func (c *Cluster) Member(name string) *Member {
+	for _, m := range c.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Client returns a client for the given members (all members when none are
+// given). The cluster closes it at Close.
+func (c *Cluster) Client(ms ...*Member) (*clientv3.Client, error) {
+	if len(ms) == 0 {
+		ms = c.Members
+	}
+	var eps []string
+	for _, m := range ms {
+		eps = append(eps, m.ClientURL)
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   eps,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		cli.Close()
+		return nil, errors.New("cluster is closed")
+	}
+	c.clients = append(c.clients, cli)
+	return cli, nil
+}
+
+// Leader is the member the running members agree leads, asked with bounded
+// retries until ctx ends (at most 30s).
+func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var last error
+	for {
+		ids := map[uint64]*Member{}
+		var leader uint64
+		for _, m := range c.Members {
+			if !m.Running() || m.Paused() {
+				continue
+			}
+			st, err := m.Status(ctx)
+			if err != nil {
+				last = err
+				continue
+			}
+			ids[st.Header.MemberId] = m
+			if st.Leader != 0 {
+				leader = st.Leader
+			}
+		}
+		if m, ok := ids[leader]; ok && leader != 0 {
+			return m, nil
+		}
+		if last == nil {
+			last = errors.New("no running member reports a leader it can reach")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("finding the leader: %w (last: %v)", ctx.Err(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Etcdctl runs etcdctl with args against every member's endpoint (unless
+// args name --endpoints themselves).
+func (c *Cluster) Etcdctl(ctx context.Context, args ...string) (Result, error) {
+	return c.runEtcdctl(ctx, c.Endpoints(), args)
+}
+
+func (c *Cluster) runEtcdctl(ctx context.Context, eps []string, args []string) (Result, error) {
+	full := args
+	hasEndpoints := false
+	for _, a := range args {
+		if a == "--endpoints" || strings.HasPrefix(a, "--endpoints=") {
+			hasEndpoints = true
+		}
+	}
+	if !hasEndpoints {
+		full = append([]string{"--endpoints=" + strings.Join(eps, ",")}, args...)
+	}
+	return c.run(ctx, c.Bin.Etcdctl, full)
+}
+
+// Etcdutl runs etcdutl with args.
+func (c *Cluster) Etcdutl(ctx context.Context, args ...string) (Result, error) {
+	return c.run(ctx, c.Bin.Etcdutl, args)
+}
+
+func (c *Cluster) run(ctx context.Context, prog string, args []string) (Result, error) {
+	res, err := runCommand(ctx, c.Config.CommandTimeout, cleanEnv(c.TmpDir), c.Dir, prog, args...)
+	c.logf("ran %s %s (exit %d, %v)", filepath.Base(prog), strings.Join(args, " "), res.ExitCode, res.Duration.Round(time.Millisecond))
+	return res, err
+}
+
+// DumpLogs writes the last maxLines lines of every member's log to logf.
+func (c *Cluster) DumpLogs(logf func(format string, args ...any), maxLines int) {
+	for _, m := range c.Members {
+		if _, err := os.Stat(m.LogPath); err != nil {
+			continue
+		}
+		logf("=== last %d lines of the log of member %s (%s) ===\n%s\n=== end of log of member %s ===",
+			maxLines, m.Name, m.LogPath, m.LogTail(maxLines), m.Name)
+	}
+}
+
+// Stop stops every running member (SIGTERM, bounded wait, then SIGKILL).
+// Followers stop first and the leader last: a leader stopped while its
+// peers are stopping waits for a leadership transfer that cannot happen.
+func (c *Cluster) Stop() error {
+	var first, last []*Member
+	var leaderID uint64
+	for _, m := range c.Members {
+		if !m.Running() || m.Paused() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := m.Status(ctx) // also learns m's ID
+		cancel()
+		if err == nil && st.Leader != 0 {
+			leaderID = st.Leader
+		}
+	}
+	for _, m := range c.Members {
+		m.mu.Lock()
+		isLeader := leaderID != 0 && m.id == leaderID
+		m.mu.Unlock()
+		if isLeader {
+			last = append(last, m)
+		} else {
+			first = append(first, m)
+		}
+	}
+	return errors.Join(stopAll(first), stopAll(last))
+}
+
+func stopAll(ms []*Member) error {
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.Stop()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close stops every member, closes the clients and removes the temporary
+// directory (unless Config.Keep). It may be called more than once.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	clients := c.clients
+	c.clients = nil
+	c.closed = true
+	c.mu.Unlock()
+	for _, cli := range clients {
+		cli.Close()
+	}
+	err := c.Stop()
+	if c.Config.Keep {
+		c.logf("keeping cluster directory %s", c.Dir)
+		return err
+	}
+	if rerr := os.RemoveAll(c.Dir); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return err
+}

@@ -1,0 +1,290 @@
+// Package smoke holds end-to-end tests of etcd-lsm builds: real etcd,
+// etcdctl and etcdutl binaries on 127.0.0.1, started through package
+// cluster.
+//
+// Environment:
+//
+//	ETCDLSM_BIN             directory with one subdirectory of binaries per
+//	                        variant (default: ../bin relative to this module)
+//	ETCDLSM_SMOKE_VARIANTS  space-separated variants to test (default "naive")
+//
+// Every test runs for each listed variant and for "bbolt", the stock etcd
+// build, as a control: what a test asserts of every variant holds on stock
+// etcd too, and the LSM-specific layout checks run only on LSM variants.
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"etcd-lsm/experiments/cluster"
+)
+
+// etcdVersion is the etcd release every build is made from.
+const etcdVersion = "3.6.16"
+
+// stock is the variant name of the unmodified etcd build on the real bbolt.
+const stock = "bbolt"
+
+// pointerMagic opens the pointer file LSM builds keep at member/snap/db
+// (common/bolt/layout.go).
+const pointerMagic = "etcd-lsm engine pointer v1\n"
+
+type variant struct {
+	Name string
+	Bin  string // directory with etcd, etcdctl, etcdutl
+}
+
+// LSM reports whether the variant runs on an LSM engine through the
+// bbolt-compatible layer (every variant but the stock build).
+func (v variant) LSM() bool { return v.Name != stock }
+
+// binRoot is ETCDLSM_BIN, or ../bin relative to the module root.
+func binRoot(t *testing.T) string {
+	if d := os.Getenv("ETCDLSM_BIN"); d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(filepath.Dir(dir), "bin")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("cannot find the module root (go.mod) above the working directory; set ETCDLSM_BIN")
+		}
+		dir = parent
+	}
+}
+
+// variants are the variants under test: ETCDLSM_SMOKE_VARIANTS, then the
+// stock control.
+func variants(t *testing.T) []variant {
+	names := strings.Fields(os.Getenv("ETCDLSM_SMOKE_VARIANTS"))
+	if len(names) == 0 {
+		names = []string{"naive"}
+	}
+	names = append(names, stock)
+	root := binRoot(t)
+	var out []variant
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		out = append(out, variant{Name: n, Bin: filepath.Join(root, n)})
+	}
+	return out
+}
+
+// forEachVariant runs fn as a subtest per variant, skipping variants whose
+// binaries are missing.
+func forEachVariant(t *testing.T, fn func(t *testing.T, v variant)) {
+	for _, v := range variants(t) {
+		t.Run(v.Name, func(t *testing.T) {
+			if _, err := cluster.FindBinaries(v.Bin); err != nil {
+				t.Skipf("variant %s: no binaries (%v); build them with `make build VARIANT=%s`", v.Name, err, v.Name)
+			}
+			start := time.Now()
+			t.Logf("variant %s: binaries in %s", v.Name, v.Bin)
+			fn(t, v)
+			t.Logf("variant %s: done in %v", v.Name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// opCtx is a context for one step of a test: bounded, cancelled at the end
+// of the test.
+func opCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// kv is the comparable part of a key-value pair.
+type kv struct {
+	Key, Value                    string
+	CreateRev, ModRev, Version, L int64
+}
+
+func (k kv) String() string {
+	return fmt.Sprintf("%q=%q(create %d mod %d ver %d lease %x)", k.Key, k.Value, k.CreateRev, k.ModRev, k.Version, k.L)
+}
+
+func toKVs(in []*mvccpb.KeyValue) []kv {
+	out := make([]kv, 0, len(in))
+	for _, p := range in {
+		out = append(out, kv{string(p.Key), string(p.Value), p.CreateRevision, p.ModRevision, p.Version, p.Lease})
+	}
+	return out
+}
+
+// dump reads every key (serializable reads when serializable is set, so a
+// single member answers on its own) and the revision it was read at.
+func dump(ctx context.Context, cli *clientv3.Client, serializable bool) ([]kv, int64, error) {
+	opts := []clientv3.OpOption{clientv3.WithFromKey()}
+	if serializable {
+		opts = append(opts, clientv3.WithSerializable())
+	}
+	resp, err := cli.Get(ctx, "", opts...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if resp.More || int64(len(resp.Kvs)) != resp.Count {
+		return nil, 0, fmt.Errorf("dump: got %d of %d keys (more=%v)", len(resp.Kvs), resp.Count, resp.More)
+	}
+	return toKVs(resp.Kvs), resp.Header.Revision, nil
+}
+
+// sameKVs reports the first difference between two dumps.
+func sameKVs(want, got []kv) error {
+	for i := 0; i < len(want) || i < len(got); i++ {
+		switch {
+		case i >= len(got):
+			return fmt.Errorf("missing %s (and %d more)", want[i], len(want)-i-1)
+		case i >= len(want):
+			return fmt.Errorf("unexpected %s (and %d more)", got[i], len(got)-i-1)
+		case want[i] != got[i]:
+			return fmt.Errorf("entry %d: want %s, got %s", i, want[i], got[i])
+		}
+	}
+	return nil
+}
+
+// fileState is what must not change about an input file.
+type fileState struct {
+	Exists  bool
+	Size    int64
+	Mode    os.FileMode
+	ModTime time.Time
+	SHA256  [32]byte
+}
+
+func statFile(t *testing.T, path string) fileState {
+	t.Helper()
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fileState{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fileState{true, st.Size(), st.Mode(), st.ModTime(), sha256.Sum256(b)}
+}
+
+// checkLayout checks a stopped or running member's data directory: LSM
+// variants have exactly one engine directory under member/lsm and a pointer
+// file at member/snap/db; every variant has nothing in member/snap but db
+// and raft snapshots (*.snap) — no *.snap.db, no db.tmp.
+func checkLayout(v variant, m *cluster.Member) error {
+	files, err := m.SnapDirFiles()
+	if err != nil {
+		return err
+	}
+	var stray []string
+	hasDB := false
+	for _, f := range files {
+		switch {
+		case f == "db":
+			hasDB = true
+		case strings.HasSuffix(f, ".snap") && !strings.HasSuffix(f, ".snap.db"):
+		default:
+			stray = append(stray, f)
+		}
+	}
+	if !hasDB {
+		return fmt.Errorf("member %s: no db in %s (has %q)", m.Name, m.SnapDir(), files)
+	}
+	if len(stray) > 0 {
+		return fmt.Errorf("member %s: unexpected files in %s: %q", m.Name, m.SnapDir(), stray)
+	}
+	dirs, err := m.EngineDirs()
+	if err != nil {
+		return err
+	}
+	head := make([]byte, len(pointerMagic))
+	if f, err := os.Open(m.DBPath()); err == nil {
+		n, _ := f.Read(head)
+		head = head[:n]
+		f.Close()
+	}
+	if !v.LSM() {
+		if len(dirs) != 0 {
+			return fmt.Errorf("member %s: stock build has engine directories %q", m.Name, dirs)
+		}
+		if bytes.Equal(head, []byte(pointerMagic)) {
+			return fmt.Errorf("member %s: stock build has a pointer file at %s", m.Name, m.DBPath())
+		}
+		return nil
+	}
+	if len(dirs) != 1 || !strings.HasPrefix(dirs[0], "engine-") {
+		return fmt.Errorf("member %s: want exactly one engine directory in %s, have %q", m.Name, m.EngineRoot(), dirs)
+	}
+	if !bytes.Equal(head, []byte(pointerMagic)) {
+		return fmt.Errorf("member %s: %s does not start with the pointer magic (starts %q)", m.Name, m.DBPath(), head)
+	}
+	return nil
+}
+
+// waitLayout retries checkLayout for up to d: etcd closes a replaced
+// backend in the background, and the layer removes its directory then.
+func waitLayout(v variant, m *cluster.Member, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := checkLayout(v, m)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// emptyDir fails the test if dir has entries (e.g. leaked temporary
+// engines in a process's TMPDIR).
+func emptyDir(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Errorf("reading %s: %v", dir, err)
+		return
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if len(names) > 0 {
+		t.Errorf("temporary directory %s should be empty, has %q", dir, names)
+	}
+}
+
+// decodeJSON parses etcdctl/etcdutl -w json output.
+func decodeJSON(t *testing.T, res cluster.Result, into any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(strings.TrimSpace(res.Stdout)), into); err != nil {
+		t.Fatalf("%s: parsing JSON output %q: %v", strings.Join(res.Args, " "), res.Stdout, err)
+	}
+}
