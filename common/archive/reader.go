@@ -62,9 +62,9 @@ func (ar *Reader) Totals() Totals { return ar.h.totals }
 func (ar *Reader) Len() int64 { return ar.h.totalLen }
 
 func (ar *Reader) read(b []byte) error {
-	if _, err := io.ReadFull(ar.r, b); err != nil {
+	if n, err := io.ReadFull(ar.r, b); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return errorf(ErrTruncated, "ends at byte %d of %d", ar.off, ar.h.totalLen)
+			return errorf(ErrTruncated, "ends at byte %d of %d", ar.off+int64(n), ar.h.totalLen)
 		}
 		return err
 	}
