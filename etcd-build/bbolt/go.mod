@@ -10,6 +10,11 @@ require (
 	etcd-lsm/variants v0.0.0
 )
 
+require (
+	github.com/google/btree v1.1.3 // indirect
+	github.com/linxGnu/grocksdb v1.7.15 // indirect
+)
+
 replace etcd-lsm/common => ../../common
 
 replace etcd-lsm/variants => ../../variants
