@@ -15,7 +15,7 @@ VARIANTS := $(sort $(notdir $(patsubst %/,%,$(filter-out variants/all/,$(wildcar
 BIN      := $(CURDIR)/bin
 GO       ?= go
 # Tests that start etcd need the binaries of the variants they exercise.
-SMOKE_VARIANTS ?= naive
+SMOKE_VARIANTS ?= naive tuned
 
 export GOFLAGS := -buildvcs=false
 
@@ -69,7 +69,7 @@ test: deps unit smoke
 # layer on every variant.
 unit: deps
 	$(GO) vet ./common/... ./variants/...
-	$(GO) test -count=1 ./common/... ./variants/...
+	$(GO) test -race -count=1 ./common/... ./variants/...
 
 # End to end against real etcd binaries on loopback.
 smoke: deps

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	berrors "etcd-lsm/common/bolt/errors"
 	"etcd-lsm/common/engine"
 )
 
@@ -158,8 +159,12 @@ func (c *Cursor) Delete() error {
 	if err := c.tx.checkWritable(); err != nil {
 		return err
 	}
-	if c.where != atKey || c.bucket == nil {
+	if c.where != atKey {
 		return nil
+	}
+	if c.bucket == nil {
+		// The root cursor is on a bucket, which bbolt's Cursor.Delete refuses.
+		return berrors.ErrIncompatibleValue
 	}
 	key := append([]byte(nil), c.it.Key()...)
 	return c.tx.deleteKey(c.bucket, key)

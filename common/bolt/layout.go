@@ -324,6 +324,12 @@ func removeOrphans(root, path, keep string, logf func(string, ...any)) {
 			continue
 		}
 		dir := filepath.Join(root, name)
+		// A directory without an owner file (other than a half-made
+		// ".new-" one) is not ours: skip it before lockFile would create a
+		// lock file in it.
+		if _, err := os.Stat(filepath.Join(dir, "owner")); err != nil && !strings.HasPrefix(name, ".new-") {
+			continue
+		}
 		lock, err := lockFile(filepath.Join(dir, "lock"), true, 0)
 		if err != nil {
 			continue // in use, or not ours to judge

@@ -368,6 +368,12 @@ func (tx *Tx) newTotals() (map[string]bucketTotals, error) {
 		}
 		cur, ok := next[t.bucket]
 		if !ok {
+			// A deleted bucket starts from its committed totals, which the
+			// deletions of its keys must bring to zero (starting from zero
+			// refused every commit deleting a bucket with committed keys).
+			if _, seen := deleted[t.bucket]; !seen {
+				deleted[t.bucket] = tx.state.buckets[t.bucket]
+			}
 			cur = deleted[t.bucket]
 		}
 		cur.entries += d.entries

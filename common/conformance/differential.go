@@ -26,14 +26,14 @@ import (
 // RunDifferential feeds the decoder pseudo-random bytes instead.
 
 const (
-	// maxReaders bounds the read transactions held open at once.
-	maxReaders = 3
-	// maxCursors is the number of cursor slots operations address.
-	maxCursors = 4
-	// maxFuzzSteps bounds the operations decoded from one fuzz input.
-	maxFuzzSteps = 1500
-	// traceTail is how many of the last operations a failure shows.
-	traceTail = 40
+	// diffMaxReaders bounds the read transactions held open at once.
+	diffMaxReaders = 3
+	// diffMaxCursors is the number of cursor slots operations address.
+	diffMaxCursors = 4
+	// diffMaxFuzzSteps bounds the operations decoded from one fuzz input.
+	diffMaxFuzzSteps = 1500
+	// diffTraceTail is how many of the last operations a failure shows.
+	diffTraceTail = 40
 	// oracleMmapSize is mapped up front so that the oracle never remaps: a
 	// bbolt commit that remaps waits for every open read transaction to
 	// end, which in this single-goroutine test would never happen.
@@ -44,7 +44,7 @@ const (
 // bbolt and through variant v, and fails t at the first difference.
 func RunDifferential(t *testing.T, v engine.Variant, seed int64, steps int) {
 	t.Helper()
-	runDifferential(t, v, randomInput{rand.New(rand.NewSource(seed))}, steps)
+	runDifferential(t, v, seededInput{rand.New(rand.NewSource(seed))}, steps)
 }
 
 // FuzzDifferential is the fuzz target: each input is decoded into a
@@ -55,23 +55,23 @@ func FuzzDifferential(f *testing.F, v engine.Variant) {
 		f.Add(prog)
 	}
 	f.Fuzz(func(t *testing.T, prog []byte) {
-		runDifferential(t, v, &byteInput{b: prog}, maxFuzzSteps)
+		runDifferential(t, v, &fuzzInput{b: prog}, diffMaxFuzzSteps)
 	})
 }
 
-// input is the byte stream operations are decoded from.
-type input interface {
+// opInput is the byte stream operations are decoded from.
+type opInput interface {
 	next() byte
 	exhausted() bool
 }
 
-// byteInput reads a fuzz input; past its end it yields zeros.
-type byteInput struct {
+// fuzzInput reads a fuzz input; past its end it yields zeros.
+type fuzzInput struct {
 	b []byte
 	i int
 }
 
-func (in *byteInput) next() byte {
+func (in *fuzzInput) next() byte {
 	if in.i >= len(in.b) {
 		return 0
 	}
@@ -79,13 +79,13 @@ func (in *byteInput) next() byte {
 	return in.b[in.i-1]
 }
 
-func (in *byteInput) exhausted() bool { return in.i >= len(in.b) }
+func (in *fuzzInput) exhausted() bool { return in.i >= len(in.b) }
 
-// randomInput is an endless pseudo-random stream.
-type randomInput struct{ r *rand.Rand }
+// seededInput is an endless pseudo-random stream.
+type seededInput struct{ r *rand.Rand }
 
-func (in randomInput) next() byte      { return byte(in.r.Intn(256)) }
-func (in randomInput) exhausted() bool { return false }
+func (in seededInput) next() byte      { return byte(in.r.Intn(256)) }
+func (in seededInput) exhausted() bool { return false }
 
 // txPair is a transaction begun at the same point on both databases.
 type txPair struct {
@@ -109,38 +109,49 @@ type cursorPair struct {
 	// positioned is set by First, Last and Seek: bbolt's Cursor.Delete on a
 	// cursor never positioned indexes an empty stack and panics.
 	positioned bool
+	// at is the last key the cursor returned (bbolt's cursor stays on it
+	// when a move returns nil at either end).
+	at []byte
 }
+
+// cursorStale marks a cursor whose oracle position is unreliable until
+// the cursor is repositioned.
+const cursorStale = -1
 
 // differ is the state of one differential run.
 type differ struct {
 	t       *testing.T
-	in      input
+	in      opInput
 	oracle  *rb.DB
 	subject *bolt.DB
 
 	writer  *txPair
 	readers []*txPair
-	ended   *txPair // the last transaction ended, for ErrTxClosed checks
-	cursors [maxCursors]*cursorPair
+	live    map[*txPair]bool // every open transaction, for close
+	ended   *txPair          // the last transaction ended, for ErrTxClosed checks
+	cursors [diffMaxCursors]*cursorPair
 	txSeq   int
 	valSeq  int
 
 	step  int
 	trace []string
+	tally map[string]int // operations run and checks made, logged at the end
 }
 
-func runDifferential(t *testing.T, v engine.Variant, in input, steps int) {
+func runDifferential(t *testing.T, v engine.Variant, in opInput, steps int) {
 	t.Helper()
 	d := openDiffer(t, v, in)
 	defer d.close()
 	for d.step = 0; d.step < steps && !d.in.exhausted(); d.step++ {
 		op := opFor(d.in.next())
+		d.tally[op.name]++
 		op.run(d)
 	}
 	d.finish()
+	t.Logf("%d operations; tally: %v", d.step, d.tally)
 }
 
-func openDiffer(t *testing.T, v engine.Variant, in input) *differ {
+func openDiffer(t *testing.T, v engine.Variant, in opInput) *differ {
 	dir := t.TempDir()
 	oracle, err := rb.Open(filepath.Join(dir, "oracle.db"), 0o600, &rb.Options{NoSync: true, NoFreelistSync: true, InitialMmapSize: oracleMmapSize})
 	if err != nil {
@@ -151,19 +162,17 @@ func openDiffer(t *testing.T, v engine.Variant, in input) *differ {
 		oracle.Close()
 		t.Fatalf("opening variant %s: %v", v.Name, err)
 	}
-	return &differ{t: t, in: in, oracle: oracle, subject: subject}
+	return &differ{t: t, in: in, oracle: oracle, subject: subject, live: map[*txPair]bool{}, tally: map[string]int{}}
 }
 
 // close ends every open transaction and closes both databases; it runs
 // after failures too, since both Close calls wait for open transactions.
 func (d *differ) close() {
-	for _, p := range append([]*txPair{d.writer}, d.readers...) {
-		if p != nil && !p.closed {
-			p.o.rollback()
-			p.s.rollback()
-		}
+	for p := range d.live {
+		p.o.rollback()
+		p.s.rollback()
 	}
-	d.writer, d.readers = nil, nil
+	d.live = nil
 	d.oracle.Close()
 	d.subject.Close()
 }
@@ -184,8 +193,8 @@ func (d *differ) finish() {
 // logf records one operation in the trace a failure prints.
 func (d *differ) logf(format string, args ...any) {
 	d.trace = append(d.trace, fmt.Sprintf("%5d ", d.step)+fmt.Sprintf(format, args...))
-	if len(d.trace) > 4*traceTail {
-		d.trace = append(d.trace[:0], d.trace[len(d.trace)-traceTail:]...)
+	if len(d.trace) > 4*diffTraceTail {
+		d.trace = append(d.trace[:0], d.trace[len(d.trace)-diffTraceTail:]...)
 	}
 }
 
@@ -193,8 +202,8 @@ func (d *differ) logf(format string, args ...any) {
 func (d *differ) failf(format string, args ...any) {
 	d.t.Helper()
 	tail := d.trace
-	if len(tail) > traceTail {
-		tail = tail[len(tail)-traceTail:]
+	if len(tail) > diffTraceTail {
+		tail = tail[len(tail)-diffTraceTail:]
 	}
 	d.t.Fatalf("step %d: %s\nlast operations (bbolt = oracle, variant = subject):\n%s",
 		d.step, fmt.Sprintf(format, args...), strings.Join(tail, "\n"))
@@ -203,7 +212,7 @@ func (d *differ) failf(format string, args ...any) {
 // sameErr compares the error names both sides returned.
 func (d *differ) sameErr(what, oracle, subject string) {
 	d.t.Helper()
-	if oracle != subject || strings.HasPrefix(oracle, unexpectedPrefix) {
+	if oracle != subject || strings.HasPrefix(oracle, unexpectedErrPrefix) {
 		d.failf("%s: bbolt returned %s, variant returned %s", what, oracle, subject)
 	}
 }
@@ -212,17 +221,17 @@ func (d *differ) sameErr(what, oracle, subject string) {
 func (d *differ) sameBytes(what string, oracle, subject []byte) {
 	d.t.Helper()
 	if !bytes.Equal(oracle, subject) || (oracle == nil) != (subject == nil) {
-		d.failf("%s: bbolt returned %s, variant returned %s", what, show(oracle), show(subject))
+		d.failf("%s: bbolt returned %s, variant returned %s", what, diffShow(oracle), diffShow(subject))
 	}
 }
 
-func (d *differ) samePair(what string, oracle, subject kv) {
+func (d *differ) samePair(what string, oracle, subject diffKV) {
 	d.t.Helper()
 	d.sameBytes(what+" key", oracle.k, subject.k)
-	d.sameBytes(what+" value of "+show(oracle.k), oracle.v, subject.v)
+	d.sameBytes(what+" value of "+diffShow(oracle.k), oracle.v, subject.v)
 }
 
-func (d *differ) samePairs(what string, oracle, subject []kv) {
+func (d *differ) samePairs(what string, oracle, subject []diffKV) {
 	d.t.Helper()
 	for i := 0; i < len(oracle) && i < len(subject); i++ {
 		d.samePair(fmt.Sprintf("%s entry %d", what, i), oracle[i], subject[i])
@@ -239,8 +248,8 @@ func (d *differ) sameFound(what string, oracle, subject bool) {
 	}
 }
 
-// show formats bytes for messages, abbreviating long ones.
-func show(b []byte) string {
+// diffShow formats bytes for messages, abbreviating long ones.
+func diffShow(b []byte) string {
 	switch {
 	case b == nil:
 		return "nil"
@@ -251,12 +260,12 @@ func show(b []byte) string {
 	}
 }
 
-// dumpOf lists every bucket of a transaction with its entries, as pairs
+// diffDump lists every bucket of a transaction with its entries, as pairs
 // with the bucket name as key and the entries following it.
-func dumpOf(tx txSide) []kv {
-	var out []kv
+func diffDump(tx txSide) []diffKV {
+	var out []diffKV
 	for _, name := range tx.bucketNames() {
-		out = append(out, kv{k: append([]byte("bucket "), name...)})
+		out = append(out, diffKV{k: append([]byte("bucket "), name...)})
 		_, kvs := tx.forEach(name)
 		out = append(out, kvs...)
 	}
@@ -266,14 +275,16 @@ func dumpOf(tx txSide) []kv {
 // sameDump compares the full contents both sides of p see.
 func (d *differ) sameDump(p *txPair) {
 	d.t.Helper()
-	d.samePairs("dump of "+p.name, dumpOf(p.o), dumpOf(p.s))
+	dump := diffDump(p.o)
+	d.tally["dumped entries"] += len(dump)
+	d.samePairs("dump of "+p.name, dump, diffDump(p.s))
 }
 
 // checkArchive verifies the subject's snapshot accounting for tx: Size is
 // exactly what WriteTo writes, and Check finds nothing.
 func (d *differ) checkArchive(p *txPair) {
 	d.t.Helper()
-	var w countingWriter
+	var w byteCounter
 	n, err := p.sub.WriteTo(&w)
 	if err != nil {
 		d.failf("%s: variant WriteTo: %v", p.name, err)
@@ -286,9 +297,9 @@ func (d *differ) checkArchive(p *txPair) {
 	}
 }
 
-type countingWriter struct{ n int64 }
+type byteCounter struct{ n int64 }
 
-func (w *countingWriter) Write(b []byte) (int, error) {
+func (w *byteCounter) Write(b []byte) (int, error) {
 	w.n += int64(len(b))
 	return len(b), nil
 }
@@ -324,6 +335,7 @@ func (d *differ) begin(writable bool) *txPair {
 	if writable {
 		p.name = fmt.Sprintf("w%d", d.txSeq)
 	}
+	d.live[p] = true
 	return p
 }
 
@@ -342,6 +354,7 @@ func (d *differ) end(p *txPair, how string) {
 	if oe == "ok" && !p.closed {
 		p.closed = true
 		d.ended = p
+		delete(d.live, p)
 	}
 }
 

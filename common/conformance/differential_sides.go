@@ -10,12 +10,12 @@ import (
 	berrors "etcd-lsm/common/bolt/errors"
 )
 
-// kv is one key/value pair returned by a cursor or ForEach.
-type kv struct{ k, v []byte }
+// diffKV is one key/value pair returned by a cursor or ForEach.
+type diffKV struct{ k, v []byte }
 
 // txSide is one transaction of one of the two databases, reduced to the
 // operations the differential test compares. Errors are reported by name
-// (see errorNames) because each side has its own error values.
+// (see diffErrNames) because each side has its own error values.
 type txSide interface {
 	hasBucket(name []byte) bool
 	createBucket(name []byte) string
@@ -26,7 +26,7 @@ type txSide interface {
 	put(bucket, key, value []byte) (found bool, err string)
 	get(bucket, key []byte) (found bool, value []byte)
 	del(bucket, key []byte) (found bool, err string)
-	forEach(bucket []byte) (found bool, kvs []kv)
+	forEach(bucket []byte) (found bool, kvs []diffKV)
 	cursor(bucket []byte) cursorSide
 	// rootCursor walks the bucket names; bucketNames lists them by ForEach.
 	rootCursor() cursorSide
@@ -37,21 +37,21 @@ type txSide interface {
 
 // cursorSide is one cursor of one of the two databases.
 type cursorSide interface {
-	first() kv
-	last() kv
-	seek(key []byte) kv
-	next() kv
-	prev() kv
+	first() diffKV
+	last() diffKV
+	seek(key []byte) diffKV
+	next() diffKV
+	prev() diffKV
 	del() string
 }
 
-// errorPair names an error both implementations define.
-type errorPair struct {
+// diffErrPair names an error both implementations define.
+type diffErrPair struct {
 	name            string
 	oracle, subject error
 }
 
-var errorNames = []errorPair{
+var diffErrNames = []diffErrPair{
 	{"ErrTxClosed", rb.ErrTxClosed, berrors.ErrTxClosed},
 	{"ErrTxNotWritable", rb.ErrTxNotWritable, berrors.ErrTxNotWritable},
 	{"ErrBucketNotFound", rb.ErrBucketNotFound, berrors.ErrBucketNotFound},
@@ -65,25 +65,29 @@ var errorNames = []errorPair{
 	{"ErrDatabaseNotOpen", rb.ErrDatabaseNotOpen, berrors.ErrDatabaseNotOpen},
 }
 
-// unexpectedPrefix starts the name of an error neither table entry matches;
+// unexpectedErrPrefix starts the name of an error neither table entry matches;
 // such an error always fails the test.
-const unexpectedPrefix = "unexpected error: "
+const unexpectedErrPrefix = "unexpected error: "
 
-// errName names err by identity, using pick to choose the side's value.
-func errName(err error, pick func(errorPair) error) string {
+// diffErrName names err by identity, using pick to choose the side's value.
+func diffErrName(err error, pick func(diffErrPair) error) string {
 	if err == nil {
 		return "ok"
 	}
-	for _, p := range errorNames {
+	for _, p := range diffErrNames {
 		if errors.Is(err, pick(p)) {
 			return p.name
 		}
 	}
-	return unexpectedPrefix + err.Error()
+	return unexpectedErrPrefix + err.Error()
 }
 
-func oracleErr(err error) string  { return errName(err, func(p errorPair) error { return p.oracle }) }
-func subjectErr(err error) string { return errName(err, func(p errorPair) error { return p.subject }) }
+func oracleErr(err error) string {
+	return diffErrName(err, func(p diffErrPair) error { return p.oracle })
+}
+func subjectErr(err error) string {
+	return diffErrName(err, func(p diffErrPair) error { return p.subject })
+}
 
 // oracleTx adapts a transaction of the real bbolt.
 type oracleTx struct{ tx *rb.Tx }
@@ -144,14 +148,14 @@ func (o oracleTx) del(bucket, key []byte) (bool, string) {
 	return true, oracleErr(b.Delete(key))
 }
 
-func (o oracleTx) forEach(bucket []byte) (bool, []kv) {
+func (o oracleTx) forEach(bucket []byte) (bool, []diffKV) {
 	b := o.tx.Bucket(bucket)
 	if b == nil {
 		return false, nil
 	}
-	var kvs []kv
+	var kvs []diffKV
 	b.ForEach(func(k, v []byte) error {
-		kvs = append(kvs, kv{k, o.emptyIfNil(true, v)})
+		kvs = append(kvs, diffKV{k, o.emptyIfNil(true, v)})
 		return nil
 	})
 	return true, kvs
@@ -186,19 +190,19 @@ type oracleCursor struct {
 	root bool
 }
 
-func (c oracleCursor) pair(k, v []byte) kv {
+func (c oracleCursor) pair(k, v []byte) diffKV {
 	if c.root {
-		return kv{k, v}
+		return diffKV{k, v}
 	}
-	return kv{k, c.tx.emptyIfNil(k != nil, v)}
+	return diffKV{k, c.tx.emptyIfNil(k != nil, v)}
 }
 
-func (c oracleCursor) first() kv           { return c.pair(c.c.First()) }
-func (c oracleCursor) last() kv            { return c.pair(c.c.Last()) }
-func (c oracleCursor) seek(key []byte) kv  { return c.pair(c.c.Seek(key)) }
-func (c oracleCursor) next() kv            { return c.pair(c.c.Next()) }
-func (c oracleCursor) prev() kv            { return c.pair(c.c.Prev()) }
-func (c oracleCursor) del() string         { return oracleErr(c.c.Delete()) }
+func (c oracleCursor) first() diffKV          { return c.pair(c.c.First()) }
+func (c oracleCursor) last() diffKV           { return c.pair(c.c.Last()) }
+func (c oracleCursor) seek(key []byte) diffKV { return c.pair(c.c.Seek(key)) }
+func (c oracleCursor) next() diffKV           { return c.pair(c.c.Next()) }
+func (c oracleCursor) prev() diffKV           { return c.pair(c.c.Prev()) }
+func (c oracleCursor) del() string            { return oracleErr(c.c.Delete()) }
 
 // subjectTx adapts a transaction of the layer under test.
 type subjectTx struct{ tx *bolt.Tx }
@@ -241,14 +245,14 @@ func (s subjectTx) del(bucket, key []byte) (bool, string) {
 	return true, subjectErr(b.Delete(key))
 }
 
-func (s subjectTx) forEach(bucket []byte) (bool, []kv) {
+func (s subjectTx) forEach(bucket []byte) (bool, []diffKV) {
 	b := s.tx.Bucket(bucket)
 	if b == nil {
 		return false, nil
 	}
-	var kvs []kv
+	var kvs []diffKV
 	b.ForEach(func(k, v []byte) error {
-		kvs = append(kvs, kv{k, v})
+		kvs = append(kvs, diffKV{k, v})
 		return nil
 	})
 	return true, kvs
@@ -279,11 +283,11 @@ func (s subjectTx) rollback() string { return subjectErr(s.tx.Rollback()) }
 // subjectCursor adapts a cursor of the layer under test.
 type subjectCursor struct{ c *bolt.Cursor }
 
-func (c subjectCursor) first() kv          { return pairOf(c.c.First()) }
-func (c subjectCursor) last() kv           { return pairOf(c.c.Last()) }
-func (c subjectCursor) seek(key []byte) kv { return pairOf(c.c.Seek(key)) }
-func (c subjectCursor) next() kv           { return pairOf(c.c.Next()) }
-func (c subjectCursor) prev() kv           { return pairOf(c.c.Prev()) }
-func (c subjectCursor) del() string        { return subjectErr(c.c.Delete()) }
+func (c subjectCursor) first() diffKV          { return subjectPair(c.c.First()) }
+func (c subjectCursor) last() diffKV           { return subjectPair(c.c.Last()) }
+func (c subjectCursor) seek(key []byte) diffKV { return subjectPair(c.c.Seek(key)) }
+func (c subjectCursor) next() diffKV           { return subjectPair(c.c.Next()) }
+func (c subjectCursor) prev() diffKV           { return subjectPair(c.c.Prev()) }
+func (c subjectCursor) del() string            { return subjectErr(c.c.Delete()) }
 
-func pairOf(k, v []byte) kv { return kv{k, v} }
+func subjectPair(k, v []byte) diffKV { return diffKV{k, v} }
