@@ -8,6 +8,7 @@ import (
 	_ "etcd-lsm/variants/iterpool"
 	_ "etcd-lsm/variants/naive"
 	_ "etcd-lsm/variants/optimistic"
+	_ "etcd-lsm/variants/pebble"
 	_ "etcd-lsm/variants/tuned"
 	_ "etcd-lsm/variants/wbwi"
 	_ "etcd-lsm/variants/writebatch"
