@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STAGES=(naive bucketmap optimistic wbwi writebatch batched iterpool tuned)
+# Not a stage of the RocksDB line: compared with bbolt only.
+OTHERS=(pebble)
 ROUNDS=${ROUNDS:-5}
 COUNT=${COUNT:-2}
 BENCHTIME=${BENCHTIME:-1s}
@@ -23,7 +25,7 @@ export ETCDLSM_BENCH_CACHE=${ETCDLSM_BENCH_CACHE:-$PWD/$out/cache}
 echo "building benchmark binaries and benchstat"
 (cd experiments/tools && GOWORK=off go build -o "$OLDPWD/$out/bin/benchstat" golang.org/x/perf/cmd/benchstat)
 go test -c -o "$out/bin/bbolt.test" ./common/bench
-for v in "${STAGES[@]}"; do go test -c -o "$out/bin/$v.test" "./variants/$v"; done
+for v in "${STAGES[@]}" "${OTHERS[@]}"; do go test -c -o "$out/bin/$v.test" "./variants/$v"; done
 
 {
   echo "date: $(date -u +%FT%TZ)"
@@ -35,10 +37,10 @@ for v in "${STAGES[@]}"; do go test -c -o "$out/bin/$v.test" "./variants/$v"; do
 cat "$out/machine.txt"
 
 start=$(date +%s)
-runs=$(( ROUNDS * (${#STAGES[@]} + 1) ))
+runs=$(( ROUNDS * (${#STAGES[@]} + ${#OTHERS[@]} + 1) ))
 done_runs=0
 for r in $(seq 1 "$ROUNDS"); do
-  for v in bbolt "${STAGES[@]}"; do
+  for v in bbolt "${STAGES[@]}" "${OTHERS[@]}"; do
     el=$(( $(date +%s) - start ))
     eta=$(( done_runs > 0 ? el * (runs - done_runs) / done_runs : 0 ))
     printf '[round %d/%d] %-10s elapsed %4ds  eta %4ds\n' "$r" "$ROUNDS" "$v" "$el" "$eta"
@@ -64,16 +66,13 @@ bs="$out/bin/benchstat"
   done
 } > "$out/stages.md"
 {
-  echo "# Every variant against the real bbolt"
+  echo "# Every variant against the real bbolt (deltas vs the first column)"
   echo
-  for v in "${STAGES[@]}"; do
-    echo "## bbolt → $v"
-    echo
-    echo '```'
-    "$bs" "bbolt=$out/raw/bbolt.txt" "$v=$out/raw/$v.txt"
-    echo '```'
-    echo
-  done
+  echo '```'
+  args=("bbolt=$out/raw/bbolt.txt")
+  for v in "${STAGES[@]}" "${OTHERS[@]}"; do args+=("$v=$out/raw/$v.txt"); done
+  "$bs" "${args[@]}"
+  echo '```'
 } > "$out/vs-bbolt.md"
 rm -rf "$out/bin" "$out/cache"
 cat "$out/stages.md"
