@@ -49,11 +49,23 @@ var Defaults = Options{
 
 func init() {
 	engine.Register(engine.Variant{
-		Name:     "tuned",
-		Family:   rocks.Family,
-		Open:     func(dir string, o engine.Options) (engine.Engine, error) { return Open(dir, o, Defaults) },
-		Layer:    engine.LayerOptions{CacheBuckets: true},
-		Describe: func() string { return Defaults.String() },
+		Name:   "tuned",
+		Family: rocks.Family,
+		Open: func(dir string, o engine.Options) (engine.Engine, error) {
+			to, err := FromEnv(Defaults)
+			if err != nil {
+				return nil, err
+			}
+			return Open(dir, o, to)
+		},
+		Layer: engine.LayerOptions{CacheBuckets: true},
+		Describe: func() string {
+			to, err := FromEnv(Defaults)
+			if err != nil {
+				return err.Error()
+			}
+			return to.String()
+		},
 	})
 }
 

@@ -1,0 +1,66 @@
+package tuned
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Environment variables that override Defaults, one per option. An
+// invalid value is an error naming the variable: the server refuses to
+// start rather than run with a setting nobody asked for.
+const (
+	EnvMemoryBudget   = "ETCDLSM_ROCKSDB_MEMORY_BUDGET"   // bytes, or with KiB/MiB/GiB
+	EnvBloomBits      = "ETCDLSM_ROCKSDB_BLOOM_BITS"      // bits per key, 0 disables
+	EnvCompression    = "ETCDLSM_ROCKSDB_COMPRESSION"     // true: lz4/zstd, false: RocksDB default (snappy)
+	EnvDynamicLevels  = "ETCDLSM_ROCKSDB_DYNAMIC_LEVELS"  // true or false
+	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS" // 1..64
+)
+
+// FromEnv returns base with the environment's overrides applied.
+func FromEnv(base Options) (Options, error) {
+	o := base
+	var err error
+	if v, ok := os.LookupEnv(EnvMemoryBudget); ok {
+		if o.MemoryBudget, err = parseBytes(v); err != nil || o.MemoryBudget < 8<<20 {
+			return o, fmt.Errorf("%s=%q: want a size of at least 8MiB, like 256MiB", EnvMemoryBudget, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvBloomBits); ok {
+		if o.BloomBitsPerKey, err = strconv.ParseFloat(v, 64); err != nil || o.BloomBitsPerKey < 0 || o.BloomBitsPerKey > 64 {
+			return o, fmt.Errorf("%s=%q: want bits per key between 0 and 64", EnvBloomBits, v)
+		}
+	}
+	for _, b := range []struct {
+		env string
+		dst *bool
+	}{{EnvCompression, &o.Compression}, {EnvDynamicLevels, &o.DynamicLevelBytes}} {
+		if v, ok := os.LookupEnv(b.env); ok {
+			if *b.dst, err = strconv.ParseBool(v); err != nil {
+				return o, fmt.Errorf("%s=%q: want true or false", b.env, v)
+			}
+		}
+	}
+	if v, ok := os.LookupEnv(EnvBackgroundJobs); ok {
+		if o.BackgroundJobs, err = strconv.Atoi(v); err != nil || o.BackgroundJobs < 1 || o.BackgroundJobs > 64 {
+			return o, fmt.Errorf("%s=%q: want a number of threads between 1 and 64", EnvBackgroundJobs, v)
+		}
+	}
+	return o, nil
+}
+
+func parseBytes(s string) (uint64, error) {
+	mult := uint64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   uint64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	return n * mult, err
+}

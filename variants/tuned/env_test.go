@@ -1,0 +1,35 @@
+package tuned
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every override is applied, and every invalid value is refused with an
+// error that names the variable.
+func TestFromEnv(t *testing.T) {
+	t.Setenv(EnvMemoryBudget, "256MiB")
+	t.Setenv(EnvBloomBits, "0")
+	t.Setenv(EnvCompression, "false")
+	t.Setenv(EnvDynamicLevels, "false")
+	t.Setenv(EnvBackgroundJobs, "4")
+	o, err := FromEnv(Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{MemoryBudget: 256 << 20, BloomBitsPerKey: 0, Compression: false, DynamicLevelBytes: false, BackgroundJobs: 4}
+	if o != want {
+		t.Fatalf("got %+v, want %+v", o, want)
+	}
+	for env, bad := range map[string]string{
+		EnvMemoryBudget: "lots", EnvBloomBits: "-1", EnvCompression: "maybe",
+		EnvDynamicLevels: "2", EnvBackgroundJobs: "0",
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, bad)
+			if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), env) {
+				t.Fatalf("%s=%s: error %v does not name the variable", env, bad, err)
+			}
+		})
+	}
+}
