@@ -105,12 +105,26 @@ func (l latest) NewIterator(lower, upper []byte) engine.Iterator {
 	return NewIterator(l.s.Base.NewIterator(ro), ro, lower, upper)
 }
 
+// Wrap makes a variant's engine from an open plain database and its Store.
+type Wrap func(db *grocksdb.DB, st *Store) engine.Engine
+
 // OpenPlain opens dir as a plain RocksDB database (no transaction layer),
-// the base of the batch-based variants. The caller destroys opts.
-func OpenPlain(dir string, opts *grocksdb.Options, o engine.Options) (*grocksdb.DB, *Store, error) {
+// the base of the batch-based variants, and wraps it; read-only opens get
+// the shared read-only engine. The caller destroys opts.
+func OpenPlain(dir string, opts *grocksdb.Options, o engine.Options, wrap Wrap) (engine.Engine, error) {
+	if o.ReadOnly {
+		return OpenReadOnly(dir, opts)
+	}
 	db, err := grocksdb.OpenDb(opts, dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return db, NewStore(dir, db, o, db.Close), nil
+	return wrap(db, NewStore(dir, db, o, db.Close)), nil
+}
+
+// OpenPlainDefault is OpenPlain with DefaultOptions.
+func OpenPlainDefault(dir string, o engine.Options, wrap Wrap) (engine.Engine, error) {
+	opts := DefaultOptions()
+	defer opts.Destroy()
+	return OpenPlain(dir, opts, o, wrap)
 }

@@ -7,6 +7,8 @@
 package iterpool
 
 import (
+	"github.com/linxGnu/grocksdb"
+
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/pool"
 	"etcd-lsm/common/rocks"
@@ -29,16 +31,9 @@ func init() {
 
 // Open opens or creates the engine in dir.
 func Open(dir string, o engine.Options) (engine.Engine, error) {
-	opts := rocks.DefaultOptions()
-	defer opts.Destroy()
-	if o.ReadOnly {
-		return rocks.OpenReadOnly(dir, opts)
-	}
-	db, st, err := rocks.OpenPlain(dir, opts, o)
-	if err != nil {
-		return nil, err
-	}
-	return &Engine{batched.NewEngine(db, st)}, nil
+	return rocks.OpenPlainDefault(dir, o, func(db *grocksdb.DB, st *rocks.Store) engine.Engine {
+		return &Engine{batched.NewEngine(db, st)}
+	})
 }
 
 // Engine is the batched engine with pooled read views.

@@ -107,20 +107,14 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 func Open(dir string, o engine.Options, to Options) (engine.Engine, error) {
 	opts, closeCache := to.rocksOptions()
 	defer opts.Destroy()
-	if o.ReadOnly {
-		ro, err := rocks.OpenReadOnly(dir, opts)
-		if err != nil {
-			closeCache()
-			return nil, err
-		}
-		return &withCache{Engine: ro, closeCache: closeCache}, nil
-	}
-	db, st, err := rocks.OpenPlain(dir, opts, o)
+	e, err := rocks.OpenPlain(dir, opts, o, func(db *grocksdb.DB, st *rocks.Store) engine.Engine {
+		return &iterpool.Engine{Engine: batched.NewEngine(db, st)}
+	})
 	if err != nil {
 		closeCache()
 		return nil, err
 	}
-	return &withCache{Engine: &iterpool.Engine{Engine: batched.NewEngine(db, st)}, closeCache: closeCache}, nil
+	return &withCache{Engine: e, closeCache: closeCache}, nil
 }
 
 // withCache frees the block cache after the database closes.

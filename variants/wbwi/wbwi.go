@@ -23,16 +23,9 @@ func init() {
 
 // Open opens or creates the engine in dir.
 func Open(dir string, o engine.Options) (engine.Engine, error) {
-	opts := rocks.DefaultOptions()
-	defer opts.Destroy()
-	if o.ReadOnly {
-		return rocks.OpenReadOnly(dir, opts)
-	}
-	db, st, err := rocks.OpenPlain(dir, opts, o)
-	if err != nil {
-		return nil, err
-	}
-	return &store{Store: st, db: db}, nil
+	return rocks.OpenPlainDefault(dir, o, func(db *grocksdb.DB, st *rocks.Store) engine.Engine {
+		return &store{Store: st, db: db}
+	})
 }
 
 type store struct {
