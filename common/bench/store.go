@@ -67,7 +67,11 @@ func Layer(variant string) Opener {
 // the bbolt etcd v3.6 ships).
 func Bbolt() Opener {
 	return Opener{Name: "bbolt", Open: func(path string, noSync bool) (Store, error) {
-		db, err := realbolt.Open(path, 0o600, &realbolt.Options{NoSync: noSync, NoFreelistSync: true, FreelistType: realbolt.FreelistMapType})
+		// etcd's settings: a 10 GiB initial mmap (a remap would wait for every
+		// open read transaction, and etcd keeps one open across commits),
+		// no freelist sync, the map freelist.
+		db, err := realbolt.Open(path, 0o600, &realbolt.Options{NoSync: noSync, NoFreelistSync: true,
+			FreelistType: realbolt.FreelistMapType, InitialMmapSize: 10 << 30})
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ type sliceIter struct {
 	pos int
 }
 
-func (it *sliceIter) ok() bool { return it.pos >= 0 && it.pos < len(it.idx) }
+func (it *sliceIter) ok() bool    { return it.pos >= 0 && it.pos < len(it.idx) }
 func (it *sliceIter) First() bool { it.pos = 0; return it.ok() }
 func (it *sliceIter) Last() bool  { it.pos = len(it.idx) - 1; return it.ok() }
 func (it *sliceIter) SeekGE(k []byte) bool {

@@ -19,7 +19,7 @@ type sliceIter struct {
 	closed *atomic.Int64
 }
 
-func (it *sliceIter) ok() bool { return it.pos >= 0 && it.pos < len(it.keys) }
+func (it *sliceIter) ok() bool    { return it.pos >= 0 && it.pos < len(it.keys) }
 func (it *sliceIter) First() bool { it.pos = 0; return it.ok() }
 func (it *sliceIter) Last() bool  { it.pos = len(it.keys) - 1; return it.ok() }
 func (it *sliceIter) SeekGE(k []byte) bool {
