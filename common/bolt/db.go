@@ -52,6 +52,8 @@ type DB struct {
 	state    atomic.Pointer[dbState]
 	open     atomic.Bool
 
+	iterators atomic.Int64 // engine iterators held by cursors
+
 	txID    atomic.Int64
 	txN     atomic.Int64
 	openTxN atomic.Int64
@@ -132,6 +134,7 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	db.open.Store(true)
+	trackOpen(db)
 	db.logf("storage engine %s (family %s, etcd-lsm): %s %s in %v; %d buckets, %d keys",
 		v.Name, v.Family, how, path, time.Since(start).Round(time.Millisecond), db.state.Load().totals.Buckets, db.state.Load().totals.Entries)
 	if v.Describe != nil {
@@ -405,6 +408,7 @@ func (db *DB) Close() error {
 	if !db.open.Swap(false) {
 		return nil
 	}
+	trackClose(db)
 	err := db.closeEngine()
 	if db.dir != nil {
 		if !db.readOnly {

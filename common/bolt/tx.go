@@ -115,11 +115,15 @@ func (tx *Tx) track(it engine.Iterator) {
 	}
 	tx.iters[it] = struct{}{}
 	tx.mu.Unlock()
+	tx.db.iterators.Add(1)
 }
 
 func (tx *Tx) untrack(it engine.Iterator) {
 	tx.mu.Lock()
-	delete(tx.iters, it)
+	if _, ok := tx.iters[it]; ok {
+		delete(tx.iters, it)
+		tx.db.iterators.Add(-1)
+	}
 	tx.mu.Unlock()
 	it.Close()
 }
@@ -129,6 +133,7 @@ func (tx *Tx) closeIterators() {
 	for it := range tx.iters {
 		it.Close()
 	}
+	tx.db.iterators.Add(-int64(len(tx.iters)))
 	tx.iters = nil
 	tx.mu.Unlock()
 }
@@ -319,6 +324,7 @@ func (tx *Tx) Commit() error {
 		tx.txn.Rollback()
 		return err
 	}
+	observeCommit(db, time.Since(start))
 	tx.stats.Write = int64(len(tx.order))
 	tx.stats.CursorCount = tx.cursors.Load()
 	tx.stats.WriteTime = time.Since(start)

@@ -3,6 +3,7 @@ package rocks
 /*
 #cgo LDFLAGS: -lrocksdb
 #include <stdlib.h>
+#include <stdint.h>
 #include "rocksdb/c.h"
 
 // lsm_sizes reads the value length of n keys (concatenated in keys, lengths
@@ -32,6 +33,21 @@ static char* lsm_sizes(int txn, void* db, const rocksdb_readoptions_t* ro,
 	}
 	free(kp); free(vals); free(vlens); free(errs);
 	return first;
+}
+
+// lsm_int_properties reads n integer properties (names NUL-separated in
+// names) of a rocksdb_t (txn == 0) or a rocksdb_transactiondb_t (txn == 1),
+// writing -1 for a property the engine does not know.
+static void lsm_int_properties(int txn, void* db, size_t n, const char* names, long long* out) {
+	const char* p = names;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+		int rc = txn ? rocksdb_transactiondb_property_int((rocksdb_transactiondb_t*)db, p, &v)
+		             : rocksdb_property_int((rocksdb_t*)db, p, &v);
+		out[i] = rc == 0 ? (long long)v : -1;
+		while (*p) p++;
+		p++;
+	}
 }
 
 // lsm_write_rep applies a write batch given in RocksDB's binary batch format
@@ -111,6 +127,35 @@ func MultiSizes(base Base, ro *grocksdb.ReadOptions, keys [][]byte) ([]int, erro
 		out[i] = int(s)
 	}
 	return out, nil
+}
+
+// IntProperties reads RocksDB integer properties in one cgo call; -1 marks
+// a property the engine does not report.
+func IntProperties(base Base, names []string) []int64 {
+	out := make([]int64, len(names))
+	var txn C.int
+	var db unsafe.Pointer
+	switch b := base.(type) {
+	case *grocksdb.DB:
+		db = handle(b)
+	case *grocksdb.TransactionDB:
+		db, txn = handle(b), 1
+	default:
+		for i := range out {
+			out[i] = -1
+		}
+		return out
+	}
+	var flat []byte
+	for _, n := range names {
+		flat = append(append(flat, n...), 0)
+	}
+	vals := make([]C.longlong, len(names))
+	C.lsm_int_properties(txn, db, C.size_t(len(names)), (*C.char)(unsafe.Pointer(&flat[0])), &vals[0])
+	for i, v := range vals {
+		out[i] = int64(v)
+	}
+	return out
 }
 
 // WriteRep applies a batch in RocksDB's binary batch format (see

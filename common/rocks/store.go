@@ -12,11 +12,12 @@ import (
 // snapshots of Base, committed value sizes, disk usage and closing. A variant
 // embeds it and adds Begin, the one thing the stages differ in.
 type Store struct {
-	Base Base                   // committed data
-	WO   *grocksdb.WriteOptions // sync unless engine.Options.NoSync
-	RO   *grocksdb.ReadOptions  // latest committed state
-	disk DiskUsage
-	stop func()
+	Base  Base                   // committed data
+	WO    *grocksdb.WriteOptions // sync unless engine.Options.NoSync
+	RO    *grocksdb.ReadOptions  // latest committed state
+	disk  DiskUsage
+	stop  func()
+	stats *grocksdb.Options // set by SetStatistics; nil: no tickers
 }
 
 // NewStore wraps an open database. closeDB closes it (and whatever the
@@ -41,6 +42,9 @@ func (s *Store) Close() error {
 	s.WO.Destroy()
 	s.RO.Destroy()
 	s.stop()
+	if s.stats != nil {
+		s.stats.Destroy()
+	}
 	return nil
 }
 

@@ -586,6 +586,8 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		t.Logf("endpoint status: revision %d, db size %d, raft index %d", s.Status.Header.Revision, s.Status.DBSize, s.Status.RaftIndex)
 	})
 
+	t.Run("metrics", func(t *testing.T) { testMetrics(t, v, m) })
+
 	t.Run("hashkv-restart", func(t *testing.T) {
 		ctx := opCtx(t, 60*time.Second)
 		type hashkv struct {

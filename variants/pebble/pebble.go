@@ -135,6 +135,26 @@ func (s *store) DiskSize() int64 {
 	return s.diskSize
 }
 
+// Stats reports Pebble's metrics.
+func (s *store) Stats() engine.Stats {
+	m := s.db.Metrics()
+	st := engine.Stats{
+		MemtableBytes:          int64(m.MemTable.Size),
+		BlockCacheBytes:        m.BlockCache.Size,
+		BlockCacheHits:         m.BlockCache.Hits,
+		BlockCacheMisses:       m.BlockCache.Misses,
+		PendingCompactionBytes: int64(m.Compact.EstimatedDebt),
+		RunningCompactions:     m.Compact.NumInProgress,
+		RunningFlushes:         m.Flush.NumInProgress,
+		Snapshots:              int64(m.Snapshots.Count),
+	}
+	st.Has.CacheHits = true
+	for _, l := range m.Levels {
+		st.FilesPerLevel = append(st.FilesPerLevel, l.TablesCount)
+	}
+	return st
+}
+
 func (s *store) Close() error { return s.db.Close() }
 
 type view struct{ snap *pebble.Snapshot }

@@ -103,11 +103,21 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 	return opts, func() { t.Destroy(); cache.Destroy() }
 }
 
-// Open opens or creates the engine in dir with the given options.
+// Open opens or creates the engine in dir with the given options. RocksDB
+// statistics are on (cache hit ratio, stall time and WAL syncs for the
+// metrics endpoint); the store keeps the options they live in.
 func Open(dir string, o engine.Options, to Options) (engine.Engine, error) {
 	opts, closeCache := to.rocksOptions()
-	defer opts.Destroy()
+	opts.EnableStatistics()
+	kept := false
+	defer func() {
+		if !kept {
+			opts.Destroy()
+		}
+	}()
 	e, err := rocks.OpenPlain(dir, opts, o, func(db *grocksdb.DB, st *rocks.Store) engine.Engine {
+		st.SetStatistics(opts)
+		kept = true
 		return &iterpool.Engine{Engine: batched.NewEngine(db, st)}
 	})
 	if err != nil {
@@ -121,6 +131,14 @@ func Open(dir string, o engine.Options, to Options) (engine.Engine, error) {
 type withCache struct {
 	engine.Engine
 	closeCache func()
+}
+
+// Stats forwards to the engine, when it reports any.
+func (w *withCache) Stats() engine.Stats {
+	if r, ok := w.Engine.(engine.StatsReporter); ok {
+		return r.Stats()
+	}
+	return engine.Stats{}
 }
 
 func (w *withCache) Close() error {

@@ -1,0 +1,183 @@
+package bolt
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"etcd-lsm/common/engine"
+)
+
+// The layer exports the engine's internals on the default Prometheus
+// registry, which etcd serves on /metrics: names in etcd's style
+// (etcd_lsm_*), the variant as a label. Values are summed over the databases
+// this process has open (etcd opens a second one only while it defragments).
+
+var (
+	openDBsMu sync.Mutex
+	openDBs   = map[*DB]struct{}{}
+	register  sync.Once
+
+	commitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "etcd", Subsystem: "lsm", Name: "commit_duration_seconds",
+		Help:    "Latency of a backend commit in the storage layer: size accounting plus the engine's atomic write, synced unless --unsafe-no-fsync.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	}, []string{"variant"})
+)
+
+func trackOpen(db *DB) {
+	register.Do(func() {
+		prometheus.MustRegister(collector{}, commitSeconds)
+	})
+	openDBsMu.Lock()
+	openDBs[db] = struct{}{}
+	openDBsMu.Unlock()
+}
+
+func trackClose(db *DB) {
+	openDBsMu.Lock()
+	delete(openDBs, db)
+	openDBsMu.Unlock()
+}
+
+func observeCommit(db *DB, d time.Duration) {
+	commitSeconds.WithLabelValues(db.variant.Name).Observe(d.Seconds())
+}
+
+type metric struct {
+	desc *prometheus.Desc
+	kind prometheus.ValueType
+	// value reads the metric from one database; ok false skips it.
+	value func(db *DB, s *engine.Stats) (v float64, ok bool)
+}
+
+func gauge(name, help string, value func(*DB, *engine.Stats) (float64, bool)) metric {
+	return metric{prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), prometheus.GaugeValue, value}
+}
+
+func counter(name, help string, value func(*DB, *engine.Stats) (float64, bool)) metric {
+	return metric{prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), prometheus.CounterValue, value}
+}
+
+func always(f func(*DB, *engine.Stats) float64) func(*DB, *engine.Stats) (float64, bool) {
+	return func(db *DB, s *engine.Stats) (float64, bool) { return f(db, s), true }
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var metrics = []metric{
+	gauge("disk_size_bytes", "Bytes the engine's files take on disk.",
+		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.DiskSize()) })),
+	gauge("live_size_bytes", "Bytes of live data: the exact length of a snapshot archive of the database (what etcd reports as its db size).",
+		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.state.Load().totals.Len()) })),
+	gauge("keys", "Keys over all buckets.",
+		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.state.Load().totals.Entries) })),
+	gauge("open_read_transactions", "Read transactions open now.",
+		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.openTxN.Load()) })),
+	gauge("open_iterators", "Engine iterators held by open transactions' cursors.",
+		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.iterators.Load()) })),
+	gauge("memtable_bytes", "Memory held by memtables.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.MemtableBytes) })),
+	gauge("block_cache_usage_bytes", "Memory held by the block cache.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.BlockCacheBytes) })),
+	counter("block_cache_hits_total", "Block cache hits.",
+		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.BlockCacheHits), s.Has.CacheHits }),
+	counter("block_cache_misses_total", "Block cache misses.",
+		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.BlockCacheMisses), s.Has.CacheHits }),
+	gauge("pending_compaction_bytes", "Bytes compaction estimates it still has to rewrite.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.PendingCompactionBytes) })),
+	gauge("running_compactions", "Compactions running now.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.RunningCompactions) })),
+	gauge("running_flushes", "Memtable flushes running now.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.RunningFlushes) })),
+	gauge("write_stopped", "1 while the engine stops writes until compaction catches up.",
+		always(func(_ *DB, s *engine.Stats) float64 { return b2f(s.WriteStopped) })),
+	gauge("delayed_write_rate_bytes", "Rate writes are slowed to while the engine delays them (0: not delayed).",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.DelayedWriteRate) })),
+	counter("write_stall_seconds_total", "Time writes spent stalled by the engine.",
+		func(_ *DB, s *engine.Stats) (float64, bool) { return s.StallSeconds, s.Has.Stalls }),
+	counter("wal_syncs_total", "Engine WAL fsyncs.",
+		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.WALSyncs), s.Has.WALSyncs }),
+	gauge("snapshots", "Engine snapshots open (one per open read transaction).",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.Snapshots) })),
+}
+
+var (
+	filesDesc = prometheus.NewDesc("etcd_lsm_sst_files", "SST files per LSM level.", []string{"variant", "level"}, nil)
+	infoDesc  = prometheus.NewDesc("etcd_lsm_info", "The storage variant and engine family serving the backend.", []string{"variant", "family"}, nil)
+)
+
+type collector struct{}
+
+func (collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range metrics {
+		ch <- m.desc
+	}
+	ch <- filesDesc
+	ch <- infoDesc
+}
+
+type sample struct {
+	v   float64
+	has bool
+}
+
+func (collector) Collect(ch chan<- prometheus.Metric) {
+	openDBsMu.Lock()
+	dbs := make([]*DB, 0, len(openDBs))
+	for db := range openDBs {
+		dbs = append(dbs, db)
+	}
+	openDBsMu.Unlock()
+
+	sums := map[string][]sample{}
+	files := map[string][]int64{}
+	family := map[string]string{}
+	for _, db := range dbs {
+		db.txMu.RLock()
+		if !db.open.Load() {
+			db.txMu.RUnlock()
+			continue
+		}
+		var st engine.Stats
+		if r, ok := db.eng.(engine.StatsReporter); ok {
+			st = r.Stats()
+		}
+		name := db.variant.Name
+		family[name] = db.variant.Family
+		if sums[name] == nil {
+			sums[name] = make([]sample, len(metrics))
+		}
+		for i, m := range metrics {
+			if v, ok := m.value(db, &st); ok {
+				sums[name][i].v += v
+				sums[name][i].has = true
+			}
+		}
+		for l, n := range st.FilesPerLevel {
+			for len(files[name]) <= l {
+				files[name] = append(files[name], 0)
+			}
+			files[name][l] += n
+		}
+		db.txMu.RUnlock()
+	}
+	for name, vals := range sums {
+		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, name, family[name])
+		for i, m := range metrics {
+			if vals[i].has {
+				ch <- prometheus.MustNewConstMetric(m.desc, m.kind, vals[i].v, name)
+			}
+		}
+		for l, n := range files[name] {
+			ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, float64(n), name, strconv.Itoa(l))
+		}
+	}
+}
