@@ -99,6 +99,11 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 	if options == nil {
 		options = DefaultOptions
 	}
+	if v.Validate != nil {
+		if err := v.Validate(); err != nil {
+			return nil, fmt.Errorf("storage engine %s: %w", v.Name, err)
+		}
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -414,7 +419,9 @@ func (db *DB) Close() error {
 		if !db.readOnly {
 			abs, _ := filepath.Abs(db.path)
 			kind, p, ierr := inspect(abs)
-			if ierr == nil && !(kind == kindPointer && p.dir == db.dir.pathName()) {
+			// Kept while another pointer beside the path names it (see namedInDir).
+			if ierr == nil && !(kind == kindPointer && p.dir == db.dir.pathName()) &&
+				!namedInDir(filepath.Dir(abs), db.dir.pathName()) {
 				if rerr := os.RemoveAll(db.dir.path); rerr == nil {
 					db.logf("removed engine directory %s: %s now points elsewhere", db.dir.path, db.path)
 				}

@@ -27,6 +27,10 @@ type Variant struct {
 	// Describe, when set, returns the engine's effective settings for the
 	// start-up log line.
 	Describe func() string
+
+	// Validate, when set, checks the variant's settings before anything is
+	// created on disk, so a misconfigured server stops with nothing changed.
+	Validate func() error
 }
 
 // LayerOptions are behaviours of the bbolt-compatible layer that variants

@@ -3,6 +3,7 @@ package tuned
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -18,10 +19,22 @@ const (
 	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS" // 1..64
 )
 
+// EnvPrefix starts every RocksDB setting; an unknown name under it is
+// refused (most likely a typo that would otherwise be ignored silently).
+const EnvPrefix = "ETCDLSM_ROCKSDB_"
+
+var known = []string{EnvMemoryBudget, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs}
+
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
 	o := base
 	var err error
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, EnvPrefix) && !slices.Contains(known, name) {
+			return o, fmt.Errorf("unknown setting %s (known: %s)", name, strings.Join(known, ", "))
+		}
+	}
 	if v, ok := os.LookupEnv(EnvMemoryBudget); ok {
 		if o.MemoryBudget, err = parseBytes(v); err != nil || o.MemoryBudget < 8<<20 {
 			return o, fmt.Errorf("%s=%q: want a size of at least 8MiB, like 256MiB", EnvMemoryBudget, v)

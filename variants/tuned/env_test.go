@@ -21,6 +21,12 @@ func TestFromEnv(t *testing.T) {
 	if o != want {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
+	t.Run("unknown", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"BLOOM_BIT", "10")
+		if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), EnvPrefix+"BLOOM_BIT") {
+			t.Fatalf("a misspelt setting was accepted: %v", err)
+		}
+	})
 	for env, bad := range map[string]string{
 		EnvMemoryBudget: "lots", EnvBloomBits: "-1", EnvCompression: "maybe",
 		EnvDynamicLevels: "2", EnvBackgroundJobs: "0",

@@ -59,6 +59,10 @@ func init() {
 			return Open(dir, o, to)
 		},
 		Layer: engine.LayerOptions{CacheBuckets: true},
+		Validate: func() error {
+			_, err := FromEnv(Defaults)
+			return err
+		},
 		Describe: func() string {
 			to, err := FromEnv(Defaults)
 			if err != nil {
