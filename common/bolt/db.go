@@ -67,10 +67,15 @@ type DB struct {
 type dbState struct {
 	buckets map[string]bucketTotals
 	totals  archive.Totals
+	// bounds holds, per bucket, an engine key no committed key of the bucket
+	// exceeds (the largest key ever put since open); absent when the bucket
+	// has had no keys. A key beyond it cannot exist, so a commit needs no
+	// lookup of its old size: etcd's revision keys only grow.
+	bounds map[string][]byte
 }
 
-func newState(buckets map[string]bucketTotals) *dbState {
-	s := &dbState{buckets: buckets}
+func newState(buckets map[string]bucketTotals, bounds map[string][]byte) *dbState {
+	s := &dbState{buckets: buckets, bounds: bounds}
 	for name, t := range buckets {
 		s.totals = s.totals.Add(archive.Totals{Buckets: 1, NameBytes: int64(len(name)), Entries: t.entries, DataBytes: t.bytes})
 	}
@@ -305,7 +310,23 @@ func (db *DB) loadState() error {
 	if err := it.Error(); err != nil {
 		return err
 	}
-	db.state.Store(newState(buckets))
+	bounds := map[string][]byte{}
+	for name, t := range buckets {
+		if t.entries == 0 {
+			continue
+		}
+		prefix := dataPrefix([]byte(name))
+		last := view.NewIterator(prefix, prefixEnd(prefix))
+		if last.Last() {
+			bounds[name] = append([]byte(nil), last.Key()...)
+		}
+		err := last.Error()
+		last.Close()
+		if err != nil {
+			return err
+		}
+	}
+	db.state.Store(newState(buckets, bounds))
 	return nil
 }
 

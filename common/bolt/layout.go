@@ -345,7 +345,8 @@ func removeOrphans(root, path, keep string, logf func(string, ...any)) {
 			orphan = false
 		default:
 			kind, p, err := inspect(string(owner))
-			orphan = err == nil && !(kind == kindPointer && p.dir == name)
+			orphan = err == nil && !(kind == kindPointer && p.dir == name) &&
+				!namedInDir(filepath.Dir(string(owner)), name)
 		}
 		if orphan {
 			if err := os.RemoveAll(dir); err == nil && logf != nil {
@@ -354,6 +355,33 @@ func removeOrphans(root, path, keep string, logf func(string, ...any)) {
 		}
 		unlockFile(lock)
 	}
+}
+
+// namedInDir reports whether a pointer file in dir names the engine
+// directory name. A database file may be renamed within its directory and
+// back (etcd's bootstrap tests move member/snap/db aside as
+// <index>.snap.db, open a new db, then rename the old one back over it), so
+// an engine directory is in use while any pointer beside its owner path
+// names it, not only while the owner path does. Only small regular files
+// are read: pointers are a few dozen bytes.
+func namedInDir(dir, name string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return true // cannot tell: keep the directory
+	}
+	for _, ent := range entries {
+		if !ent.Type().IsRegular() {
+			continue
+		}
+		if info, err := ent.Info(); err != nil || info.Size() > 4096 {
+			continue
+		}
+		kind, p, err := inspect(filepath.Join(dir, ent.Name()))
+		if err == nil && kind == kindPointer && p.dir == name {
+			return true
+		}
+	}
+	return false
 }
 
 // lockRoot serialises creation and cleanup of engine directories in root

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -307,7 +308,7 @@ func (tx *Tx) Commit() error {
 	}
 	defer tx.end()
 	start := time.Now()
-	buckets, err := tx.newTotals()
+	buckets, bounds, err := tx.newTotals()
 	if err != nil {
 		tx.txn.Rollback()
 		return err
@@ -317,7 +318,7 @@ func (tx *Tx) Commit() error {
 	db.commitMu.Lock()
 	err = tx.txn.Commit()
 	if err == nil {
-		db.state.Store(newState(buckets))
+		db.state.Store(newState(buckets, bounds))
 	}
 	db.commitMu.Unlock()
 	if err != nil {
@@ -339,17 +340,21 @@ func (tx *Tx) Commit() error {
 
 // newTotals computes the committed bucket set after this transaction and
 // stages the changed bucket markers in it.
-func (tx *Tx) newTotals() (map[string]bucketTotals, error) {
+func (tx *Tx) newTotals() (map[string]bucketTotals, map[string][]byte, error) {
 	if len(tx.order) == 0 && len(tx.overlay) == 0 {
-		return tx.state.buckets, nil
+		return tx.state.buckets, tx.state.bounds, nil
 	}
-	olds, err := tx.db.eng.Sizes(tx.order)
+	olds, err := tx.oldSizes()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	next := make(map[string]bucketTotals, len(tx.state.buckets)+len(tx.overlay))
 	for name, t := range tx.state.buckets {
 		next[name] = t
+	}
+	bounds := make(map[string][]byte, len(tx.state.bounds))
+	for name, b := range tx.state.bounds {
+		bounds[name] = b
 	}
 	changed := map[string]bool{}
 	for name, present := range tx.overlay {
@@ -371,6 +376,9 @@ func (tx *Tx) newTotals() (map[string]bucketTotals, error) {
 		if t.size >= 0 {
 			d.entries++
 			d.bytes += int64(t.size)
+			if b, ok := bounds[t.bucket]; !ok || bytes.Compare(key, b) > 0 {
+				bounds[t.bucket] = key
+			}
 		}
 		cur, ok := next[t.bucket]
 		if !ok {
@@ -393,22 +401,53 @@ func (tx *Tx) newTotals() (map[string]bucketTotals, error) {
 	}
 	for name, t := range deleted {
 		if t.entries != 0 || t.bytes != 0 {
-			return nil, fmt.Errorf("bolt: internal accounting error: deleted bucket %q keeps %d keys", name, t.entries)
+			return nil, nil, fmt.Errorf("bolt: internal accounting error: deleted bucket %q keeps %d keys", name, t.entries)
 		}
 	}
 	for name := range changed {
 		t, ok := next[name]
 		if !ok {
+			delete(bounds, name)
 			continue
 		}
 		if t.entries < 0 || t.bytes < 0 {
-			return nil, fmt.Errorf("bolt: internal accounting error: bucket %q totals went negative", name)
+			return nil, nil, fmt.Errorf("bolt: internal accounting error: bucket %q totals went negative", name)
 		}
 		if err := tx.txn.Put(markerKey([]byte(name)), t.encode()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return next, nil
+	return next, bounds, nil
+}
+
+// oldSizes returns the committed value length of every touched key (-1
+// when absent), asking the engine only about keys that may exist: a key
+// beyond its bucket's bound, or in a bucket that had no keys, cannot.
+func (tx *Tx) oldSizes() ([]int, error) {
+	olds := make([]int, len(tx.order))
+	var ask [][]byte
+	var at []int
+	for i, key := range tx.order {
+		t := tx.touched[string(key)]
+		bound, ok := tx.state.bounds[t.bucket]
+		if !ok || bytes.Compare(key, bound) > 0 {
+			olds[i] = -1
+			continue
+		}
+		ask = append(ask, key)
+		at = append(at, i)
+	}
+	if len(ask) == 0 {
+		return olds, nil
+	}
+	sizes, err := tx.db.eng.Sizes(ask)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		olds[i] = sizes[j]
+	}
+	return olds, nil
 }
 
 // Rollback ends the transaction, discarding a write transaction's changes.
