@@ -4,6 +4,7 @@ package rocks
 #cgo LDFLAGS: -lrocksdb
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include "rocksdb/c.h"
 
 // lsm_sizes reads the value length of n keys (concatenated in keys, lengths
@@ -48,6 +49,35 @@ static void lsm_int_properties(int txn, void* db, size_t n, const char* names, l
 		while (*p) p++;
 		p++;
 	}
+}
+
+// lsm_iter_fill copies entries from the iterator's current position
+// forward into buf as [u32 klen][u32 vlen][key][value] records, stopping at
+// max entries, at cap bytes, or at the end, and leaves the iterator on the
+// first entry not copied. It returns the number of entries copied; if even
+// the first does not fit, it returns -1 and sets *used to the bytes needed.
+static int lsm_iter_fill(rocksdb_iterator_t* it, char* buf, size_t cap, int max, size_t* used) {
+	int n = 0;
+	size_t off = 0;
+	while (n < max && rocksdb_iter_valid(it)) {
+		size_t kl, vl;
+		const char* k = rocksdb_iter_key(it, &kl);
+		const char* v = rocksdb_iter_value(it, &vl);
+		size_t need = 8 + kl + vl;
+		if (off + need > cap) {
+			if (n == 0) { *used = need; return -1; }
+			break;
+		}
+		uint32_t h[2] = {(uint32_t)kl, (uint32_t)vl};
+		memcpy(buf + off, h, 8);
+		memcpy(buf + off + 8, k, kl);
+		memcpy(buf + off + 8 + kl, v, vl);
+		off += need;
+		n++;
+		rocksdb_iter_next(it);
+	}
+	*used = off;
+	return n;
 }
 
 // lsm_write_rep applies a write batch given in RocksDB's binary batch format
@@ -156,6 +186,18 @@ func IntProperties(base Base, names []string) []int64 {
 		out[i] = int64(v)
 	}
 	return out
+}
+
+// fill copies up to max entries (at most len(buf) bytes) from it's current
+// position into buf in one cgo call; see lsm_iter_fill. need > 0 means the
+// first entry needs a buffer of that size.
+func fill(it *grocksdb.Iterator, buf []byte, max int) (n, used, need int) {
+	var u C.size_t
+	r := C.lsm_iter_fill((*C.rocksdb_iterator_t)(handle(it)), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), C.int(max), &u)
+	if r < 0 {
+		return 0, 0, int(u)
+	}
+	return int(r), int(u), 0
 }
 
 // WriteRep applies a batch in RocksDB's binary batch format (see

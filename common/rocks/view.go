@@ -21,6 +21,7 @@ type View struct {
 	base Base
 	snap *grocksdb.Snapshot
 	ro   *grocksdb.ReadOptions
+	scan bool // iterators read ahead (ScanIterator)
 }
 
 // NewView takes a snapshot of base.
@@ -29,6 +30,13 @@ func NewView(base Base) *View {
 	ro := grocksdb.NewDefaultReadOptions()
 	ro.SetSnapshot(snap)
 	return &View{base: base, snap: snap, ro: ro}
+}
+
+// NewScanView is NewView whose iterators read ahead when walking forward.
+func NewScanView(base Base) *View {
+	v := NewView(base)
+	v.scan = true
+	return v
 }
 
 // Snapshot is the RocksDB snapshot the view reads.
@@ -44,6 +52,9 @@ func (v *View) NewIterator(lower, upper []byte) engine.Iterator {
 	}
 	if upper != nil {
 		ro.SetIterateUpperBound(upper)
+	}
+	if v.scan {
+		return NewScanIterator(v.base.NewIterator(ro), ro, lower, upper)
 	}
 	return NewIterator(v.base.NewIterator(ro), ro, lower, upper)
 }
