@@ -80,6 +80,26 @@ static int lsm_iter_fill(rocksdb_iterator_t* it, char* buf, size_t cap, int max,
 	return n;
 }
 
+// lsm_get reads key into buf in one call: it returns 1 and the value's
+// length in *vlen when the value was copied, 0 when the key is missing,
+// and 2 with the needed length in *vlen when buf is too small. *err gets
+// an error, malloc'ed.
+static int lsm_get(rocksdb_t* db, const rocksdb_readoptions_t* ro, const char* key, size_t klen,
+		char* buf, size_t cap, size_t* vlen, char** err) {
+	rocksdb_pinnableslice_t* p = rocksdb_get_pinned(db, ro, key, klen, err);
+	if (*err != NULL || p == NULL) return 0;
+	size_t n;
+	const char* v = rocksdb_pinnableslice_value(p, &n);
+	int rc = 0;
+	if (v != NULL) {
+		*vlen = n;
+		rc = 2;
+		if (n <= cap) { memcpy(buf, v, n); rc = 1; }
+	}
+	rocksdb_pinnableslice_destroy(p);
+	return rc;
+}
+
 // lsm_write_rep applies a write batch given in RocksDB's binary batch format
 // in one call.
 static char* lsm_write_rep(rocksdb_t* db, const rocksdb_writeoptions_t* wo,
@@ -186,6 +206,33 @@ func IntProperties(base Base, names []string) []int64 {
 		out[i] = int64(v)
 	}
 	return out
+}
+
+// getValue reads key from a plain database in one cgo call (grocksdb's
+// Get takes two: the read and the free of RocksDB's copy) and returns a Go
+// copy of the value.
+func getValue(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte) ([]byte, bool, error) {
+	buf := make([]byte, 512)
+	for {
+		var vlen C.size_t
+		var cErr *C.char
+		var kp *C.char
+		if len(key) > 0 {
+			kp = (*C.char)(unsafe.Pointer(&key[0]))
+		}
+		rc := C.lsm_get((*C.rocksdb_t)(handle(db)), (*C.rocksdb_readoptions_t)(handle(ro)), kp, C.size_t(len(key)),
+			(*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &vlen, &cErr)
+		if err := takeError(cErr); err != nil {
+			return nil, false, err
+		}
+		switch rc {
+		case 0:
+			return nil, false, nil
+		case 1:
+			return buf[:vlen:vlen], true, nil
+		}
+		buf = make([]byte, max(int(vlen), 1))
+	}
 }
 
 // fill copies up to max entries (at most len(buf) bytes) from it's current

@@ -105,3 +105,32 @@ func TestConstantCgoCalls(t *testing.T) {
 		t.Fatalf("cgo calls: %d for 1 key, %d for 10000 keys", small, large)
 	}
 }
+
+// The one-call Get agrees with grocksdb's for missing keys, empty values,
+// and values larger than its first buffer.
+func TestGetValue(t *testing.T) {
+	db := openTestDB(t)
+	wo := grocksdb.NewDefaultWriteOptions()
+	defer wo.Destroy()
+	ro := grocksdb.NewDefaultReadOptions()
+	defer ro.Destroy()
+	big := make([]byte, 5000)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	db.Put(wo, []byte("empty"), nil)
+	db.Put(wo, []byte("big"), big)
+	db.Put(wo, []byte("small"), []byte("v"))
+	for _, k := range []string{"empty", "big", "small", "missing"} {
+		got, ok, err := getValue(db, ro, []byte(k))
+		s, _ := db.Get(ro, []byte(k))
+		want, wantOK := append([]byte{}, s.Data()...), s.Exists()
+		s.Free()
+		if err != nil || ok != wantOK || string(got) != string(want) {
+			t.Fatalf("%s: got %d bytes %v %v, want %d bytes %v", k, len(got), ok, err, len(want), wantOK)
+		}
+		if ok && got == nil {
+			t.Fatalf("%s: a present value came back nil", k)
+		}
+	}
+}

@@ -71,6 +71,9 @@ type Getter interface {
 
 // Get reads key through g and returns a Go copy of the value.
 func Get(g Getter, ro *grocksdb.ReadOptions, key []byte) ([]byte, bool, error) {
+	if db, ok := g.(*grocksdb.DB); ok {
+		return getValue(db, ro, key)
+	}
 	s, err := g.Get(ro, key)
 	if err != nil {
 		return nil, false, err
