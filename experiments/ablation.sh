@@ -14,7 +14,8 @@ ROUNDS=${ROUNDS:-3}
 COUNT=${COUNT:-2}
 BENCHTIME=${BENCHTIME:-1s}
 BENCH=${BENCH:-.}
-# name and environment of each setting; "defaults" first.
+# name and environment of each setting; "defaults" first. ABLATION, if set,
+# picks a subset by name (e.g. ABLATION="defaults budget-256MiB").
 SETTINGS=(
   "defaults:"
   "no-bloom:ETCDLSM_ROCKSDB_BLOOM_BITS=0"
@@ -22,8 +23,16 @@ SETTINGS=(
   "static-levels:ETCDLSM_ROCKSDB_DYNAMIC_LEVELS=false"
   "one-bg-job:ETCDLSM_ROCKSDB_BACKGROUND_JOBS=1"
   "budget-16MiB:ETCDLSM_ROCKSDB_MEMORY_BUDGET=16MiB"
+  "budget-32MiB:ETCDLSM_ROCKSDB_MEMORY_BUDGET=32MiB"
   "budget-256MiB:ETCDLSM_ROCKSDB_MEMORY_BUDGET=256MiB"
 )
+if [ -n "${ABLATION:-}" ]; then
+  keep=()
+  for s in "${SETTINGS[@]}"; do
+    for want in $ABLATION; do [ "${s%%:*}" = "$want" ] && keep+=("$s"); done
+  done
+  SETTINGS=("${keep[@]}")
+fi
 out=experiments/results/ablation-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out/raw" "$out/bin"
 
