@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var httpClient = &http.Client{
+	Timeout:   10 * time.Second,
+	Transport: &http.Transport{Proxy: nil},
+}
+
+// scrapeMetrics reads the Prometheus text exposition at url and returns the
+// values of the named series without labels (e.g.
+// etcd_disk_backend_commit_duration_seconds_sum).
+func scrapeMetrics(ctx context.Context, url string, names ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || !want[name] {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.Fields(val)[0], 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric line %q: %v", line, err)
+		}
+		out[name] = f
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, ok := out[n]; !ok {
+			return nil, fmt.Errorf("GET %s: no series %s", url, n)
+		}
+	}
+	return out, nil
+}
+
+// procStatusKB reads a "Key:   123 kB" field of /proc/<pid>/status.
+func procStatusKB(pid int, key string) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseFloat(f[0], 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, key)
+}
+
+var clockTick = 100.0 // USER_HZ; 100 on every Linux we run on
+
+// procCPUSeconds is user+system CPU time of a process (and its threads).
+func procCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	// after the command: state(0) ... utime(11) stime(12)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / clockTick
+}
+
+// systemBusySeconds is the CPU time all CPUs spent not idle (and not
+// waiting for I/O) since boot, from /proc/stat.
+func systemBusySeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy float64
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseFloat(v, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		busy += x
+	}
+	return busy / clockTick
+}
+
+func loadAvg1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	x, _ := strconv.ParseFloat(f[0], 64)
+	return x
+}
+
+// DirSize is what a directory tree takes: Alloc counts allocated blocks
+// (what `du` reports), Apparent the file lengths.
+type DirSize struct {
+	Alloc, Apparent int64
+}
+
+func (d DirSize) Add(o DirSize) DirSize {
+	return DirSize{d.Alloc + o.Alloc, d.Apparent + o.Apparent}
+}
+
+// dirSize walks path (a missing path is empty). Files may vanish during the
+// walk (RocksDB compacts in the background); they are skipped.
+func dirSize(path string) (DirSize, error) {
+	var ds DirSize
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			ds.Alloc += st.Blocks * 512
+		}
+		if info.Mode().IsRegular() {
+			ds.Apparent += info.Size()
+		}
+		return nil
+	})
+	if os.IsNotExist(err) {
+		err = nil
+	}
+	return ds, err
+}
+
+func readSmallFile(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<16))
+	return string(b)
+}
+
+const mib = 1 << 20
