@@ -4,7 +4,10 @@
 #   make test                  every test CI runs
 #   make build VARIANT=naive   bin/naive/{etcd,etcdctl,etcdutl}
 #   make build VARIANT=bbolt   the same etcd release on the real bbolt
+#   make compat [VARIANT=x|all] [ETCD_VERSION=v3.7.3]   etcd's own tests on the layer
 #   make benchstat             micro-benchmarks of every stage, benchstat deltas
+#   make profile [VARIANT=x]   CPU profile of the leader under the write load
+#   make figures               thesis-style figures of the newest results
 #   make deps                  install the system packages (librocksdb-dev)
 
 SHELL := /bin/bash
@@ -16,15 +19,19 @@ BIN      := $(CURDIR)/bin
 GO       ?= go
 # Tests that start etcd need the binaries of the variants they exercise.
 SMOKE_VARIANTS ?= naive tuned
+# The etcd release: etcd-build/{lsm,stock} pin the default one; others (and
+# the compat runs of every one) use etcd-build/compat/<version>/{lsm,stock}.
+ETCD_DEFAULT_VERSION := v3.6.16
+ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build build-all deps test unit smoke reproduce benchstat clean variants help
+.PHONY: all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat clean variants help
 
 all: build
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,13p' Makefile
 
 variants:
 	@echo bbolt $(VARIANTS)
@@ -43,27 +50,36 @@ deps:
 # --- building etcd ---------------------------------------------------------
 # etcd's main packages are built straight from the module cache; the engine
 # enters through the replace of go.etcd.io/bbolt in etcd-build/lsm/go.mod.
+# Another ETCD_VERSION builds through etcd-build/compat/<version> into
+# bin/<version>/<variant>.
 build: deps
-	@if [ "$(VARIANT)" = bbolt ]; then \
-		dir=etcd-build/stock; ldflags=""; \
+	@if [ "$(ETCD_VERSION)" = "$(ETCD_DEFAULT_VERSION)" ]; then \
+		mods=etcd-build; out=$(BIN)/$(VARIANT); \
+	elif [ -f "etcd-build/compat/$(ETCD_VERSION)/lsm/go.mod" ]; then \
+		mods=etcd-build/compat/$(ETCD_VERSION); out=$(BIN)/$(ETCD_VERSION)/$(VARIANT); \
+	else \
+		echo "no modules for ETCD_VERSION=$(ETCD_VERSION): see etcd-build/compat/mkmod.sh" >&2; exit 2; \
+	fi; \
+	if [ "$(VARIANT)" = bbolt ]; then \
+		dir=$$mods/stock; ldflags=""; \
 	elif [ -d "variants/$(VARIANT)" ] && [ "$(VARIANT)" != all ]; then \
-		dir=etcd-build/lsm; ldflags="-X etcd-lsm/common/engine.DefaultVariant=$(VARIANT)"; \
+		dir=$$mods/lsm; ldflags="-X etcd-lsm/common/engine.DefaultVariant=$(VARIANT)"; \
 	else \
 		echo "unknown VARIANT=$(VARIANT); choose one of: bbolt $(VARIANTS)" >&2; exit 2; \
 	fi; \
-	mkdir -p $(BIN)/$(VARIANT); \
+	mkdir -p $$out; \
 	start=$$(date +%s); \
 	for pkg in server etcdctl etcdutl; do \
-		out=$$pkg; [ $$pkg = server ] && out=etcd; \
-		(cd $$dir && GOWORK=off $(GO) build -trimpath -ldflags "$$ldflags" -o $(BIN)/$(VARIANT)/$$out go.etcd.io/etcd/$$pkg/v3); \
+		bin=$$pkg; [ $$pkg = server ] && bin=etcd; \
+		(cd $$dir && GOWORK=off $(GO) build -trimpath -ldflags "$$ldflags" -o $$out/$$bin go.etcd.io/etcd/$$pkg/v3); \
 	done; \
-	echo "built $(BIN)/$(VARIANT)/{etcd,etcdctl,etcdutl} in $$(( $$(date +%s) - start ))s"
+	echo "built $$out/{etcd,etcdctl,etcdutl} in $$(( $$(date +%s) - start ))s"
 
 build-all:
 	@for v in bbolt $(VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
 
 # --- tests -----------------------------------------------------------------
-test: deps unit smoke
+test: deps unit smoke compat-quick
 
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.
@@ -74,13 +90,91 @@ unit: deps
 # End to end against real etcd binaries on loopback.
 smoke: deps
 	@for v in bbolt $(SMOKE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(GO) test -count=1 -timeout 30m -v ./smoke/
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(GO) test -count=1 -timeout 30m -v ./smoke/ ./reproduce/
+
+# etcd's own tests (storage, etcdserver, etcdutl snapshot and a curated set
+# of in-process cluster tests), run unmodified from the module cache on the
+# layer and on the real bbolt: etcd-build/compat/full.txt. Without VARIANT:
+# naive and tuned; VARIANT=all: every variant; ETCD_VERSION: v3.6.16 or
+# v3.7.3 (or both, space separated). Results: experiments/results/compat-*/.
+# Exits non-zero on a failure that is neither expected
+# (etcd-build/compat/expected-failures.txt) nor a failure of the real bbolt.
+COMPAT_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(if $(filter all,$(VARIANT)),$(VARIANTS),$(VARIANT)),naive tuned)
+COMPATRUN = $(BIN)/compatrun -root $(CURDIR) -go $(GO)
+compat: deps compat-runner
+	@rc=0; for v in $(ETCD_VERSION); do \
+		$(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/full.txt -label full -stock full || rc=1; \
+	done; exit $$rc
+
+# The fast subset make test runs (etcd-build/compat/quick.txt); the real bbolt
+# runs only what fails on the layer. Results: bin/compat/ (not kept).
+compat-quick: deps compat-runner
+	cd etcd-build/compat/compatrun && GOWORK=off $(GO) test -count=1 .
+	@rc=0; for v in $(ETCD_VERSION); do \
+		$(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/quick.txt -label quick -stock failing \
+			-out $(BIN)/compat/quick-$$v || rc=1; \
+	done; exit $$rc
+
+compat-runner:
+	@cd etcd-build/compat/compatrun && GOWORK=off $(GO) build -o $(BIN)/compatrun .
+
+# Rewrites etcd-build/compat/<ETCD_VERSION>/{lsm,stock}/go.{mod,sum}.
+compat-mod:
+	@for v in $(ETCD_VERSION); do etcd-build/compat/mkmod.sh $$v; done
 
 # --- the main job ----------------------------------------------------------
-# Until the experiment harness lands: build every variant and the baseline,
-# then run the end-to-end demo on each.
-reproduce: deps build-all
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(VARIANTS)" $(GO) test -count=1 -timeout 60m -v ./smoke/
+# The thesis's evaluation (chapter 5) on local 3-member clusters, driven by
+# etcd's own benchmark tool: every figure, bbolt and every stage, interleaved
+# rounds. SCALE=quick (default, ~15 minutes on 2 cores) or SCALE=thesis (the
+# thesis's sizes, hours). ROUNDS (default 3), GROUPS, STAGES and COMPARE
+# narrow a run (see experiments/reproduce). Results: experiments/results/<id>/.
+SCALE ?= quick
+export SCALE
+# bbolt first, then the stages in the order they were built.
+STAGES ?= bbolt naive bucketmap optimistic wbwi writebatch batched iterpool tuned
+export STAGES
+
+# etcd's load generator, pinned in experiments/tools (its own module, so its
+# client version does not fight the server's).
+tools: $(BIN)/tools/benchmark
+
+$(BIN)/tools/benchmark: experiments/tools/go.mod experiments/tools/go.sum
+	@mkdir -p $(BIN)/tools
+	cd experiments/tools && GOWORK=off $(GO) build -o $(BIN)/tools/benchmark go.etcd.io/etcd/v3/tools/benchmark
+
+# The harness is the experiments module alone (GOWORK=off): it needs no
+# engine code, only the binaries in bin/ (bin/<ETCD_VERSION>/ for another
+# etcd release).
+REPRO_BIN = $(if $(filter $(ETCD_DEFAULT_VERSION),$(ETCD_VERSION)),$(BIN),$(BIN)/$(ETCD_VERSION))
+REPRO_ENV = GOWORK=off ETCDLSM_BIN=$(REPRO_BIN) ETCDLSM_BENCHMARK=$(BIN)/tools/benchmark
+reproduce: deps tools
+	@for v in $(STAGES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	cd experiments && $(REPRO_ENV) $(GO) run ./reproduce run
+
+# CPU profile of the leader during the write benchmark (etcd --enable-pprof),
+# with the share of cgo, engine, bbolt, raft/WAL and gRPC: profiles/<variant>/.
+# Without VARIANT: bbolt and every stage.
+PROFILE_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),$(STAGES))
+profile: deps tools
+	@for v in $(PROFILE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	cd experiments && $(REPRO_ENV) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles
+
+# Thesis-style figures from the newest results directory (RESULTS_DIR=...
+# for another): executes notebooks/thesis-figures.ipynb headless, PNGs into
+# the results directory and notebooks/figures/.
+figures: figures-deps
+	cd notebooks && RESULTS_DIR="$(RESULTS_DIR)" PYDEVD_DISABLE_FILE_VALIDATION=1 \
+		jupyter nbconvert --to notebook --execute --inplace thesis-figures.ipynb
+
+figures-deps:
+	@if command -v jupyter >/dev/null && /usr/bin/python3 -c 'import matplotlib, pandas, nbclient, ipykernel' 2>/dev/null; then exit 0; fi; \
+	pkgs="jupyter-nbconvert python3-matplotlib python3-pandas python3-ipykernel python3-nbclient"; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $$pkgs"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \
+	else \
+		echo "missing Jupyter or matplotlib: run 'sudo apt-get install -y $$pkgs'" >&2; exit 1; \
+	fi
 
 # --- micro-benchmarks -------------------------------------------------------
 # Every stage through the layer and the real bbolt through the same code, in

@@ -21,6 +21,7 @@ func testLayout(t *testing.T, s *suite) {
 		{"defrag-rename", testDefragRename},
 		{"archive-over-closed-db", testArchiveOverDB},
 		{"orphan-cleanup", testOrphanCleanup},
+		{"renamed-pointer", testRenamedPointer},
 		{"etcd-layout", testEtcdLayout},
 	})
 }
@@ -192,6 +193,43 @@ func testOrphanCleanup(t *testing.T, s *suite) {
 			requireDataset(t, dbDataset(t, db), model, "database after cleanup")
 		})
 	}
+}
+
+// testRenamedPointer: a database file renamed aside within its directory
+// keeps its engine directory, both across the Open of a new database at the
+// old path (which cleans up orphans) and across Close of a database whose
+// file was renamed while open; renamed back, it opens with its data. etcd's
+// TestBootstrapBackend does exactly this with member/snap/db and
+// <index>.snap.db (regression: the first Open removed the renamed
+// database's engine, and etcd then panicked "engine directory is missing").
+func testRenamedPointer(t *testing.T, s *suite) {
+	snap := filepath.Join(t.TempDir(), "member", "snap")
+	must(t, os.MkdirAll(snap, 0o700), "mkdir")
+	path := filepath.Join(snap, "db")
+	aside := filepath.Join(snap, "0000000000000005.snap.db")
+	old := dataset{"meta": {"consistent_index": "5"}}
+	interim := dataset{"meta": {"consistent_index": "1"}}
+
+	db := s.mustOpen(t, path, nil)
+	load(t, db, old)
+	mustClose(t, db)
+	must(t, os.Rename(path, aside), "renaming the database aside")
+	db = s.mustOpen(t, path, nil)
+	load(t, db, interim)
+	requireEngineDirs(t, path, 2, "with a new database beside the renamed one")
+	mustClose(t, db)
+	must(t, os.Rename(aside, path), "renaming the database back")
+	db = s.mustOpen(t, path, nil)
+	requireDataset(t, dbDataset(t, db), old, "the renamed database, back at its path")
+	requireEngineDirs(t, path, 1, "once nothing names the interim database")
+
+	// Renamed while open: Close must keep the engine the new name points to.
+	must(t, os.Rename(path, aside), "renaming the open database aside")
+	mustClose(t, db)
+	requireEngineDirs(t, path, 1, "after closing the database renamed while open")
+	db = s.mustOpen(t, aside, nil)
+	requireDataset(t, dbDataset(t, db), old, "the database opened under its new name")
+	mustClose(t, db)
 }
 
 // testEtcdLayout: for etcd's <data>/member/snap/db the engine directories
