@@ -26,7 +26,7 @@ ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat clean variants help
+.PHONY: all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat ablation clean variants help
 
 all: build
 
@@ -181,6 +181,11 @@ figures-deps:
 # interleaved rounds; benchstat tables of successive deltas and vs bbolt.
 benchstat: deps
 	experiments/benchstat.sh
+
+# The effect of each tuned option (turned back one at a time), benchstat
+# against the tuned defaults.
+ablation: deps
+	experiments/ablation.sh
 
 clean:
 	rm -rf $(BIN)
