@@ -135,6 +135,18 @@ func takeError(cErr *C.char) error {
 	return err
 }
 
+// rawDB returns the C handle of a plain or transaction database and the
+// C helpers' kind flag (1 for a TransactionDB); ok is false for others.
+func rawDB(base Base) (db unsafe.Pointer, txn C.int, ok bool) {
+	switch b := base.(type) {
+	case *grocksdb.DB:
+		return handle(b), 0, true
+	case *grocksdb.TransactionDB:
+		return handle(b), 1, true
+	}
+	return nil, 0, false
+}
+
 // MultiSizes returns the committed value length of each key (-1 when
 // missing) in one cgo call. base must be a *grocksdb.DB or a
 // *grocksdb.TransactionDB.
@@ -143,14 +155,8 @@ func MultiSizes(base Base, ro *grocksdb.ReadOptions, keys [][]byte) ([]int, erro
 	if len(keys) == 0 {
 		return out, nil
 	}
-	var txn C.int
-	var db unsafe.Pointer
-	switch b := base.(type) {
-	case *grocksdb.DB:
-		db = handle(b)
-	case *grocksdb.TransactionDB:
-		db, txn = handle(b), 1
-	default:
+	db, txn, ok := rawDB(base)
+	if !ok {
 		return Sizes(base, ro, keys)
 	}
 	total := 0
@@ -183,14 +189,8 @@ func MultiSizes(base Base, ro *grocksdb.ReadOptions, keys [][]byte) ([]int, erro
 // a property the engine does not report.
 func IntProperties(base Base, names []string) []int64 {
 	out := make([]int64, len(names))
-	var txn C.int
-	var db unsafe.Pointer
-	switch b := base.(type) {
-	case *grocksdb.DB:
-		db = handle(b)
-	case *grocksdb.TransactionDB:
-		db, txn = handle(b), 1
-	default:
+	db, txn, ok := rawDB(base)
+	if !ok {
 		for i := range out {
 			out[i] = -1
 		}
