@@ -61,9 +61,10 @@ build: deps
 		echo "no modules for ETCD_VERSION=$(ETCD_VERSION): see etcd-build/compat/mkmod.sh" >&2; exit 2; \
 	fi; \
 	if [ "$(VARIANT)" = bbolt ]; then \
-		dir=$$mods/stock; ldflags=""; \
+		dir=$$mods/stock; ldflags=""; tags=""; \
 	elif [ -d "variants/$(VARIANT)" ] && [ "$(VARIANT)" != all ]; then \
 		dir=$$mods/lsm; ldflags="-X etcd-lsm/common/engine.DefaultVariant=$(VARIANT)"; \
+		tags="etcdlsm_single,etcdlsm_$(VARIANT)"; \
 	else \
 		echo "unknown VARIANT=$(VARIANT); choose one of: bbolt $(VARIANTS)" >&2; exit 2; \
 	fi; \
@@ -71,7 +72,7 @@ build: deps
 	start=$$(date +%s); \
 	for pkg in server etcdctl etcdutl; do \
 		bin=$$pkg; [ $$pkg = server ] && bin=etcd; \
-		(cd $$dir && GOWORK=off $(GO) build -trimpath -ldflags "$$ldflags" -o $$out/$$bin go.etcd.io/etcd/$$pkg/v3); \
+		(cd $$dir && GOWORK=off $(GO) build -trimpath -tags "$$tags" -ldflags "$$ldflags" -o $$out/$$bin go.etcd.io/etcd/$$pkg/v3); \
 	done; \
 	echo "built $$out/{etcd,etcdctl,etcdutl} in $$(( $$(date +%s) - start ))s"
 

@@ -1,0 +1,5 @@
+//go:build !etcdlsm_single || etcdlsm_iterpool
+
+package all
+
+import _ "etcd-lsm/variants/iterpool"
