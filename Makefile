@@ -48,13 +48,14 @@ deps:
 	fi
 
 # --- building etcd ---------------------------------------------------------
-# etcd's main packages are built straight from the module cache; the engine
-# enters through the replace of go.etcd.io/bbolt in etcd-build/lsm/go.mod.
-# Another ETCD_VERSION builds through etcd-build/compat/<version> into
-# bin/<version>/<variant>.
+# etcd's main packages are built straight from the module cache, through the
+# one pair of modules per release that `make compat` tests with too:
+# etcd-build/compat/<version>/lsm (go.etcd.io/bbolt replaced by the layer)
+# and .../stock (the real bbolt). The default release goes to bin/<variant>,
+# another ETCD_VERSION to bin/<version>/<variant>.
 build: deps
 	@if [ "$(ETCD_VERSION)" = "$(ETCD_DEFAULT_VERSION)" ]; then \
-		mods=etcd-build; out=$(BIN)/$(VARIANT); \
+		mods=etcd-build/compat/$(ETCD_VERSION); out=$(BIN)/$(VARIANT); \
 	elif [ -f "etcd-build/compat/$(ETCD_VERSION)/lsm/go.mod" ]; then \
 		mods=etcd-build/compat/$(ETCD_VERSION); out=$(BIN)/$(ETCD_VERSION)/$(VARIANT); \
 	else \
