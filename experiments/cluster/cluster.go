@@ -26,6 +26,9 @@ type Config struct {
 	// MemberFlags are extra flags for single members, by index; they come
 	// after Flags.
 	MemberFlags map[int][]string
+	// Env is added to the environment of every member (e.g. ETCDLSM_*
+	// engine settings); Member.Env comes after it.
+	Env []string
 	// Dir is where the cluster's temporary directory is made (default
 	// os.TempDir()).
 	Dir string
@@ -423,4 +426,118 @@ func (c *Cluster) Close() error {
 		err = errors.Join(err, rerr)
 	}
 	return err
+}
+
+// AddMember adds one member to the running cluster: it announces the new
+// member through the cluster's API (etcd's MemberAdd), then starts it with
+// --initial-cluster-state=existing and waits until it is healthy, which it
+// becomes once it has caught up with the leader (usually by a snapshot).
+// binDir chooses its build ("" = Config.BinDir); env and flags are added to
+// the cluster's. On a start failure the member stays in Members (its log
+// is there to read) and the error is returned.
+func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []string) (*Member, error) {
+	cli, err := c.Client(c.runningMembers()...)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	idx := len(c.Members)
+	name := fmt.Sprintf("m%d", idx+1)
+	for c.Member(name) != nil {
+		idx++
+		name = fmt.Sprintf("m%d", idx+1)
+	}
+	mdir := filepath.Join(c.Dir, name)
+	m := &Member{
+		Name:      name,
+		Index:     len(c.Members),
+		Dir:       mdir,
+		DataDir:   filepath.Join(mdir, "data"),
+		LogPath:   filepath.Join(mdir, "etcd.log"),
+		ClientURL: hostURL(ports[0]),
+		PeerURL:   hostURL(ports[1]),
+		BinDir:    binDir,
+		Env:       env,
+		Existing:  true,
+		c:         c,
+	}
+	m.Flags = append(append([]string(nil), c.Config.Flags...), flags...)
+	actx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
+	resp, err := cli.MemberAdd(actx, []string{m.PeerURL})
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("adding member %s (%s): %w", name, m.PeerURL, err)
+	}
+	var parts []string
+	for _, mm := range resp.Members {
+		n := mm.Name
+		if mm.ID == resp.Member.ID {
+			n = name
+		}
+		for _, u := range mm.PeerURLs {
+			parts = append(parts, n+"="+u)
+		}
+	}
+	m.InitialCluster = strings.Join(parts, ",")
+	m.id = resp.Member.ID
+	c.Members = append(c.Members, m)
+	c.logf("added member %s (id %x) to the cluster", name, resp.Member.ID)
+	return m, m.Start(ctx)
+}
+
+// RemoveMember removes m from the cluster through the API (MemberRemove,
+// asked of the other running members), then stops it and drops it from
+// Members. Its directory stays until Close.
+func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
+	id, err := m.ID(ctx)
+	if err != nil {
+		return err
+	}
+	var others []*Member
+	for _, o := range c.runningMembers() {
+		if o != m {
+			others = append(others, o)
+		}
+	}
+	if len(others) == 0 {
+		return fmt.Errorf("removing member %s: no other member runs", m.Name)
+	}
+	cli, err := c.Client(others...)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
+	_, err = cli.MemberRemove(rctx, id)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("removing member %s (id %x): %w", m.Name, id, err)
+	}
+	// A removed member exits by itself once it learns of its removal.
+	if err := m.Stop(); err != nil {
+		c.logf("stopping removed member %s: %v", m.Name, err)
+	}
+	for i, o := range c.Members {
+		if o == m {
+			c.Members = append(c.Members[:i], c.Members[i+1:]...)
+			break
+		}
+	}
+	for i, o := range c.Members {
+		o.Index = i
+	}
+	c.logf("removed member %s (id %x)", m.Name, id)
+	return nil
+}
+
+func (c *Cluster) runningMembers() []*Member {
+	var ms []*Member
+	for _, m := range c.Members {
+		if m.Running() && !m.Paused() {
+			ms = append(ms, m)
+		}
+	}
+	return ms
 }

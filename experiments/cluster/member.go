@@ -34,6 +34,22 @@ type Member struct {
 	// Flags are passed to etcd after the harness's own flags, so they
 	// override them. They may be changed between runs.
 	Flags []string
+	// BinDir, when set, is where this member's etcd comes from instead of
+	// Config.BinDir (mixed clusters: stock members beside LSM members). It
+	// may be changed between runs.
+	BinDir string
+	// Env is added to this member's environment after Config.Env (e.g.
+	// ETCDLSM_* engine settings). It may be changed between runs.
+	Env []string
+	// Exec, when set, is a command prefix etcd runs under, e.g.
+	// {"ip", "netns", "exec", "ns1"}; the harness signals the prefix
+	// process, so it must exec etcd in place (ip netns exec does).
+	Exec []string
+	// Existing makes the member join a running cluster
+	// (--initial-cluster-state=existing) with InitialCluster as its
+	// --initial-cluster; Cluster.AddMember sets both.
+	Existing       bool
+	InitialCluster string
 
 	c        *Cluster
 	mu       sync.Mutex
@@ -70,12 +86,34 @@ func (m *Member) args() []string {
 		"--advertise-client-urls=" + m.ClientURL,
 		"--listen-peer-urls=" + m.PeerURL,
 		"--initial-advertise-peer-urls=" + m.PeerURL,
-		"--initial-cluster=" + m.c.InitialCluster(),
+		"--initial-cluster=" + m.initialCluster(),
 		"--initial-cluster-token=" + m.c.Token,
-		"--initial-cluster-state=new",
+		"--initial-cluster-state=" + m.state(),
 		"--log-outputs=stderr",
 	}
 	return append(a, m.Flags...)
+}
+
+func (m *Member) initialCluster() string {
+	if m.InitialCluster != "" {
+		return m.InitialCluster
+	}
+	return m.c.InitialCluster()
+}
+
+func (m *Member) state() string {
+	if m.Existing {
+		return "existing"
+	}
+	return "new"
+}
+
+// Bin is the member's build: BinDir's binaries, or the cluster's.
+func (m *Member) Bin() (Binaries, error) {
+	if m.BinDir == "" {
+		return m.c.Bin, nil
+	}
+	return FindBinaries(m.BinDir)
 }
 
 // launch starts the etcd process without waiting for it to serve.
@@ -97,14 +135,19 @@ func (m *Member) launch() error {
 		logf.Close()
 		return err
 	}
+	bin, err := m.Bin()
+	if err != nil {
+		logf.Close()
+		return fmt.Errorf("member %s: %w", m.Name, err)
+	}
 	m.runs++
 	m.runStart = st.Size()
-	args := m.args()
-	fmt.Fprintf(logf, "=== cluster harness: run %d of member %s at %s: %s %s\n",
-		m.runs, m.Name, time.Now().Format(time.RFC3339Nano), m.c.Bin.Etcd, strings.Join(args, " "))
-	cmd := exec.Command(m.c.Bin.Etcd, args...)
+	argv := append(append(append([]string(nil), m.Exec...), bin.Etcd), m.args()...)
+	fmt.Fprintf(logf, "=== cluster harness: run %d of member %s at %s: %s\n",
+		m.runs, m.Name, time.Now().Format(time.RFC3339Nano), strings.Join(argv, " "))
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = m.Dir
-	cmd.Env = cleanEnv(m.c.TmpDir)
+	cmd.Env = append(append(cleanEnv(m.c.TmpDir), m.c.Config.Env...), m.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
