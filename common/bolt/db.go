@@ -45,6 +45,8 @@ type DB struct {
 	dir      *engineDir
 	tmpDir   string // set for a read-only open of an archive: removed at Close
 	readOnly bool
+	root     string // the engine root: where temporary export files go
+	settings settings
 
 	writer   sync.Mutex   // held by the write transaction from Begin to its end
 	commitMu sync.RWMutex // commit+publish (W) against view+state capture (R)
@@ -109,11 +111,15 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 			return nil, fmt.Errorf("storage engine %s: %w", v.Name, err)
 		}
 	}
+	set, err := readSettings()
+	if err != nil {
+		return nil, fmt.Errorf("storage engine %s: %w", v.Name, err)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, opts: *options, variant: v, readOnly: options.ReadOnly,
+	db := &DB{path: path, opts: *options, variant: v, readOnly: options.ReadOnly, settings: set,
 		NoSync: options.NoSync, NoFreelistSync: options.NoFreelistSync, FreelistType: options.FreelistType,
 		NoGrowSync: options.NoGrowSync, PreLoadFreelist: options.PreLoadFreelist, MmapFlags: options.MmapFlags,
 		Mlock: options.Mlock, MaxBatchSize: 1000, MaxBatchDelay: 10 * time.Millisecond, AllocSize: 16 << 20}
@@ -161,6 +167,7 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 		return "", err
 	}
 	root := engineRoot(abs)
+	db.root = root
 	switch kind {
 	case kindPointer:
 		if ptr.family != db.variant.Family {
@@ -187,7 +194,8 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 			}
 			return "", fmt.Errorf("%w: %s is empty", berrors.ErrInvalid, db.path)
 		}
-		return "created", db.create(abs, root, mode, nil)
+		_, err := db.create(abs, root, mode, nil, nil)
+		return "created", err
 
 	case kindArchive:
 		f, err := os.Open(abs)
@@ -195,48 +203,90 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 			return "", err
 		}
 		defer f.Close()
-		if db.readOnly {
-			tmp, err := os.MkdirTemp("", "etcd-lsm-readonly-")
-			if err != nil {
-				return "", err
-			}
-			db.tmpDir = tmp
-			if err := db.importInto(filepath.Join(tmp, "data"), f); err != nil {
-				os.RemoveAll(tmp)
-				return "", fmt.Errorf("%s: %w", db.path, err)
-			}
-			return "imported snapshot archive (read-only, into a temporary engine)", nil
-		}
-		return "imported snapshot archive", db.create(abs, root, mode, f)
+		return db.importFrom(abs, root, mode, "snapshot archive", archiveSource(f))
 
 	case kindStockBolt:
-		return "", fmt.Errorf("%w: %s is a stock bbolt database; this engine cannot open it", berrors.ErrStockBolt, db.path)
+		return db.importFrom(abs, root, mode, "stock bbolt database", stockBoltSource(abs))
 	default:
-		return "", fmt.Errorf("%w: %s holds neither a database pointer nor a snapshot archive", berrors.ErrNotDatabase, db.path)
+		return "", fmt.Errorf("%w: %s holds neither a database pointer, a snapshot archive nor a bbolt file", berrors.ErrNotDatabase, db.path)
 	}
 }
 
-// create makes a new engine directory for abs, fills it from the archive if
-// one is given, and only then points abs at it. On any failure abs is left
-// as it was and the new directory is removed.
-func (db *DB) create(abs, root string, mode os.FileMode, from *os.File) error {
+// importFrom imports the database image at abs. Read-write, abs becomes a
+// pointer to the new engine (a stock bbolt file is kept, see keepStockFile);
+// read-only, the import goes to a temporary engine removed at Close and
+// nothing at abs changes.
+func (db *DB) importFrom(abs, root string, mode os.FileMode, what string, src importSource) (string, error) {
+	start := time.Now()
+	var im *importer
+	counted := func(i *importer) error { im = i; return src(i) }
+	if db.readOnly {
+		tmp, err := os.MkdirTemp("", "etcd-lsm-readonly-")
+		if err != nil {
+			return "", err
+		}
+		db.tmpDir = tmp
+		if err := db.importInto(filepath.Join(tmp, "data"), counted); err != nil {
+			db.closeEngine()
+			os.RemoveAll(tmp)
+			db.tmpDir = ""
+			return "", fmt.Errorf("%s: %w", db.path, err)
+		}
+		return fmt.Sprintf("imported %s (read-only, into a temporary engine; %s)", what, im.summary(time.Since(start))), nil
+	}
+	var keep func() (string, error)
+	if what == "stock bbolt database" && db.settings.keepImported {
+		keep = func() (string, error) { return keepStockFile(abs, root) }
+	}
+	kept, err := db.create(abs, root, mode, counted, keep)
+	if err != nil {
+		return "", err
+	}
+	how := fmt.Sprintf("imported %s (%s)", what, im.summary(time.Since(start)))
+	if kept != "" {
+		how += fmt.Sprintf("; the original file is kept as %s: remove it once it is no longer needed for a rollback", kept)
+	}
+	return how, nil
+}
+
+// create makes a new engine directory for abs, fills it from src if one is
+// given, and only then points abs at it. keep, when given, runs just before
+// abs is replaced and preserves what is there (its result is returned). On
+// any failure abs is left as it was and the new directory is removed.
+func (db *DB) create(abs, root string, mode os.FileMode, src importSource, keep func() (string, error)) (string, error) {
+	_, statErr := os.Stat(root)
+	madeRoot := os.IsNotExist(statErr)
 	rootLock, err := lockRoot(root)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unlockFile(rootLock)
+	// A failed create leaves the directory as it found it: a root made
+	// here goes again (if nothing else appeared in it meanwhile).
+	dropRoot := func() {
+		if ents, err := os.ReadDir(root); madeRoot && err == nil && len(ents) == 1 && ents[0].Name() == ".lock" {
+			os.Remove(filepath.Join(root, ".lock"))
+			os.Remove(root)
+		}
+	}
 	dir, name, err := newEngineDir(root, abs)
 	if err != nil {
-		return err
+		dropRoot()
+		return "", err
 	}
-	fail := func(err error) error {
+	kept := ""
+	fail := func(err error) (string, error) {
 		db.closeEngine()
 		dir.release()
 		os.RemoveAll(dir.path)
-		return err
+		if kept != "" {
+			os.Remove(kept) // a second link to abs, which is unchanged
+		}
+		dropRoot()
+		return "", err
 	}
-	if from != nil {
-		if err := db.importInto(dir.dataDir(), from); err != nil {
+	if src != nil {
+		if err := db.importInto(dir.dataDir(), src); err != nil {
 			return fail(fmt.Errorf("%s: %w", db.path, err))
 		}
 	} else {
@@ -247,13 +297,18 @@ func (db *DB) create(abs, root string, mode os.FileMode, from *os.File) error {
 			return fail(err)
 		}
 	}
+	if keep != nil {
+		if kept, err = keep(); err != nil {
+			return fail(fmt.Errorf("%s: keeping the original file: %w", db.path, err))
+		}
+	}
 	p := pointer{family: db.variant.Family, dir: name}
 	if err := writeFileAtomic(abs, root, p.encode(), mode); err != nil {
 		return fail(err)
 	}
 	db.dir = dir
 	removeOrphans(root, abs, name, db.logf)
-	return nil
+	return kept, nil
 }
 
 func (db *DB) cleanup(root, abs string) {
@@ -262,6 +317,7 @@ func (db *DB) cleanup(root, abs string) {
 		return
 	}
 	removeOrphans(root, abs, db.dir.pathName(), db.logf)
+	removeStaleExports(root)
 	unlockFile(lock)
 }
 

@@ -32,6 +32,11 @@ type Tx struct {
 	mu    sync.Mutex // guards iters
 	iters map[engine.Iterator]struct{}
 
+	// Read transactions of a database set to send bbolt snapshots: the
+	// exported file, made at the first Size or WriteTo.
+	boltOnce sync.Once
+	boltSnap *boltSnapshot
+
 	// Write transactions only.
 	gen      uint64            // bumped by every write; cursors re-seek on change
 	touched  map[string]*touch // engine key -> final state of the key
@@ -104,7 +109,16 @@ func (tx *Tx) Stats() TxStats {
 // Size is the exact number of bytes WriteTo writes: the length of the
 // snapshot archive of the committed data this transaction started from. It
 // costs nothing (the layer keeps the totals it depends on at every commit).
-func (tx *Tx) Size() int64 { return tx.state.totals.Len() }
+//
+// With ETCDLSM_SNAPSHOT_FORMAT=bbolt a read transaction writes a stock bbolt
+// file instead; its size is known only once the file is made, which the
+// first call of Size or WriteTo does.
+func (tx *Tx) Size() int64 {
+	if bs := tx.boltSnapshot(); bs != nil && bs.err == nil {
+		return bs.size
+	}
+	return tx.state.totals.Len()
+}
 
 // OnCommit registers fn to run after a successful commit.
 func (tx *Tx) OnCommit(fn func()) { tx.onCommit = append(tx.onCommit, fn) }
@@ -478,6 +492,10 @@ func (tx *Tx) end() {
 	if tx.writable {
 		tx.db.writer.Unlock()
 	} else {
+		tx.boltOnce.Do(func() {}) // no export can start after this
+		if tx.boltSnap != nil {
+			tx.boltSnap.remove()
+		}
 		tx.view.Release()
 		tx.db.openTxN.Add(-1)
 	}
@@ -492,6 +510,9 @@ func (tx *Tx) WriteTo(w io.Writer) (int64, error) {
 	}
 	if tx.writable && (len(tx.order) > 0 || len(tx.overlay) > 0) {
 		return 0, berrors.ErrWriteToWritable
+	}
+	if bs := tx.boltSnapshot(); bs != nil {
+		return bs.writeTo(w)
 	}
 	aw := archive.NewWriter(w, tx.state.totals)
 	err := tx.writeArchive(aw)

@@ -79,7 +79,6 @@ func testBadInput(t *testing.T, s *suite) {
 		{"wrong-sha256-trailer", fileOf(append(bytes.Clone(arch), bytes.Repeat([]byte{0xab}, sha256.Size)...)), rw},
 		{"truncated-sha256-trailer", fileOf(append(bytes.Clone(arch), sum[:sha256.Size-1]...)), rw},
 		{"data-after-archive", fileOf(append(bytes.Clone(arch), 0)), rw},
-		{"stock-bbolt", writeStockBolt, rw},
 		{"pointer-to-removed-engine", func(t *testing.T, path string) {
 			db := s.mustOpen(t, path, nil)
 			load(t, db, model)
@@ -139,7 +138,6 @@ func testBadInput(t *testing.T, s *suite) {
 			want error
 		}{
 			{fileOf(garbage), berrors.ErrNotDatabase},
-			{writeStockBolt, berrors.ErrStockBolt},
 			{cut(600), archive.ErrTruncated},
 			{flip(valueAt), archive.ErrCorrupt},
 			{editPointer(t, good, "\nfamily "+s.v.Family+"\n", "\nfamily x\n"), berrors.ErrEngineMismatch},

@@ -45,6 +45,7 @@ func Run(t *testing.T, v engine.Variant) {
 		{"durability", testDurability},
 		{"bad-input", testBadInput},
 		{"layout", testLayout},
+		{"stock-bbolt", testStockBolt},
 		{"crash", testCrash},
 	}
 	for _, g := range groups {

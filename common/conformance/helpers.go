@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	realbolt "realbbolt.example/bbolt"
 
 	"etcd-lsm/common/archive"
 	"etcd-lsm/common/bolt"
@@ -680,22 +679,6 @@ func requireRefused(t testing.TB, err error, path, what string) {
 	case !strings.Contains(err.Error(), path) && !strings.Contains(err.Error(), abs):
 		t.Fatalf("%s: error does not name %s: %v", what, path, err)
 	}
-}
-
-// writeStockBolt makes a database file with the real bbolt.
-func writeStockBolt(t *testing.T, path string) {
-	t.Helper()
-	db, err := realbolt.Open(path, 0o600, &realbolt.Options{Timeout: time.Second})
-	must(t, err, "creating a stock bbolt file")
-	err = db.Update(func(tx *realbolt.Tx) error {
-		b, err := tx.CreateBucket([]byte("key"))
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte("k"), []byte("v"))
-	})
-	must(t, err, "writing the stock bbolt file")
-	must(t, db.Close(), "closing the stock bbolt file")
 }
 
 // requireListing fails the test unless dir holds exactly the entries want.

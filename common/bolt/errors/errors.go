@@ -42,8 +42,12 @@ var (
 	ErrEngineMismatch = errors.New("database belongs to another storage engine")
 	// ErrEngineMissing: the pointer names an engine directory that is gone.
 	ErrEngineMissing = errors.New("engine directory is missing")
-	// ErrStockBolt: the path holds a stock bbolt database file.
+	// ErrStockBolt: the path holds a stock bbolt database file where a
+	// database of this layer was expected (e.g. by the exporter).
 	ErrStockBolt = errors.New("stock bbolt database file")
+	// ErrBoltCorrupt: a stock bbolt file to import is damaged (bad meta
+	// pages, a truncated file, pages that do not parse).
+	ErrBoltCorrupt = errors.New("corrupted bbolt database file")
 	// ErrWriteToWritable: WriteTo was called on a write transaction with
 	// uncommitted writes.
 	ErrWriteToWritable = errors.New("WriteTo on a write transaction with uncommitted writes")

@@ -1,0 +1,99 @@
+package bolt
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Layer settings, read from the environment at every Open (engine settings
+// have their own, per-variant variables):
+//
+//	ETCDLSM_SNAPSHOT_FORMAT  what Tx.WriteTo writes from a read transaction,
+//	                         i.e. what etcd sends to a follower that needs a
+//	                         snapshot and what `etcdctl snapshot save`
+//	                         receives: "archive" (default; the layer's own
+//	                         format, which only etcd-lsm members read) or
+//	                         "bbolt" (a stock bbolt file, which stock etcd
+//	                         members and tools read too; costs a temporary
+//	                         file of the database's size per snapshot).
+//	ETCDLSM_IMPORT_BACKUP    what happens to a stock bbolt file that Open
+//	                         imports: "keep" (default; it is moved into the
+//	                         engine root as bbolt-import-<time>-<id>.db, the
+//	                         way back for a rollback) or "discard".
+const (
+	envSnapshotFormat = "ETCDLSM_SNAPSHOT_FORMAT"
+	envImportBackup   = "ETCDLSM_IMPORT_BACKUP"
+)
+
+// SnapshotFormat names what Tx.WriteTo writes.
+type SnapshotFormat string
+
+const (
+	FormatArchive SnapshotFormat = "archive"
+	FormatBolt    SnapshotFormat = "bbolt"
+)
+
+type settings struct {
+	snapshotFormat SnapshotFormat
+	keepImported   bool
+}
+
+// readSettings parses the layer's environment variables; an unknown value
+// is an error naming the variable.
+func readSettings() (settings, error) {
+	s := settings{snapshotFormat: FormatArchive, keepImported: true}
+	switch v := os.Getenv(envSnapshotFormat); v {
+	case "", string(FormatArchive):
+	case string(FormatBolt):
+		s.snapshotFormat = FormatBolt
+	default:
+		return s, fmt.Errorf("invalid %s=%q: want %q or %q", envSnapshotFormat, v, FormatArchive, FormatBolt)
+	}
+	switch v := os.Getenv(envImportBackup); v {
+	case "", "keep":
+	case "discard":
+		s.keepImported = false
+	default:
+		return s, fmt.Errorf("invalid %s=%q: want \"keep\" or \"discard\"", envImportBackup, v)
+	}
+	return s, nil
+}
+
+// keepStockFile gives the stock bbolt file at abs a second name in root, so
+// that it survives abs becoming a pointer. A hard link costs nothing; across
+// file systems the file is copied. It returns the new name.
+func keepStockFile(abs, root string) (string, error) {
+	name := filepath.Join(root, fmt.Sprintf("bbolt-import-%s-%s.db", time.Now().UTC().Format("20060102T150405Z"), randomID()[:8]))
+	if err := os.Link(abs, name); err == nil {
+		return name, syncDir(root)
+	}
+	if err := copyFileSynced(abs, name); err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, syncDir(root)
+}
+
+func copyFileSynced(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
