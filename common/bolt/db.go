@@ -151,8 +151,8 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 	}
 	db.open.Store(true)
 	trackOpen(db)
-	db.logf("storage engine %s (family %s, etcd-lsm): %s %s in %v; %d buckets, %d keys",
-		v.Name, v.Family, how, path, time.Since(start).Round(time.Millisecond), db.state.Load().totals.Buckets, db.state.Load().totals.Entries)
+	db.logf("storage engine %s (family %s, etcd-lsm): %s: %s; open took %v; %d buckets, %d keys",
+		v.Name, v.Family, path, how, time.Since(start).Round(time.Millisecond), db.state.Load().totals.Buckets, db.state.Load().totals.Entries)
 	if v.Describe != nil {
 		db.logf("storage engine %s settings: %s", v.Name, v.Describe())
 	}

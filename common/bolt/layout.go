@@ -404,3 +404,9 @@ func lockFileWait(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// IsPointer reports whether the file at path is a pointer of this layer.
+func IsPointer(path string) bool {
+	kind, _, err := inspect(path)
+	return err == nil && kind == kindPointer
+}

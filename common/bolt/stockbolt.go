@@ -29,12 +29,12 @@ func stockBoltSource(path string) importSource {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer func() {
 			if r := recover(); r != nil {
-				err = fmt.Errorf("%w: %s: %v", berrors.ErrBoltCorrupt, path, r)
+				err = fmt.Errorf("%w: %v", berrors.ErrBoltCorrupt, r)
 			}
 		}()
 		src, err := rb.Open(path, 0o400, &rb.Options{ReadOnly: true, Timeout: time.Second})
 		if err != nil {
-			return stockOpenError(path, err)
+			return stockOpenError(err)
 		}
 		defer src.Close()
 		return src.View(func(tx *rb.Tx) error {
@@ -45,7 +45,7 @@ func stockBoltSource(path string) importSource {
 				c := b.Cursor()
 				for k, v := c.First(); k != nil; k, v = c.Next() {
 					if v == nil {
-						return fmt.Errorf("%w: %s: bucket %q holds a nested bucket %q, which this layer does not support", berrors.ErrIncompatibleValue, path, name, k)
+						return fmt.Errorf("%w: bucket %q holds a nested bucket %q, which this layer does not support", berrors.ErrIncompatibleValue, name, k)
 					}
 					if err := im.entry(k, v); err != nil {
 						return err
@@ -58,16 +58,14 @@ func stockBoltSource(path string) importSource {
 }
 
 // stockOpenError names what is wrong with a stock file bbolt refused.
-func stockOpenError(path string, err error) error {
+func stockOpenError(err error) error {
 	switch {
 	case errors.Is(err, rb.ErrVersionMismatch):
-		return fmt.Errorf("%w: %s: a bbolt file of a format version this build does not read (bbolt 1.3 writes version 2): %v", berrors.ErrVersionMismatch, path, err)
-	case errors.Is(err, rb.ErrChecksum), errors.Is(err, rb.ErrInvalid):
-		return fmt.Errorf("%w: %s: %v", berrors.ErrBoltCorrupt, path, err)
+		return fmt.Errorf("%w: a bbolt file of a format version this build does not read (bbolt 1.3 writes version 2)", berrors.ErrVersionMismatch)
 	case errors.Is(err, rb.ErrTimeout):
-		return fmt.Errorf("%w: %s is held by another process", berrors.ErrInUse, path)
+		return fmt.Errorf("%w: the bbolt file is held by another process", berrors.ErrInUse)
 	}
-	return fmt.Errorf("%w: %s: %v", berrors.ErrBoltCorrupt, path, err)
+	return fmt.Errorf("%w: %v", berrors.ErrBoltCorrupt, err)
 }
 
 // exportBatchBytes bounds one bbolt write transaction of an export.

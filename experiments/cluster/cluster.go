@@ -465,8 +465,17 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 		c:         c,
 	}
 	m.Flags = append(append([]string(nil), c.Config.Flags...), flags...)
+	// etcd refuses a new voting member until the members have been
+	// connected to each other for a few seconds ("unhealthy cluster").
 	actx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
-	resp, err := cli.MemberAdd(actx, []string{m.PeerURL})
+	var resp *clientv3.MemberAddResponse
+	for {
+		resp, err = cli.MemberAdd(actx, []string{m.PeerURL})
+		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") || actx.Err() != nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("adding member %s (%s): %w", name, m.PeerURL, err)

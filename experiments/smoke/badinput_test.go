@@ -77,7 +77,7 @@ func testBadInput(t *testing.T, v variant) {
 		args  []string
 		want  expect
 	}{
-		{"garbage", "status", nil, expect{true, lsm, when(lsm, "holds neither a database pointer nor a snapshot archive")}},
+		{"garbage", "status", nil, expect{true, lsm, when(lsm, "holds neither a database pointer")}},
 		{"truncated", "status", nil, expect{lsm, lsm, when(lsm, "truncated snapshot archive")}},
 		{"missing", "status", nil, expect{true, true, []string{"no such file or directory"}}},
 		{"garbage", "restore", nil, expect{true, false, []string{"snapshot missing hash"}}},
@@ -85,7 +85,7 @@ func testBadInput(t *testing.T, v variant) {
 		{"missing", "restore", nil, expect{true, true, []string{"no such file or directory"}}},
 		// Past etcdutl's hash check the storage layer sees the file (as the
 		// copy etcdutl made at <data-dir>/member/snap/db).
-		{"garbage", "restore", []string{"--skip-hash-check"}, expect{true, false, when(lsm, "holds neither a database pointer nor a snapshot archive")}},
+		{"garbage", "restore", []string{"--skip-hash-check"}, expect{true, false, when(lsm, "holds neither a database pointer")}},
 		{"truncated", "restore", []string{"--skip-hash-check"}, expect{lsm, false, when(lsm, "truncated snapshot archive")}},
 	}
 	for i, tc := range cases {
@@ -174,7 +174,7 @@ func testBadInput(t *testing.T, v variant) {
 		if !strings.Contains(log[0], m.DBPath()) {
 			t.Errorf("the error does not name %s: %s", m.DBPath(), log[0])
 		}
-		if lsm && !strings.Contains(log[0], "holds neither a database pointer nor a snapshot archive") {
+		if lsm && !strings.Contains(log[0], "holds neither a database pointer") {
 			t.Errorf("the error does not say what is wrong with the file: %s", log[0])
 		}
 		if after := statFile(t, m.DBPath()); after != before {

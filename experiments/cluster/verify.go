@@ -1,0 +1,103 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// WaitRevision waits (at most 30s) until m has applied revision rev or a
+// later one, read serializably from m itself, and returns the revision it
+// reached.
+func (m *Member) WaitRevision(ctx context.Context, rev int64) (int64, error) {
+	cli, err := m.Client()
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var last int64
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err := cli.Get(rctx, "revision-probe", clientv3.WithSerializable())
+		rcancel()
+		if err == nil {
+			last = resp.Header.Revision
+			if last >= rev {
+				return last, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("member %s stuck at revision %d, want %d (last error %v)", m.Name, last, rev, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// HashKV asks every running member for its KV hash at revision rev (etcd's
+// HashKV, which covers every key and value up to rev), after waiting until
+// each has applied rev. rev 0 means the leader's current revision. It
+// returns the revision and the hashes by member name; the caller compares
+// them (SameHash does).
+func (c *Cluster) HashKV(ctx context.Context, rev int64) (int64, map[string]uint32, error) {
+	if rev == 0 {
+		l, err := c.Leader(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		cli, err := l.Client()
+		if err != nil {
+			return 0, nil, err
+		}
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := cli.Get(gctx, "revision-probe")
+		cancel()
+		if err != nil {
+			return 0, nil, fmt.Errorf("reading the revision from leader %s: %w", l.Name, err)
+		}
+		rev = resp.Header.Revision
+	}
+	hashes := map[string]uint32{}
+	for _, m := range c.runningMembers() {
+		if _, err := m.WaitRevision(ctx, rev); err != nil {
+			return rev, nil, err
+		}
+		cli, err := m.Client()
+		if err != nil {
+			return rev, nil, err
+		}
+		hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		h, err := cli.HashKV(hctx, m.ClientURL, rev)
+		cancel()
+		if err != nil {
+			return rev, nil, fmt.Errorf("hashkv of %s at revision %d: %w", m.Name, rev, err)
+		}
+		hashes[m.Name] = h.Hash
+	}
+	return rev, hashes, nil
+}
+
+// SameHash is HashKV that fails unless every running member has the same
+// hash; it returns the revision and the hash.
+func (c *Cluster) SameHash(ctx context.Context) (int64, uint32, error) {
+	rev, hashes, err := c.HashKV(ctx, 0)
+	if err != nil {
+		return rev, 0, err
+	}
+	var first uint32
+	n := 0
+	for _, h := range hashes {
+		if n > 0 && h != first {
+			return rev, 0, fmt.Errorf("hashkv differs between members at revision %d: %v", rev, hashes)
+		}
+		first = h
+		n++
+	}
+	if n == 0 {
+		return rev, 0, fmt.Errorf("no running member to hash")
+	}
+	return rev, first, nil
+}
