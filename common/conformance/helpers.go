@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-
 	"etcd-lsm/common/archive"
 	"etcd-lsm/common/bolt"
 )

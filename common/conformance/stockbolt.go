@@ -2,9 +2,9 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
-	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -336,6 +336,3 @@ func testBadSettings(t *testing.T, s *suite) {
 		})
 	}
 }
-
-
-
