@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // Config describes a cluster to start.
@@ -45,6 +47,14 @@ type Config struct {
 
 	// Logf receives progress messages (optional; StartT uses t.Logf).
 	Logf func(format string, args ...any)
+
+	// Hosts, when set, are the addresses members listen on and advertise,
+	// by index, instead of 127.0.0.1: addresses the caller assigned inside
+	// network namespaces it made (see Member.Exec). DialContext then
+	// reaches them for the harness's clients and health checks; etcdctl
+	// and etcdutl still run on the host's loopback.
+	Hosts       []string
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Cluster is a set of etcd members on 127.0.0.1.
@@ -150,8 +160,8 @@ func (c *Cluster) assignPorts(ms []*Member) error {
 		m.mu.Lock()
 		m.cli = nil // closed with the cluster; its endpoint is gone
 		m.mu.Unlock()
-		m.ClientURL = hostURL(ports[2*i])
-		m.PeerURL = hostURL(ports[2*i+1])
+		m.ClientURL = c.memberURL(m.Index, ports[2*i])
+		m.PeerURL = c.memberURL(m.Index, ports[2*i+1])
 	}
 	return nil
 }
@@ -265,11 +275,17 @@ func (c *Cluster) Client(ms ...*Member) (*clientv3.Client, error) {
 	for _, m := range ms {
 		eps = append(eps, m.ClientURL)
 	}
-	cli, err := clientv3.New(clientv3.Config{
+	ccfg := clientv3.Config{
 		Endpoints:   eps,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
-	})
+	}
+	if dial := c.Config.DialContext; dial != nil {
+		ccfg.DialOptions = []grpc.DialOption{grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return dial(ctx, "tcp", addr)
+		})}
+	}
+	cli, err := clientv3.New(ccfg)
 	if err != nil {
 		return nil, err
 	}

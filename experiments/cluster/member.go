@@ -351,7 +351,14 @@ func (m *Member) Healthy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := healthClient.Do(req)
+	hc := healthClient
+	if dial := m.c.Config.DialContext; dial != nil {
+		hc = &http.Client{
+			Timeout:   healthClient.Timeout,
+			Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: dial},
+		}
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

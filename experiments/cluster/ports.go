@@ -48,3 +48,12 @@ func freePorts(n int) ([]int, error) {
 }
 
 func hostURL(port int) string { return fmt.Sprintf("http://%s:%d", Host, port) }
+
+// memberURL is the URL of the member with index i at port: on its
+// Config.Hosts address when set, else on Host.
+func (c *Cluster) memberURL(i, port int) string {
+	if i < len(c.Config.Hosts) && c.Config.Hosts[i] != "" {
+		return fmt.Sprintf("http://%s:%d", c.Config.Hosts[i], port)
+	}
+	return hostURL(port)
+}
