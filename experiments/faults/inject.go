@@ -63,6 +63,7 @@ type faultResult struct {
 	Landed   string        // whether the kill hit inside the step it was timed against: yes, no, or n/a
 	Recovery time.Duration // from the start of recovery until every member serves writes
 	Mode     string        // netns or loopback
+	Effect   string        // what a network fault measurably did
 }
 
 // env is what a fault needs.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"etcd-lsm/experiments/cluster"
@@ -33,19 +34,35 @@ func networkFault(ctx context.Context, e *env, r *faultResult) (time.Time, error
 		time.Sleep(d)
 		return time.Now(), l.Resume()
 	}
-	if e.net != nil {
+	if e.net != nil && r.Kind == "slow-network" {
 		r.Target = "all links"
-		var err error
-		if r.Kind == "slow-network" {
-			err = e.net.degrade(tbfSlow...)
-		} else {
-			err = e.net.degrade(tbfLossy...)
-		}
-		if err != nil {
+		if err := e.net.degrade(tbfSlow...); err != nil {
 			return time.Time{}, err
 		}
 		time.Sleep(d)
+		dropped, over := e.net.drops()
+		r.Effect = fmt.Sprintf("%d packets dropped, %d over the rate", dropped, over)
 		return time.Now(), e.net.heal()
+	}
+	if e.net != nil {
+		// This kernel has no netem and no tc actions to drop at random, and
+		// a small tbf queue only pushes back on TCP: packets are lost
+		// instead by links that flap, each down for 150ms out of 500ms.
+		r.Target = "all links"
+		flaps := 0
+		for end := time.Now().Add(d); time.Now().Before(end); flaps++ {
+			i := e.rnd.Intn(len(e.c.Members))
+			if err := e.net.isolate(i); err != nil {
+				return time.Time{}, err
+			}
+			time.Sleep(150 * time.Millisecond)
+			if err := e.net.heal(); err != nil {
+				return time.Time{}, err
+			}
+			time.Sleep(350 * time.Millisecond)
+		}
+		r.Effect = fmt.Sprintf("%d link flaps", flaps)
+		return time.Now(), nil
 	}
 	m := e.pick(e.c.Members)
 	r.Target = m.Name + "(stutter)"

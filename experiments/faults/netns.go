@@ -225,35 +225,27 @@ func (l *netLab) place(c *cluster.Cluster) {
 	}
 }
 
-func (l *netLab) tc(i int, args ...string) error {
-	return ipCmd(append([]string{"netns", "exec", l.members[i], "tc"}, args...)...)
-}
-
 // isolate takes member i's link down: it is cut off from its peers and
 // its clients, and keeps running.
 func (l *netLab) isolate(i int) error {
 	return ipCmd("-n", l.members[i], "link", "set", "eth0", "down")
 }
 
-// degrade puts a token bucket (tc tbf) on what every member sends, so every
-// link between members gets it once per direction: a low rate makes a slow
-// link, a small queue a lossy one (packets that overflow it are dropped).
-// This kernel may lack netem and tc actions; tbf is what is sure to exist.
+// degrade puts a token bucket (tc tbf) on the hub's side of every member's
+// veth, where the bridge forwards packets to that member: every link between
+// members gets it once per direction. This kernel may lack netem and tc
+// actions; tbf is what is sure to exist.
 func (l *netLab) degrade(tbf ...string) error {
 	for i := range l.members {
-		if err := l.tc(i, append([]string{"qdisc", "replace", "dev", "eth0", "root", "tbf"}, tbf...)...); err != nil {
+		if err := ipCmd(append([]string{"netns", "exec", l.hub, "tc", "qdisc", "replace", "dev", fmt.Sprintf("v%d", i+1), "root", "tbf"}, tbf...)...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Settings of degrade: slow is a 2 Mbit/s link with up to 300ms of queue,
-// lossy a fast link whose queue holds 6 KiB.
-var (
-	tbfSlow  = []string{"rate", "2mbit", "burst", "16kb", "latency", "300ms"}
-	tbfLossy = []string{"rate", "20mbit", "burst", "6kb", "limit", "6kb"}
-)
+// tbfSlow makes a slow link: 512 kbit/s with up to 500ms of queue.
+var tbfSlow = []string{"rate", "512kbit", "burst", "8kb", "latency", "500ms"}
 
 // heal brings every link up and removes every qdisc the lab set.
 func (l *netLab) heal() error {
@@ -262,7 +254,8 @@ func (l *netLab) heal() error {
 		if err := ipCmd("-n", ns, "link", "set", "eth0", "up"); err != nil {
 			errs = append(errs, err)
 		}
-		if err := l.tc(i, "qdisc", "del", "dev", "eth0", "root"); err != nil && !strings.Contains(err.Error(), "No such file") && !strings.Contains(err.Error(), "handle of zero") {
+		err := ipCmd("netns", "exec", l.hub, "tc", "qdisc", "del", "dev", fmt.Sprintf("v%d", i+1), "root")
+		if err != nil && !strings.Contains(err.Error(), "No such file") && !strings.Contains(err.Error(), "handle of zero") {
 			errs = append(errs, err)
 		}
 	}
@@ -284,4 +277,28 @@ func (l *netLab) close() {
 	for _, ns := range append([]string{l.hub}, l.members...) {
 		_ = ipCmd("netns", "del", ns)
 	}
+}
+
+// drops sums the packets the members' qdiscs dropped and delayed
+// (overlimits), from tc -s: evidence that a degraded link did bite.
+func (l *netLab) drops() (dropped, overlimits int) {
+	for i := range l.members {
+		out, err := exec.Command("ip", "netns", "exec", l.hub, "tc", "-s", "qdisc", "show", "dev", fmt.Sprintf("v%d", i+1)).Output()
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(out))
+		for i := 0; i+1 < len(f); i++ {
+			var n int
+			switch f[i] {
+			case "dropped":
+				fmt.Sscanf(strings.TrimSuffix(f[i+1], ","), "%d", &n)
+				dropped += n
+			case "overlimits":
+				fmt.Sscanf(f[i+1], "%d", &n)
+				overlimits += n
+			}
+		}
+	}
+	return dropped, overlimits
 }

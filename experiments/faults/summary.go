@@ -32,13 +32,13 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 func (r *results) write() (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rows := [][]string{{"variant", "round", "fault", "mode", "target", "landed", "recovery_ms", "ops", "failed_ops", "checked_ops", "own_writes_verified", "linearizable", "revision", "anomalies", "round_ms"}}
+	rows := [][]string{{"variant", "round", "fault", "mode", "target", "landed", "recovery_ms", "ops", "failed_ops", "checked_ops", "own_writes_verified", "linearizable", "revision", "anomalies", "round_ms", "effect"}}
 	anomalies := 0
 	for _, rec := range r.rounds {
 		anomalies += len(rec.Anomalies)
 		rows = append(rows, []string{rec.Variant, strconv.Itoa(rec.Round), rec.Fault.Kind, rec.Fault.Mode, strings.TrimSpace(rec.Fault.Target), rec.Fault.Landed,
 			ms(rec.Fault.Recovery), strconv.FormatInt(rec.Ops, 10), strconv.FormatInt(rec.Failed, 10), strconv.Itoa(rec.Checked), strconv.Itoa(rec.Unique),
-			rec.Linear, strconv.FormatInt(rec.Revision, 10), strings.Join(rec.Anomalies, " | "), ms(rec.Duration)})
+			rec.Linear, strconv.FormatInt(rec.Revision, 10), strings.Join(rec.Anomalies, " | "), ms(rec.Duration), rec.Fault.Effect})
 	}
 	if err := writeCSV(filepath.Join(r.cfg.Out, "rounds.csv"), rows); err != nil {
 		return anomalies, err
