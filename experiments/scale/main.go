@@ -1,0 +1,350 @@
+// Command scale runs a Kubernetes-like workload against one etcd member per
+// storage engine (stock bbolt, the RocksDB and Pebble variants), each in a
+// cgroup v1 memory cgroup whose limit is below the database size, until the
+// logical data reaches a target size. It records throughput, latency, disk
+// and memory over time, the effect of MVCC compaction windows and whether
+// defrag was needed, and writes timeseries.csv, summary.csv, windows.csv
+// and report.md to results/scale-<UTC time>-<mode>/.
+//
+//	go run ./scale -mode quick|full [-engines "bbolt tuned pebble"] [flags]
+//
+// Needs root (cgroup v1 memory controller at /sys/fs/cgroup/memory) and the
+// binaries bin/<engine>/{etcd,etcdctl,etcdutl} (ETCDLSM_BIN or -bin).
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Config of a run.
+type Config struct {
+	Mode           string
+	Engines        []string
+	BinRoot        string
+	ScratchDir     string
+	Seed           uint64
+	MemLimit       int64
+	Target         int64   // live data (key+value bytes of current versions) that ends the workload
+	CreateFraction float64 // share of the target made by the create phase
+	Quota          int64   // --quota-backend-bytes, the same for every engine
+	OperatorQuota  int64   // the quota an operator would size: defrag at 80% of it
+	Workers        int
+	CompactEvery   time.Duration
+	CompactTail    time.Duration
+	SampleEvery    time.Duration
+	PrintEvery     time.Duration
+	SteadyMax      time.Duration // update-heavy phase limit per engine
+	MaxDuration    time.Duration // whole run limit per engine
+	ResultsDir     string
+	DefragTimeout  time.Duration
+	FinalDefrag    bool
+	EngineEnv      []string // for every engine, after GOMEMLIMIT
+	EtcdFlags      []string
+}
+
+func modeConfig(mode string) (Config, error) {
+	c := Config{Mode: mode, Seed: 20260522, CreateFraction: 0.4, Workers: 16, FinalDefrag: true,
+		Quota: 8 << 30,
+		// The same memory settings for every engine: a small in-memory raft
+		// log (values are KiBs, the default 10000+5000 entries alone would
+		// fill a small cgroup) and GOMEMLIMIT at half the cgroup limit.
+		EtcdFlags: []string{"--snapshot-count=2000", "--snapshot-catchup-entries=1000"},
+		// Fewer glibc malloc arenas: RocksDB's many threads otherwise keep
+		// freed memory in per-thread arenas (only C code allocates there).
+		EngineEnv: []string{"MALLOC_ARENA_MAX=2"}}
+	switch mode {
+	case "quick":
+		c.MemLimit = 256 << 20
+		c.Target = 64 << 20
+		c.CreateFraction = 0.8
+		c.CompactEvery = 3 * time.Second
+		c.CompactTail = 500 * time.Millisecond
+		c.SampleEvery = time.Second
+		c.PrintEvery = 5 * time.Second
+		c.SteadyMax = 20 * time.Second
+		c.MaxDuration = 40 * time.Second
+		c.DefragTimeout = time.Minute
+	case "full":
+		c.MemLimit = 256 << 20
+		c.Target = 1 << 30
+		c.CreateFraction = 0.9
+		c.CompactEvery = 60 * time.Second
+		c.CompactTail = 2 * time.Second
+		c.SampleEvery = 2 * time.Second
+		c.PrintEvery = 20 * time.Second
+		c.SteadyMax = 8 * time.Minute
+		c.MaxDuration = 15 * time.Minute
+		c.DefragTimeout = 5 * time.Minute
+	default:
+		return c, fmt.Errorf("unknown mode %q (quick or full)", mode)
+	}
+	c.OperatorQuota = 3 * c.Target
+	return c, nil
+}
+
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if strings.HasSuffix(s, u.suf) {
+			s, mult = strings.TrimSuffix(s, u.suf), u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad size %q (e.g. 256MiB)", s)
+	}
+	return int64(f * float64(mult)), nil
+}
+
+func main() {
+	os.Unsetenv("ETCDLSM_VARIANT") // each build's variant is fixed at build time
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
+	mode := fs.String("mode", "quick", "quick (smoke run, ~2 min for three engines) or full")
+	engines := fs.String("engines", "bbolt tuned pebble", "engines (bin/<name> builds), space separated")
+	binRoot := fs.String("bin", os.Getenv("ETCDLSM_BIN"), "directory holding bin/<engine>/ (default ../bin)")
+	out := fs.String("out", "results", "results root")
+	scratch := fs.String("scratch", "", "where the members' data directories go (default $TMPDIR)")
+	createFrac := fs.Float64("create-fraction", 0, "share of the target made by the create phase (default by mode)")
+	mem := fs.String("mem", "", "memory limit of the member's cgroup (default by mode)")
+	target := fs.String("target", "", "live data (current key+value bytes) at which the workload ends (default by mode)")
+	maxDur := fs.Duration("max-duration", 0, "time limit per engine (default by mode)")
+	steadyMax := fs.Duration("steady-max", 0, "time limit of the update-heavy phase per engine (default by mode)")
+	compact := fs.Duration("compact-every", 0, "MVCC compaction interval (default by mode)")
+	seed := fs.Uint64("seed", 0, "workload seed (default fixed)")
+	extraFlags := fs.String("etcd-flags", "", "extra etcd flags for every engine (space separated), e.g. --enable-pprof")
+	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	cfg, err := modeConfig(*mode)
+	if err != nil {
+		return err
+	}
+	cfg.Engines = strings.Fields(*engines)
+	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
+	if *binRoot == "" {
+		*binRoot = filepath.Join("..", "bin")
+	}
+	if cfg.BinRoot, err = filepath.Abs(*binRoot); err != nil {
+		return err
+	}
+	cfg.ScratchDir = *scratch
+	if *mem != "" {
+		if cfg.MemLimit, err = parseBytes(*mem); err != nil {
+			return err
+		}
+	}
+	if *target != "" {
+		if cfg.Target, err = parseBytes(*target); err != nil {
+			return err
+		}
+		cfg.OperatorQuota = 3 * cfg.Target
+	}
+	if *createFrac > 0 {
+		cfg.CreateFraction = *createFrac
+	}
+	if *steadyMax > 0 {
+		cfg.SteadyMax = *steadyMax
+	}
+	if *maxDur > 0 {
+		cfg.MaxDuration = *maxDur
+	}
+	if *compact > 0 {
+		cfg.CompactEvery = *compact
+	}
+	if *seed != 0 {
+		cfg.Seed = *seed
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root: the member runs in a cgroup v1 memory cgroup")
+	}
+	for _, e := range cfg.Engines {
+		if _, err := os.Stat(filepath.Join(cfg.BinRoot, e, "etcd")); err != nil {
+			return fmt.Errorf("no build for engine %s: %v (make build VARIANT=%s)", e, err, e)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(f string, a ...any) {
+		fmt.Printf("%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(f, a...))
+	}
+	RemoveStaleCgroups(logf)
+
+	runID := "scale-" + time.Now().UTC().Format("20060102T150405Z") + "-" + cfg.Mode
+	dir := filepath.Join(absPath(*out), runID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cfg.ResultsDir = dir
+	machine := describeMachine(cfg.BinRoot, cfg.Engines)
+	logf("run %s: engines %v, memory limit %s, target %s logical, quota %s, operator quota %s, compaction every %v, seed %d",
+		runID, cfg.Engines, human(cfg.MemLimit), human(cfg.Target), human(cfg.Quota), human(cfg.OperatorQuota), cfg.CompactEvery, cfg.Seed)
+	t0 := time.Now()
+	var sums []Summary
+	var samples []Sample
+	var windows []windowRow
+	for _, e := range cfg.Engines {
+		if ctx.Err() != nil {
+			break
+		}
+		te := time.Now()
+		r, s, err := runEngine(ctx, &cfg, e, logf)
+		if err != nil {
+			logf("[%s] failed: %v", e, err)
+			sums = append(sums, Summary{Engine: e, StopReason: "failed: " + err.Error()})
+			continue
+		}
+		logf("[%s] done in %v", e, time.Since(te).Round(time.Second))
+		sums = append(sums, s)
+		samples = append(samples, r.samples...)
+		for _, w := range r.windows {
+			windows = append(windows, windowRow{Engine: e, Kind: w.Kind, Start: w.Start, End: w.End, Rev: w.Rev, Err: w.Err})
+		}
+		// Write after every engine so a later failure keeps what was measured.
+		if err := writeResults(dir, &cfg, machine, sums, samples, windows, time.Since(t0)); err != nil {
+			return err
+		}
+	}
+	if err := writeResults(dir, &cfg, machine, sums, samples, windows, time.Since(t0)); err != nil {
+		return err
+	}
+	logf("results in %s (%v)", dir, time.Since(t0).Round(time.Second))
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted")
+	}
+	return nil
+}
+
+// absPath resolves the results root.
+func absPath(out string) string {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return out
+	}
+	return abs
+}
+
+type windowRow struct {
+	Engine     string
+	Kind       string
+	Start, End float64
+	Rev        int64
+	Err        string
+}
+
+func csvRows[T any](items []T) [][]string {
+	var t T
+	rt := reflect.TypeOf(t)
+	var head []string
+	for i := 0; i < rt.NumField(); i++ {
+		head = append(head, snake(rt.Field(i).Name))
+	}
+	rows := [][]string{head}
+	for _, it := range items {
+		v := reflect.ValueOf(it)
+		var row []string
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			switch f.Kind() {
+			case reflect.Float64:
+				row = append(row, strconv.FormatFloat(f.Float(), 'g', 8, 64))
+			default:
+				row = append(row, fmt.Sprint(f.Interface()))
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// snake turns WriteP99Ms into write_p99_ms.
+func snake(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		up := r >= 'A' && r <= 'Z'
+		if up && i > 0 && (!(rs[i-1] >= 'A' && rs[i-1] <= 'Z') || (i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z')) {
+			b.WriteByte('_')
+		}
+		if up {
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func writeCSV(path string, rows [][]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.WriteAll(rows)
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeResults(dir string, cfg *Config, m Machine, sums []Summary, samples []Sample, windows []windowRow, took time.Duration) error {
+	if err := writeCSV(filepath.Join(dir, "summary.csv"), csvRows(sums)); err != nil {
+		return err
+	}
+	if err := writeCSV(filepath.Join(dir, "timeseries.csv"), csvRows(samples)); err != nil {
+		return err
+	}
+	if err := writeCSV(filepath.Join(dir, "windows.csv"), csvRows(windows)); err != nil {
+		return err
+	}
+	params := map[string]any{
+		"mode": cfg.Mode, "engines": cfg.Engines, "seed": cfg.Seed,
+		"memory_limit_bytes": cfg.MemLimit, "target_logical_bytes": cfg.Target,
+		"create_fraction": cfg.CreateFraction, "quota_backend_bytes": cfg.Quota,
+		"operator_quota_bytes": cfg.OperatorQuota, "workers": cfg.Workers,
+		"compact_every_s": cfg.CompactEvery.Seconds(), "compact_tail_s": cfg.CompactTail.Seconds(),
+		"sample_every_s": cfg.SampleEvery.Seconds(), "max_duration_s": cfg.MaxDuration.Seconds(),
+		"steady_max_s": cfg.SteadyMax.Seconds(),
+		"etcd_flags":   cfg.EtcdFlags, "etcd_env": append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
+		"machine": m, "duration_s": took.Seconds(), "mix": DefaultMix,
+	}
+	b, _ := json.MarshalIndent(params, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "params.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(report(cfg, m, sums, took, filepath.Base(dir))), 0o644)
+}

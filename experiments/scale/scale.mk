@@ -1,0 +1,31 @@
+# make scale [VARIANT=x] [SCALE_MODE=quick|full] — the Kubernetes-like
+# workload of experiments/scale against one etcd member per engine, each in
+# a cgroup v1 memory cgroup limited below the database size (needs root).
+# Without VARIANT: stock bbolt, tuned (the best RocksDB variant) and pebble.
+# SCALE_MODE=quick (default): a smoke run of about two minutes; full: 256 MiB
+# limit, 1 GiB of live data, up to ~16 minutes per engine.
+# SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB").
+# Results: experiments/results/scale-<UTC time>-<mode>/ (report.md, CSVs);
+# make scale-figures draws them (notebooks/scale-figures.ipynb).
+#
+# Included by the top-level Makefile (uses its GO, BIN and deps/figures-deps).
+
+SCALE_MODE ?= quick
+SCALE_ARGS ?=
+SCALE_ENGINES = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),bbolt tuned pebble)
+
+.PHONY: scale scale-figures scale-test
+
+scale: deps
+	@for v in $(SCALE_ENGINES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	cd experiments && GOWORK=off ETCDLSM_BIN=$(BIN) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS)
+
+# Unit tests of the workload generator (no etcd, no root).
+scale-test:
+	cd experiments && GOWORK=off $(GO) test -count=1 ./scale/
+
+# Figures of the newest scale results (SCALE_RESULTS=<dir> for another):
+# PNGs into the results directory and notebooks/figures/.
+scale-figures: figures-deps
+	cd notebooks && SCALE_RESULTS="$(SCALE_RESULTS)" PYDEVD_DISABLE_FILE_VALIDATION=1 \
+		jupyter nbconvert --to notebook --execute --inplace scale-figures.ipynb

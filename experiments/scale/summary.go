@@ -1,0 +1,255 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Summary is one row of summary.csv: one engine's run.
+type Summary struct {
+	Engine                   string
+	StopReason               string
+	ReachedTarget            bool
+	DurationS                float64
+	CreatePhaseS             float64
+	Ops, Writes, Gets, Lists int
+	Errors, Conflicts        int64
+	WriteTputRPS             float64 // whole run
+	WriteTputSteadyRPS       float64 // update-heavy phase
+	WriteP50Ms, WriteP99Ms   float64
+	SteadyP50Ms, SteadyP99Ms float64
+	GetP99Ms, ListP99Ms      float64
+	PeakLogical              int64
+	FinalLogical             int64
+	FinalLive                int64
+	FinalKeys                int64
+	FinalDisk                int64 // du of the backend
+	PeakDisk                 int64
+	FinalWAL                 int64
+	DiskOverLogical          float64 // final disk / final logical
+	PeakDiskOverLogical      float64 // peak disk / peak logical
+	PeakDBSize               int64   // what the quota counts
+	FinalDBSize              int64
+	FinalDBInUse             int64
+	Fragmentation            float64 // 1 - in use / db size, at the end
+	PeakRSS                  int64   // VmHWM
+	MeanRSS                  int64   // over the steady phase
+	PeakCgroup               int64   // memory.max_usage_in_bytes (incl. page cache)
+	OOMKills                 int64
+	CgroupFailcnt            int64
+	EtcdExited               string
+	CommitS                  float64 // backend commit seconds during the run
+	CommitShare              float64 // of the run's duration
+	CommitMeanMs             float64
+	Compactions              int
+	CompactionS              float64
+	CompactionMeanS          float64
+	TputInCompaction         float64 // writes/s inside compaction windows (+ tail)
+	TputOutside              float64 // writes/s outside compaction and defrag windows
+	CompactionImpactPct      float64 // in vs outside
+	P99InCompactionMs        float64
+	P99OutsideMs             float64
+	DefragsDuringRun         int
+	DefragS                  float64
+	DefragNeeded             bool
+	FinalDefragS             float64
+	FinalDefragErr           string
+	DBSizeAfterDefrag        int64
+	DiskAfterDefrag          int64
+	DefragReclaimedDisk      int64
+	WatchEvents              int64
+	WatchRestarts            int64
+	OtherCPUMean             float64 // cores used by other processes, mean
+	EtcdCPUMean              float64
+	LSMStallS                float64
+}
+
+func pctile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	sort.Float64s(xs)
+	return xs[int(q*float64(len(xs)-1))]
+}
+
+func (r *engineRun) summarize(end float64, final Sample) Summary {
+	r.mu.Lock()
+	ops := append([]opRec(nil), r.ops...)
+	wins := append([]window(nil), r.windows...)
+	samples := append([]Sample(nil), r.samples...)
+	r.mu.Unlock()
+	// When the workload finished, the run ends with its last request, not
+	// at the next sample.
+	if r.stopReason == "target reached" {
+		var last float64
+		for _, o := range ops {
+			last = math.Max(last, float64(o.start+o.lat))
+		}
+		if last > 0 && last < end {
+			end = last
+		}
+	}
+	s := Summary{Engine: r.engine, StopReason: r.stopReason, ReachedTarget: r.stopReason == "target reached", DurationS: end}
+	s.Errors, s.Conflicts = r.errs.Load(), r.conflicts.Load()
+	s.WatchEvents, s.WatchRestarts = r.watchEvents.Load(), r.watchRestarts.Load()
+
+	tail := r.cfg.CompactTail.Seconds()
+	inWin := func(t float64, kind string) bool {
+		for _, w := range wins {
+			e := w.End
+			if w.Kind == "compact" {
+				e += tail
+			}
+			if w.Kind == kind && t >= w.Start && t < e {
+				return true
+			}
+		}
+		return false
+	}
+	var compactT, defragT float64
+	for _, w := range wins {
+		switch w.Kind {
+		case "compact":
+			s.Compactions++
+			s.CompactionS += w.End - w.Start
+			// window length inside the measured run, with its tail
+			compactT += math.Max(0, math.Min(w.End+tail, end)-w.Start)
+		case "defrag":
+			s.DefragS += w.End - w.Start
+			defragT += math.Max(0, math.Min(w.End, end)-w.Start)
+		}
+	}
+	if s.Compactions > 0 {
+		s.CompactionMeanS = s.CompactionS / float64(s.Compactions)
+	}
+	s.CreatePhaseS = end
+	var all, steady, in, out, gets, lists []float64
+	var nIn, nOut, nSteady int
+	firstSteady := math.Inf(1)
+	for _, o := range ops {
+		done := float64(o.start + o.lat)
+		if done > end || !o.ok {
+			continue
+		}
+		s.Ops++
+		switch {
+		case o.kind == OpGet:
+			s.Gets++
+			gets = append(gets, float64(o.lat)*1000)
+			continue
+		case o.kind == OpList:
+			s.Lists++
+			lists = append(lists, float64(o.lat)*1000)
+			continue
+		}
+		s.Writes++
+		ms := float64(o.lat) * 1000
+		all = append(all, ms)
+		if o.phase == PhaseSteady {
+			steady = append(steady, ms)
+			nSteady++
+			firstSteady = math.Min(firstSteady, float64(o.start))
+		}
+		switch {
+		case inWin(done, "defrag"):
+		case inWin(done, "compact"):
+			nIn++
+			in = append(in, ms)
+		default:
+			nOut++
+			out = append(out, ms)
+		}
+	}
+	if !math.IsInf(firstSteady, 1) {
+		s.CreatePhaseS = firstSteady
+	}
+	s.WriteTputRPS = float64(s.Writes) / end
+	if end > s.CreatePhaseS {
+		s.WriteTputSteadyRPS = float64(nSteady) / (end - s.CreatePhaseS)
+	}
+	s.WriteP50Ms, s.WriteP99Ms = pctile(all, 0.5), pctile(all, 0.99)
+	s.SteadyP50Ms, s.SteadyP99Ms = pctile(steady, 0.5), pctile(steady, 0.99)
+	s.GetP99Ms, s.ListP99Ms = pctile(gets, 0.99), pctile(lists, 0.99)
+	if compactT > 0 {
+		s.TputInCompaction = float64(nIn) / compactT
+	}
+	if rest := end - compactT - defragT; rest > 0 {
+		s.TputOutside = float64(nOut) / rest
+	}
+	if s.TputOutside > 0 && compactT > 0 {
+		s.CompactionImpactPct = (s.TputInCompaction/s.TputOutside - 1) * 100
+	}
+	s.P99InCompactionMs, s.P99OutsideMs = pctile(in, 0.99), pctile(out, 0.99)
+
+	var rssSum float64
+	var rssN int
+	var lastCommit float64
+	for _, x := range samples {
+		s.PeakLogical = max(s.PeakLogical, x.LogicalBytes)
+		s.PeakDisk = max(s.PeakDisk, x.DiskBackend)
+		s.PeakDBSize = max(s.PeakDBSize, x.DBSize)
+		s.PeakRSS = max(s.PeakRSS, x.HWM)
+		if x.Phase == "steady" {
+			rssSum += float64(x.RSS)
+			rssN++
+		}
+		if x.Phase == "create" || x.Phase == "steady" || x.Phase == "end" {
+			dt := x.T - lastCommit
+			s.CommitS += x.CommitBusy * dt
+			if x.Commits > 0 {
+				s.CommitMeanMs += x.CommitMeanMs * x.Commits // weighted, divided below
+			}
+			lastCommit = x.T
+			s.OtherCPUMean += x.OtherCPU * dt
+			s.EtcdCPUMean += x.EtcdCPU * dt
+		}
+	}
+	var commits float64
+	for _, x := range samples {
+		if x.Phase != "after-defrag" {
+			commits += x.Commits
+		}
+	}
+	if commits > 0 {
+		s.CommitMeanMs /= commits
+	}
+	if lastCommit > 0 {
+		s.OtherCPUMean /= lastCommit
+		s.EtcdCPUMean /= lastCommit
+		s.CommitShare = s.CommitS / lastCommit
+	}
+	if rssN > 0 {
+		s.MeanRSS = int64(rssSum / float64(rssN))
+	}
+	s.FinalLogical, s.FinalLive, s.FinalKeys = final.LogicalBytes, final.LiveBytes, final.Keys
+	s.FinalDisk, s.FinalWAL = final.DiskBackend, final.DiskWAL
+	s.FinalDBSize, s.FinalDBInUse = final.DBSize, final.DBSizeInUse
+	s.PeakDisk = max(s.PeakDisk, final.DiskBackend)
+	if final.DBSize > 0 {
+		s.Fragmentation = 1 - float64(final.DBSizeInUse)/float64(final.DBSize)
+	}
+	if s.FinalLogical > 0 {
+		s.DiskOverLogical = float64(s.FinalDisk) / float64(s.FinalLogical)
+	}
+	if s.PeakLogical > 0 {
+		s.PeakDiskOverLogical = float64(s.PeakDisk) / float64(s.PeakLogical)
+	}
+	s.PeakCgroup = -1
+	s.LSMStallS = final.LSMStallS
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func ms(x float64) string {
+	if math.IsNaN(x) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f", x)
+}
