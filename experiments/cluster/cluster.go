@@ -462,7 +462,9 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 	}
 	idx := len(c.Members)
 	name := fmt.Sprintf("m%d", idx+1)
-	for c.Member(name) != nil {
+	// A removed member's directory stays until Close: a new member must
+	// not reuse its name, or it would start on the removed one's data.
+	for c.Member(name) != nil || pathExists(filepath.Join(c.Dir, name)) {
 		idx++
 		name = fmt.Sprintf("m%d", idx+1)
 	}
@@ -534,8 +536,15 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	if err != nil {
 		return err
 	}
+	// As for MemberAdd: etcd refuses while a member joined moments ago.
 	rctx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
-	_, err = cli.MemberRemove(rctx, id)
+	for {
+		_, err = cli.MemberRemove(rctx, id)
+		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") || rctx.Err() != nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("removing member %s (id %x): %w", m.Name, id, err)
@@ -565,4 +574,9 @@ func (c *Cluster) runningMembers() []*Member {
 		}
 	}
 	return ms
+}
+
+func pathExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

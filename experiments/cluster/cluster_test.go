@@ -156,3 +156,27 @@ func TestThreeMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplaceMember removes a member and adds a fresh one in its place: the
+// new member must get a name and directory of its own, not start on the
+// removed member's data (which stays until Close).
+func TestReplaceMember(t *testing.T) {
+	c := StartT(t, Config{BinDir: binDir(t), Size: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	old := c.Members[2]
+	oldDir := old.Dir
+	if err := c.RemoveMember(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	nm, err := c.AddMember(ctx, "", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nm.Name == old.Name || nm.Dir == oldDir {
+		t.Errorf("new member %s in %s reuses the removed member's name or directory (%s, %s)", nm.Name, nm.Dir, old.Name, oldDir)
+	}
+	if _, err := os.Stat(oldDir); err != nil {
+		t.Errorf("removed member's directory: %v", err)
+	}
+}

@@ -28,6 +28,7 @@ func badInputSuite(ctx context.Context, cfg runConfig, res *results, v string) {
 	}{
 		{"full-disk (tmpfs)", badFullDisk},
 		{"corrupt-snapshot", badSnapshot},
+		{"corrupt-snapshot-to-follower", badFollowerSnapshot},
 		{"garbage-db", badGarbageDB},
 		{"permission-denied", badPermission},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -90,6 +91,9 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 	host, _ := os.Hostname()
 	load, _ := os.ReadFile("/proc/loadavg")
 	res.notes = append(res.notes, fmt.Sprintf("seed %d, host %s, load average at start %s", cfg.Seed, host, trimNL(string(load))))
+	for _, v := range cfg.Variants {
+		res.notes = append(res.notes, binaryNote(filepath.Join(cfg.BinDir, v, "etcd")))
+	}
 	progress("faults: variants %v, %d rounds each, short=%v, seed %d, results in %s", cfg.Variants, cfg.Rounds, cfg.Short, cfg.Seed, cfg.Out)
 	var runErr error
 	for vi, v := range cfg.Variants {
@@ -305,3 +309,15 @@ func writeCSV(path string, rows [][]string) error {
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// binaryNote identifies a build in the summary: the repository is shared
+// and binaries are rebuilt while other work goes on.
+func binaryNote(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("%s: %v", path, err)
+	}
+	st, _ := os.Stat(path)
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("binary %s/%s: sha256 %x, built %s", filepath.Base(filepath.Dir(path)), filepath.Base(path), sum[:8], st.ModTime().UTC().Format(time.RFC3339))
+}
