@@ -81,6 +81,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal ends the run cleanly (clusters closed, namespaces
+		// and mounts removed, results written); a second one kills at once.
+		<-ctx.Done()
+		progress("interrupted: cleaning up (a second signal kills at once)")
+		stop()
+	}()
 	anomalies, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faults: %v\n", err)

@@ -141,10 +141,9 @@ func runVariant(ctx context.Context, cfg runConfig, res *results, v string, seed
 			progress("%s: network namespaces unavailable (%v): loopback and SIGSTOP instead", v, err)
 			lab = nil
 		} else {
+			// Deferred before the cluster's Close, so it runs after it: the
+			// members leave their namespaces before they go.
 			defer lab.close()
-			// A signal while rounds run must not leave namespaces behind.
-			stopClean := context.AfterFunc(ctx, func() { lab.close() })
-			defer stopClean()
 		}
 	}
 
@@ -194,6 +193,11 @@ func runVariant(ctx context.Context, cfg runConfig, res *results, v string, seed
 		kind := kinds[(off+i)%len(kinds)]
 		e := &env{c: c, net: lab, rnd: rnd, short: cfg.Short, logf: logf}
 		rec := runRound(ctx, e, cfg, v, i+1, kind)
+		if ctx.Err() != nil {
+			// Interrupted mid-round: what it saw is not a finding.
+			progress("%s round %d interrupted; not counted", v, i+1)
+			break
+		}
 		res.add(rec)
 		status := "ok"
 		if len(rec.Anomalies) > 0 {
