@@ -27,7 +27,7 @@ ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: migrate-demo all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat ablation clean variants help
+.PHONY: migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat ablation clean variants help
 
 all: build
 
@@ -203,6 +203,14 @@ migrate-demo: deps
 	$(MAKE) --no-print-directory build VARIANT=bbolt; $(MAKE) --no-print-directory build VARIANT=$$v; \
 	cd experiments && GOWORK=off $(GO) run ./migrate -stock $(BIN)/bbolt -lsm $(BIN)/$$v \
 		-out results/migrate-$$(date -u +%Y%m%dT%H%M%SZ)-$$v
+
+# Import and export speed per GB (etcdlsm import/export of a ~1 GiB stock
+# etcd database): experiments/results/migrate-speed-<time>-<variant>/.
+migrate-speed: deps tools
+	@v=$(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),tuned); \
+	$(MAKE) --no-print-directory build VARIANT=bbolt; $(MAKE) --no-print-directory build VARIANT=$$v; \
+	experiments/migrate/speed.sh $(BIN)/bbolt $(BIN)/$$v $(BIN)/tools/benchmark \
+		experiments/results/migrate-speed-$$(date -u +%Y%m%dT%H%M%SZ)-$$v
 
 clean:
 	rm -rf $(BIN)

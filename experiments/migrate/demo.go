@@ -144,6 +144,8 @@ func (d *demo) record(ctx context.Context, what string, began time.Time, detail 
 	for _, m := range d.c.Members {
 		ms = append(ms, m.Name+":"+d.engineOf(m))
 	}
+	// Paths in the detail are the harness's temporary directory.
+	detail = strings.ReplaceAll(detail, d.c.Dir, "$CLUSTER")
 	s := Step{At: time.Since(d.start), Took: time.Since(began), What: what, Members: strings.Join(ms, " "),
 		Revision: rev, Hash: hash, Detail: detail}
 	if d.load != nil {

@@ -12,18 +12,19 @@ import (
 // invalid value is an error naming the variable: the server refuses to
 // start rather than run with a setting nobody asked for.
 const (
-	EnvMemoryBudget   = "ETCDLSM_ROCKSDB_MEMORY_BUDGET"   // bytes, or with KiB/MiB/GiB
-	EnvBloomBits      = "ETCDLSM_ROCKSDB_BLOOM_BITS"      // bits per key, 0 disables
-	EnvCompression    = "ETCDLSM_ROCKSDB_COMPRESSION"     // true: lz4/zstd, false: RocksDB default (snappy)
-	EnvDynamicLevels  = "ETCDLSM_ROCKSDB_DYNAMIC_LEVELS"  // true or false
-	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS" // 1..64
+	EnvMemoryBudget   = "ETCDLSM_ROCKSDB_MEMORY_BUDGET"         // bytes, or with KiB/MiB/GiB
+	EnvBloomBits      = "ETCDLSM_ROCKSDB_BLOOM_BITS"            // bits per key, 0 disables
+	EnvCompression    = "ETCDLSM_ROCKSDB_COMPRESSION"           // true: lz4/zstd, false: RocksDB default (snappy)
+	EnvDynamicLevels  = "ETCDLSM_ROCKSDB_DYNAMIC_LEVELS"        // true or false
+	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS"       // 1..64
+	EnvMmapThreshold  = "ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD" // bytes (KiB/MiB); 0 = glibc's dynamic default
 )
 
 // EnvPrefix starts every RocksDB setting; an unknown name under it is
 // refused (most likely a typo that would otherwise be ignored silently).
 const EnvPrefix = "ETCDLSM_ROCKSDB_"
 
-var known = []string{EnvMemoryBudget, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs}
+var known = []string{EnvMemoryBudget, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold}
 
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
@@ -58,6 +59,12 @@ func FromEnv(base Options) (Options, error) {
 	if v, ok := os.LookupEnv(EnvBackgroundJobs); ok {
 		if o.BackgroundJobs, err = strconv.Atoi(v); err != nil || o.BackgroundJobs < 1 || o.BackgroundJobs > 64 {
 			return o, fmt.Errorf("%s=%q: want a number of threads between 1 and 64", EnvBackgroundJobs, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvMmapThreshold); ok {
+		// glibc caps the threshold at 32 MiB (HEAP_MAX/2 on 64-bit).
+		if o.MallocMmapThreshold, err = parseBytes(v); err != nil || o.MallocMmapThreshold > 32<<20 {
+			return o, fmt.Errorf("%s=%q: want a size up to 32MiB, like 128KiB, or 0", EnvMmapThreshold, v)
 		}
 	}
 	return o, nil

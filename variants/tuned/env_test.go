@@ -13,6 +13,7 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvCompression, "false")
 	t.Setenv(EnvDynamicLevels, "false")
 	t.Setenv(EnvBackgroundJobs, "4")
+	t.Setenv(EnvMmapThreshold, "0")
 	o, err := FromEnv(Defaults)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +30,7 @@ func TestFromEnv(t *testing.T) {
 	})
 	for env, bad := range map[string]string{
 		EnvMemoryBudget: "lots", EnvBloomBits: "-1", EnvCompression: "maybe",
-		EnvDynamicLevels: "2", EnvBackgroundJobs: "0",
+		EnvDynamicLevels: "2", EnvBackgroundJobs: "0", EnvMmapThreshold: "64MiB",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, bad)

@@ -1,0 +1,25 @@
+package rocks
+
+/*
+#include <malloc.h>
+*/
+import "C"
+
+import "sync"
+
+var mallocOnce sync.Once
+
+// SetMallocMmapThreshold fixes glibc's mmap threshold for the whole process
+// at n bytes (once; later calls are ignored). Allocations of n bytes or
+// more are then always mapped and unmapped when freed. RocksDB allocates
+// memtable arena blocks of write_buffer_size/8; with glibc's default,
+// dynamic threshold (which rises to the size of the largest block freed)
+// those blocks move into the heap after the first flush and the heap keeps
+// them once flushed, so resident memory stays above what the engine uses.
+// n = 0 leaves glibc's behaviour alone.
+func SetMallocMmapThreshold(n uint64) {
+	if n == 0 {
+		return
+	}
+	mallocOnce.Do(func() { C.mallopt(C.M_MMAP_THRESHOLD, C.int(n)) })
+}
