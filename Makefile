@@ -9,6 +9,8 @@
 #   make profile [VARIANT=x]   CPU profile of the leader under the write load
 #   make figures               thesis-style figures of the newest results
 #   make migrate-demo          stock cluster -> etcd-lsm -> stock, live, checked
+#   make faults [ROUNDS=50]    fault injection with linearizability checks (bbolt, tuned)
+#   make scale [SCALE_MODE=full]  Kubernetes-like workload bigger than memory
 #   make deps                  install the system packages (librocksdb-dev)
 
 SHELL := /bin/bash
@@ -85,7 +87,7 @@ build-all:
 	@for v in bbolt $(VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
 
 # --- tests -----------------------------------------------------------------
-test: deps unit smoke compat-quick
+test: deps unit smoke compat-quick faults-short
 
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.
@@ -214,3 +216,8 @@ migrate-speed: deps tools
 
 clean:
 	rm -rf $(BIN)
+
+# Fault injection (make faults, faults-short) and the Kubernetes-like scale
+# workload (make scale, scale-figures).
+include experiments/faults/faults.mk
+include experiments/scale/scale.mk
