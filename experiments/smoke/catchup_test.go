@@ -383,32 +383,12 @@ func waitLogLines(ctx context.Context, m *cluster.Member, msg string, n int) ([]
 	}
 }
 
-// waitRevision waits until m serves revision rev (serializable reads).
+// waitRevision waits until m is at revision rev exactly: past it means
+// someone else writes, which the test does not expect.
 func waitRevision(ctx context.Context, m *cluster.Member, rev int64) error {
-	cli, err := m.Client()
-	if err != nil {
-		return err
+	got, err := m.WaitRevision(ctx, rev)
+	if err == nil && got != rev {
+		return fmt.Errorf("member %s is at revision %d, past %d: someone else writes", m.Name, got, rev)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var last int64
-	for {
-		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, err := cli.Get(rctx, "final-revision-probe", clientv3.WithSerializable())
-		rcancel()
-		if err == nil {
-			last = resp.Header.Revision
-			if last == rev {
-				return nil
-			}
-			if last > rev {
-				return fmt.Errorf("member %s is at revision %d, past %d: someone else writes", m.Name, last, rev)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("member %s stuck at revision %d, want %d (last error %v)", m.Name, last, rev, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return err
 }
