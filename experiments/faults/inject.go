@@ -47,6 +47,24 @@ var faultKinds = []string{
 // a crash mid-defrag, a snapshot install interrupted, everything from disk).
 var shortKinds = []string{"kill-leader", "kill-during-defrag", "kill-during-snapshot-install", "kill-all"}
 
+// faultDoc says what each kind does, for the summary.
+var faultDoc = map[string]string{
+	"kill-random":                  "SIGKILL of a random member, restarted after 2.5s under load",
+	"kill-leader":                  "SIGKILL of the leader, restarted after 2.5s",
+	"kill-majority":                "SIGKILL of two members (no quorum), both restarted after 2.5s",
+	"kill-all":                     "SIGKILL of all three, all restarted from disk",
+	"restart-all":                  "graceful stop of all three (followers first), all started from disk",
+	"kill-during-commit":           "SIGKILL of a random member at a random phase of etcd's 100ms batch commit interval under write load (landing not observable)",
+	"kill-during-defrag":           "SIGKILL of a member 0-20ms after it logs \"defragmenting\"; landed = it had not logged \"finished defragmenting directory\"",
+	"kill-during-compaction":       "MVCC compaction at the current revision, SIGKILL of the leader 0-10ms after the RPC returns; landed = it had not logged \"finished scheduled compaction\"",
+	"kill-during-snapshot-send":    "a follower killed long enough to need a snapshot, restarted; SIGKILL of the leader as it logs \"sending database snapshot\"; landed = not yet \"sent database snapshot\"",
+	"kill-during-snapshot-install": "as above, SIGKILL of the follower as it logs \"receiving database snapshot\"; landed = not yet \"applied snapshot\"; a follower that catches up from the log counts as not landed",
+	"pause-until-snapshot":         "SIGSTOP of a follower for 7.5s while a sequential writer pushes the leader's log past raft's window, SIGCONT; landed = it then applied a snapshot",
+	"partition":                    "netns: the leader's link down for 5s; loopback: the leader SIGSTOPped for 5s",
+	"slow-network":                 "netns: every member's incoming link shaped to 512 kbit/s with 500ms of queue (tc tbf) for 5s; loopback: a member stuttering under SIGSTOP/SIGCONT",
+	"lossy-network":                "netns: random members' links flapping (down 150ms of every 500ms) for 5s, as this kernel has no netem; loopback: stutter as above",
+}
+
 func knownKind(k string) bool {
 	for _, f := range faultKinds {
 		if f == k {
@@ -276,7 +294,7 @@ func killDuringCompaction(ctx context.Context, e *env, r *faultResult, killed fu
 	}
 	// The RPC returns once the compaction is scheduled; the leader deletes
 	// the old revisions in batches afterwards.
-	time.Sleep(e.jitter(30 * time.Millisecond))
+	time.Sleep(e.jitter(10 * time.Millisecond))
 	if err := killed(l); err != nil {
 		return err
 	}

@@ -262,7 +262,9 @@ func runRound(ctx context.Context, e *env, cfg runConfig, v string, round int, k
 		anomaly("harness: starting the load: %v", err)
 		return rec
 	}
-	warm := 1500 * time.Millisecond
+	// Load before the fault and after the recovery: long enough for the
+	// history to hold a few thousand operations.
+	warm := 3 * time.Second
 	if e.short {
 		warm = time.Second
 	}

@@ -173,6 +173,11 @@ func (r *results) write() (int, error) {
 		}
 	}
 
+	sb.WriteString("\nWith a handful of faults per kind, p99 is the largest value seen.\n\n")
+	sb.WriteString("What the kinds do (`loopback` mode replaces the network faults by SIGSTOP):\n\n")
+	for _, k := range faultKinds {
+		sb.WriteString("- `" + k + "`: " + faultDoc[k] + "\n")
+	}
 	if len(r.bad) > 0 {
 		sb.WriteString("\n## Bad input and resource faults\n\n| variant | case | ok | what happened |\n|---|---|---|---|\n")
 		for _, b := range r.bad {
