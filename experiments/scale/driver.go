@@ -139,6 +139,9 @@ type Sample struct {
 	GoSys          float64 // go_memstats_sys_bytes
 	LSMMemtable    float64 // etcd_lsm_memtable_bytes
 	LSMBlockCache  float64 // etcd_lsm_block_cache_usage_bytes
+	DiskReadMbps   float64 // etcd's read_bytes from storage per second (page-cache misses)
+	DiskWriteMbps  float64 // etcd's write_bytes per second
+	IOWait         float64 // machine iowait, cores
 	Errors         int64
 }
 
@@ -491,9 +494,10 @@ loop:
 		}
 		if time.Since(lastPrint) >= cfg.PrintEvery {
 			lastPrint = time.Now()
-			r.logf("t=%4.0fs %-6s live %s / %s, logical %s  db %s disk %s  rss %s (anon %s, go heap %s) cgroup %s  %5.0f writes/s p99 %5.1fms  compactions %d defrags %d errs %d",
+			r.logf("t=%4.0fs %-6s live %s / %s, logical %s  db %s disk %s  rss %s (anon %s, go heap %s) cgroup %s  %5.0f writes/s p99 %5.1fms  read %.0fMB/s cpu %.2f others %.2f  compactions %d defrags %d errs %d",
 				s.T, s.Phase, human(s.LiveBytes), human(cfg.Target), human(s.LogicalBytes), human(s.DBSize), human(s.DiskBackend),
-				human(s.RSS), human(s.CgroupRSS), human(int64(s.GoHeapInuse)), human(s.CgroupUsage), s.WritesPerS, s.WriteP99Ms, r.countWindows("compact"), defrags.Load(), r.errs.Load())
+				human(s.RSS), human(s.CgroupRSS), human(int64(s.GoHeapInuse)), human(s.CgroupUsage), s.WritesPerS, s.WriteP99Ms,
+				s.DiskReadMbps, s.EtcdCPU, s.OtherCPU, r.countWindows("compact"), defrags.Load(), r.errs.Load())
 		}
 		if !m.Running() {
 			r.stopReason = fmt.Sprintf("etcd exited: %v", m.ExitError())
@@ -537,25 +541,33 @@ loop:
 
 	sum := r.summarize(end, final)
 	sum.DefragsDuringRun = int(defrags.Load())
+	// The run's own peak and OOM kills, before the final defrag.
+	sum.PeakCgroup = cg.Int("memory.max_usage_in_bytes")
+	sum.OOMKills = cg.Stat("memory.oom_control")["oom_kill"]
+	sum.DefragNeeded = sum.DefragsDuringRun > 0
+	ranThrough := m.Running()
 	// One defrag at the end: how much an operator gets back and what it costs.
 	if cfg.FinalDefrag && m.Running() && ctx.Err() == nil {
 		before := final
 		w := r.defrag(ctx, cli, m, "final-defrag")
+		time.Sleep(500 * time.Millisecond) // let an OOM kill be seen
 		after := smp.take(ctx, "after-defrag")
 		sum.FinalDefragS = w.End - w.Start
 		sum.FinalDefragErr = w.Err
 		sum.DBSizeAfterDefrag = after.DBSize
 		sum.DiskAfterDefrag = after.DiskBackend
 		sum.DefragReclaimedDisk = before.DiskBackend - after.DiskBackend
-		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend))
+		sum.FinalDefragOOMKills = cg.Stat("memory.oom_control")["oom_kill"] - sum.OOMKills
+		sum.FinalDefragPeakCgroup = cg.Int("memory.max_usage_in_bytes")
+		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s, OOM kills %d", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend), sum.FinalDefragOOMKills)
 	}
-	sum.PeakCgroup = cg.Int("memory.max_usage_in_bytes")
-	sum.DefragNeeded = sum.DefragsDuringRun > 0
-	oc := cg.Stat("memory.oom_control")
-	sum.OOMKills = oc["oom_kill"]
 	sum.CgroupFailcnt = cg.Int("memory.failcnt")
 	if !m.Running() {
-		sum.EtcdExited = fmt.Sprint(m.ExitError())
+		stage := "during the run"
+		if ranThrough {
+			stage = "during the final defrag"
+		}
+		sum.EtcdExited = fmt.Sprintf("%v %s", m.ExitError(), stage)
 		r.logf("etcd log tail:\n%s", m.LogTail(30))
 	}
 	if cfg.ResultsDir != "" {
@@ -595,11 +607,14 @@ type sampler struct {
 	lastOp  int
 	lastM   map[string]float64
 	lastCPU [3]float64
+	lastIO  [3]float64
 }
 
 func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *Cgroup, cli *clientv3.Client) *sampler {
 	s := &sampler{r: r, c: c, m: m, cg: cg, cli: cli, pid: m.Pid()}
 	s.lastCPU = [3]float64{procCPUSeconds(s.pid), procCPUSeconds(0), machineBusySeconds()}
+	rd, wr := procIO(s.pid)
+	s.lastIO = [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
 	mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	s.lastM, _ = scrape(mctx, m.ClientURL+"/metrics")
 	cancel()
@@ -708,6 +723,14 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 	out.DriverCPU = (cpu[1] - s.lastCPU[1]) / dt
 	out.OtherCPU = max(0, (cpu[2]-s.lastCPU[2])/dt-out.EtcdCPU-out.DriverCPU)
 	s.lastCPU = cpu
+	rd, wr := procIO(s.pid)
+	io := [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
+	if rd >= 0 && s.lastIO[0] >= 0 {
+		out.DiskReadMbps = (io[0] - s.lastIO[0]) / dt / 1e6
+		out.DiskWriteMbps = (io[1] - s.lastIO[1]) / dt / 1e6
+	}
+	out.IOWait = (io[2] - s.lastIO[2]) / dt
+	s.lastIO = io
 	s.lastT = now
 	r.mu.Lock()
 	r.samples = append(r.samples, out)

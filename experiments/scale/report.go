@@ -176,12 +176,12 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	row("etcd db size (quota-counted), peak / end (GiB)", func(s Summary) string { return gib(s.PeakDBSize) + " / " + gib(s.FinalDBSize) })
 	row("fragmentation at end (1 − in use ÷ db size)", func(s Summary) string { return fmt.Sprintf("%.0f%%", s.Fragmentation*100) })
 	row("**peak RSS (MiB)** / mean RSS, update phase", func(s Summary) string { return "**" + mib(s.PeakRSS) + "** / " + mib(s.MeanRSS) })
-	row("cgroup peak usage incl. page cache (MiB) / OOM kills", func(s Summary) string { return fmt.Sprintf("%s / %d", mib(s.PeakCgroup), s.OOMKills) })
+	row("cgroup peak usage incl. page cache (MiB) / OOM kills during the run", func(s Summary) string { return fmt.Sprintf("%s / %d", mib(s.PeakCgroup), s.OOMKills) })
 	row("backend commit: total s / share of run / mean ms", func(s Summary) string {
 		return fmt.Sprintf("%.0f / %.0f%% / %.1f", s.CommitS, s.CommitShare*100, s.CommitMeanMs)
 	})
 	row("MVCC compactions: count / mean duration (s)", func(s Summary) string { return fmt.Sprintf("%d / %.1f", s.Compactions, s.CompactionMeanS) })
-	row("**writes/s during / outside compaction windows (Δ)**", func(s Summary) string {
+	row("**writes/s during / outside compaction windows, update phase (Δ)**", func(s Summary) string {
 		return fmt.Sprintf("%.0f / %.0f (**%+.0f%%**)", s.TputInCompaction, s.TputOutside, s.CompactionImpactPct)
 	})
 	row("write p99 during / outside compaction (ms)", func(s Summary) string { return ms(s.P99InCompactionMs) + " / " + ms(s.P99OutsideMs) })
@@ -199,11 +199,14 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		if s.FinalDefragErr != "" {
 			e = " (error)"
 		}
+		if s.FinalDefragOOMKills > 0 {
+			return fmt.Sprintf("**etcd OOM-killed** after %.1f s", s.FinalDefragS)
+		}
 		return fmt.Sprintf("%.1f / %s → %s%s", s.FinalDefragS, gib(s.FinalDisk), gib(s.DiskAfterDefrag), e)
 	})
 	row("errors / txn conflicts / watch events", func(s Summary) string { return fmt.Sprintf("%d / %d / %d", s.Errors, s.Conflicts, s.WatchEvents) })
 	row("etcd CPU / other CPU (cores, mean)", func(s Summary) string { return fmt.Sprintf("%.2f / %.2f", s.EtcdCPUMean, s.OtherCPUMean) })
-	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the run minus defrag windows.\n\n")
+	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only).\n\n")
 
 	w("## Per engine\n\n")
 	wins, loses := verdicts(sums)
@@ -221,7 +224,7 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 			reach, gib(s.PeakLogical)+" GiB", s.DurationS, s.WriteTputSteadyRPS, ms(s.SteadyP99Ms), gib(s.FinalDisk), s.DiskOverLogical,
 			gib(s.PeakDBSize), s.Fragmentation*100, mib(s.PeakRSS), human(cfg.MemLimit), s.CompactionImpactPct,
 			ms(s.P99InCompactionMs), ms(s.P99OutsideMs), map[bool]string{true: fmt.Sprintf("was needed %d time(s)", s.DefragsDuringRun), false: "was not needed"}[s.DefragsDuringRun > 0])
-		if s.DiskAfterDefrag > 0 {
+		if s.DiskAfterDefrag > 0 && s.FinalDefragOOMKills == 0 && s.FinalDefragErr == "" {
 			w("; a final defrag took %.1f s and left %s GiB on disk", s.FinalDefragS, gib(s.DiskAfterDefrag))
 		}
 		w(". ")
@@ -231,8 +234,13 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		if len(loses[s.Engine]) > 0 {
 			w("Worst on: %s.", strings.Join(loses[s.Engine], ", "))
 		}
-		if s.OOMKills > 0 || s.EtcdExited != "" {
-			w(" **etcd was OOM-killed or exited** (%d OOM kills; %s).", s.OOMKills, s.EtcdExited)
+		if s.OOMKills > 0 {
+			w(" **etcd was OOM-killed during the run** (%d OOM kills; %s).", s.OOMKills, s.EtcdExited)
+		}
+		if s.FinalDefragOOMKills > 0 {
+			w(" **The final defrag OOM-killed etcd** in its %s cgroup (see experiments/scale/repro/defrag-oom.sh).", human(cfg.MemLimit))
+		} else if s.EtcdExited != "" && s.OOMKills == 0 {
+			w(" **etcd exited** (%s).", s.EtcdExited)
 		}
 		w("\n\n")
 	}

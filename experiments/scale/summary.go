@@ -58,6 +58,8 @@ type Summary struct {
 	DBSizeAfterDefrag        int64
 	DiskAfterDefrag          int64
 	DefragReclaimedDisk      int64
+	FinalDefragOOMKills      int64
+	FinalDefragPeakCgroup    int64
 	WatchEvents              int64
 	WatchRestarts            int64
 	OtherCPUMean             float64 // cores used by other processes, mean
@@ -107,17 +109,29 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 		}
 		return false
 	}
+	// Compaction impact is measured inside the update-heavy phase only
+	// (the create phase is faster and would flatter "outside").
+	from := 0.0
+	first := math.Inf(1)
+	for _, o := range ops {
+		if o.phase == PhaseSteady && o.ok {
+			first = math.Min(first, float64(o.start))
+		}
+	}
+	if !math.IsInf(first, 1) && first < end {
+		from = first
+	}
+	clip := func(a, b float64) float64 { return math.Max(0, math.Min(b, end)-math.Max(a, from)) }
 	var compactT, defragT float64
 	for _, w := range wins {
 		switch w.Kind {
 		case "compact":
 			s.Compactions++
 			s.CompactionS += w.End - w.Start
-			// window length inside the measured run, with its tail
-			compactT += math.Max(0, math.Min(w.End+tail, end)-w.Start)
+			compactT += clip(w.Start, w.End+tail) // with its tail
 		case "defrag":
 			s.DefragS += w.End - w.Start
-			defragT += math.Max(0, math.Min(w.End, end)-w.Start)
+			defragT += clip(w.Start, w.End)
 		}
 	}
 	if s.Compactions > 0 {
@@ -152,6 +166,7 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 			firstSteady = math.Min(firstSteady, float64(o.start))
 		}
 		switch {
+		case done < from:
 		case inWin(done, "defrag"):
 		case inWin(done, "compact"):
 			nIn++
@@ -174,7 +189,7 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	if compactT > 0 {
 		s.TputInCompaction = float64(nIn) / compactT
 	}
-	if rest := end - compactT - defragT; rest > 0 {
+	if rest := end - from - compactT - defragT; rest > 0 {
 		s.TputOutside = float64(nOut) / rest
 	}
 	if s.TputOutside > 0 && compactT > 0 {

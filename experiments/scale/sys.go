@@ -257,3 +257,41 @@ func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	}
 	return out, sc.Err()
 }
+
+// procIO returns read_bytes and write_bytes of /proc/<pid>/io (bytes the
+// process made the storage layer fetch and write).
+func procIO(pid int) (read, write int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return -1, -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "read_bytes":
+			read = n
+		case "write_bytes":
+			write = n
+		}
+	}
+	return read, write
+}
+
+// machineIOWaitSeconds is the iowait CPU time of the whole machine.
+func machineIOWaitSeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(f[5], 64)
+	return v / clkTck
+}
