@@ -160,7 +160,7 @@ func badFollowerSnapshot(ctx context.Context, be *badEnv) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	acked, err := fill(ctx, cli, "fsnap/", 2000, 1000, true)
+	acked, err := fill(ctx, cli, "fsnap/", 1000, 1000, true)
 	if err != nil {
 		return "", err
 	}
