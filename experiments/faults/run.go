@@ -91,9 +91,12 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 	host, _ := os.Hostname()
 	load, _ := os.ReadFile("/proc/loadavg")
 	res.notes = append(res.notes, fmt.Sprintf("seed %d, host %s, load average at start %s", cfg.Seed, host, trimNL(string(load))))
+	atStart := map[string]string{}
 	for _, v := range cfg.Variants {
-		res.notes = append(res.notes, binaryNote(filepath.Join(cfg.BinDir, v, "etcd")))
+		atStart[v] = binaryNote(filepath.Join(cfg.BinDir, v, "etcd"))
+		res.notes = append(res.notes, atStart[v])
 	}
+
 	progress("faults: variants %v, %d rounds each, short=%v, seed %d, results in %s", cfg.Variants, cfg.Rounds, cfg.Short, cfg.Seed, cfg.Out)
 	var runErr error
 	for vi, v := range cfg.Variants {
@@ -110,6 +113,11 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 	}
 	if ctx.Err() != nil {
 		res.notes = append(res.notes, "interrupted: "+ctx.Err().Error())
+	}
+	for _, v := range cfg.Variants {
+		if now := binaryNote(filepath.Join(cfg.BinDir, v, "etcd")); now != atStart[v] {
+			res.note("the binary changed during the run (rebuilt by other work): now " + now)
+		}
 	}
 	n, err := res.write()
 	return n, errors.Join(runErr, err)
