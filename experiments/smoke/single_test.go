@@ -66,7 +66,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		if found == "" {
 			t.Fatalf("no log line containing %q; engine lines: %q", want, engineLines)
 		}
-		if !strings.Contains(found, "created "+m.DBPath()) {
+		if !strings.Contains(found, m.DBPath()+": created") {
 			t.Errorf("engine line does not say it created %s: %s", m.DBPath(), found)
 		}
 		t.Logf("engine: %s", found)
