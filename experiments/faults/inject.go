@@ -54,7 +54,7 @@ var faultDoc = map[string]string{
 	"kill-majority":                "SIGKILL of two members (no quorum), both restarted after 2.5s",
 	"kill-all":                     "SIGKILL of all three, all restarted from disk",
 	"restart-all":                  "graceful stop of all three (followers first), all started from disk",
-	"kill-during-commit":           "SIGKILL of a random member at a random phase of etcd's 100ms batch commit interval under write load (landing not observable)",
+	"kill-during-commit":           "SIGKILL of a random member while one of its threads is inside a write or sync of a backend file (bbolt's db, RocksDB's files under member/lsm), seen in /proc/<pid>/task/*/syscall; landed = seen within 3s",
 	"kill-during-defrag":           "SIGKILL of a member 0-20ms after it logs \"defragmenting\"; landed = it had not logged \"finished defragmenting directory\"",
 	"kill-during-compaction":       "MVCC compaction at the current revision, SIGKILL of the leader 0-10ms after the RPC returns; landed = it had not logged \"finished scheduled compaction\"",
 	"kill-during-snapshot-send":    "a follower killed long enough to need a snapshot, restarted; SIGKILL of the leader as it logs \"sending database snapshot\"; landed = not yet \"sent database snapshot\"",
@@ -165,10 +165,16 @@ func inject(ctx context.Context, e *env, kind string) (faultResult, error) {
 		restart = e.c.Members
 	case "kill-during-commit":
 		// etcd commits its backend batch every 100ms under this load, and
-		// every commit syncs: a kill at a random phase of that period lands
-		// in or between commits; the engine must recover either way.
-		time.Sleep(e.jitter(100 * time.Millisecond))
-		err = killed(e.pick(e.c.Members))
+		// every commit writes and syncs: watch the member's threads and kill
+		// it while one is inside a write or sync of a backend file.
+		m := e.pick(e.c.Members)
+		seen := waitBackendWrite(m.Pid(), 3*time.Second)
+		err = killed(m)
+		r.Landed = "no"
+		if seen != "" {
+			r.Landed = "yes"
+			r.Effect = "killed in " + seen
+		}
 	case "kill-during-defrag":
 		err = killDuringDefrag(ctx, e, &r, killed)
 	case "kill-during-compaction":
