@@ -54,6 +54,33 @@ func (e *BatchEncoder) ensure() {
 	}
 }
 
+// Grow makes room for n more bytes of records, so that a large batch is
+// allocated once at its final size instead of doubling its way there
+// (which allocated twice the batch and held both halves at the end).
+func (e *BatchEncoder) Grow(n int) {
+	e.ensure()
+	if n > cap(e.rep)-len(e.rep) {
+		rep := make([]byte, len(e.rep), len(e.rep)+n)
+		copy(rep, e.rep)
+		e.rep = rep
+	}
+}
+
+// RecordBytes bounds the encoded size of n operations on keys and values of
+// data bytes in all: a type byte and two varint32 lengths each.
+func RecordBytes(n, data int) int { return data + n*(1+2*binary.MaxVarintLen32) }
+
+// maxKeptBatch is the largest buffer an encoder keeps for reuse: a batch of
+// a defrag or a large import is not held after its commit.
+const maxKeptBatch = 1 << 20
+
+// Release drops the buffer if it is large, so its memory can be reclaimed.
+func (e *BatchEncoder) Release() {
+	if cap(e.rep) > maxKeptBatch {
+		e.rep, e.count = nil, 0
+	}
+}
+
 // Count is the number of operations appended.
 func (e *BatchEncoder) Count() int { return int(e.count) }
 

@@ -68,6 +68,7 @@ func (t *txn) Commit() error {
 		return nil
 	}
 	s.enc.Reset()
+	s.enc.Grow(rocks.RecordBytes(s.buf.Len(), s.buf.Bytes()))
 	s.buf.Ascend(func(k, v []byte, deleted bool) bool {
 		if deleted {
 			s.enc.Delete(k)
@@ -76,8 +77,10 @@ func (t *txn) Commit() error {
 		}
 		return true
 	})
-	err := rocks.WriteRep(s.DB, s.WO, s.enc.Bytes())
+	// The buffer's copies are encoded: let them go before the write.
 	s.buf.Reset()
+	err := rocks.WriteRep(s.DB, s.WO, s.enc.Bytes())
+	s.enc.Release()
 	return err
 }
 
