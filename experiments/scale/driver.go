@@ -130,6 +130,7 @@ type Sample struct {
 	InDefrag       float64
 	WatchEvents    int64
 	EtcdCPU        float64 // cores
+	EtcdSysCPU     float64 // cores, of which in the kernel
 	DriverCPU      float64 // cores
 	OtherCPU       float64 // cores used by everything else on the machine
 	LSMDisk        float64 // etcd_lsm_disk_size_bytes (LSM only)
@@ -494,10 +495,10 @@ loop:
 		}
 		if time.Since(lastPrint) >= cfg.PrintEvery {
 			lastPrint = time.Now()
-			r.logf("t=%4.0fs %-6s live %s / %s, logical %s  db %s disk %s  rss %s (anon %s, go heap %s) cgroup %s  %5.0f writes/s p99 %5.1fms  read %.0fMB/s cpu %.2f others %.2f  compactions %d defrags %d errs %d",
+			r.logf("t=%4.0fs %-6s live %s / %s, logical %s  db %s disk %s  rss %s (anon %s, go heap %s) cgroup %s  %5.0f writes/s p99 %5.1fms  read %.0fMB/s cpu %.2f (sys %.2f) others %.2f  compactions %d defrags %d errs %d",
 				s.T, s.Phase, human(s.LiveBytes), human(cfg.Target), human(s.LogicalBytes), human(s.DBSize), human(s.DiskBackend),
 				human(s.RSS), human(s.CgroupRSS), human(int64(s.GoHeapInuse)), human(s.CgroupUsage), s.WritesPerS, s.WriteP99Ms,
-				s.DiskReadMbps, s.EtcdCPU, s.OtherCPU, r.countWindows("compact"), defrags.Load(), r.errs.Load())
+				s.DiskReadMbps, s.EtcdCPU, s.EtcdSysCPU, s.OtherCPU, r.countWindows("compact"), defrags.Load(), r.errs.Load())
 		}
 		if !m.Running() {
 			r.stopReason = fmt.Sprintf("etcd exited: %v", m.ExitError())
@@ -608,6 +609,7 @@ type sampler struct {
 	lastM   map[string]float64
 	lastCPU [3]float64
 	lastIO  [3]float64
+	lastSys float64
 }
 
 func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *Cgroup, cli *clientv3.Client) *sampler {
@@ -615,6 +617,7 @@ func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *Cgroup,
 	s.lastCPU = [3]float64{procCPUSeconds(s.pid), procCPUSeconds(0), machineBusySeconds()}
 	rd, wr := procIO(s.pid)
 	s.lastIO = [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
+	s.lastSys = procSysCPUSeconds(s.pid)
 	mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	s.lastM, _ = scrape(mctx, m.ClientURL+"/metrics")
 	cancel()
@@ -723,6 +726,10 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 	out.DriverCPU = (cpu[1] - s.lastCPU[1]) / dt
 	out.OtherCPU = max(0, (cpu[2]-s.lastCPU[2])/dt-out.EtcdCPU-out.DriverCPU)
 	s.lastCPU = cpu
+	if sys := procSysCPUSeconds(s.pid); sys >= 0 && s.lastSys >= 0 {
+		out.EtcdSysCPU = (sys - s.lastSys) / dt
+		s.lastSys = sys
+	}
 	rd, wr := procIO(s.pid)
 	io := [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
 	if rd >= 0 && s.lastIO[0] >= 0 {

@@ -14,8 +14,8 @@ import (
 
 // Machine describes where a run was made.
 type Machine struct {
-	Date, Host, CPU, Memory, Kernel, Go, RocksDB, Etcd, LoadAtStart string
-	Cores                                                           int
+	Date, Host, CPU, Memory, Kernel, Go, RocksDB, Etcd, LoadAtStart, Commit string
+	Cores                                                                   int
 }
 
 func cmdOut(name string, args ...string) string {
@@ -56,6 +56,10 @@ func describeMachine(binRoot string, engines []string) Machine {
 	}
 	if v := cmdOut("dpkg-query", "-W", "-f", "${Version}", "librocksdb-dev"); v != "" {
 		m.RocksDB = "librocksdb-dev " + v
+	}
+	m.Commit = cmdOut("git", "rev-parse", "--short", "HEAD")
+	if st := cmdOut("git", "status", "--porcelain", "--untracked-files=no", "--", "../common", "../variants", "../etcd-build"); st != "" {
+		m.Commit += " (engine sources modified in the working tree)"
 	}
 	if len(engines) > 0 {
 		l, _, _ := strings.Cut(cmdOut(filepath.Join(binRoot, engines[0], "etcd"), "--version"), "\n")
@@ -144,6 +148,7 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		strings.Join(cfg.EtcdFlags, " "), cfg.MemLimit/2, strings.Join(cfg.EngineEnv, " "))
 	w("- machine: %d cores (%s), %s, kernel %s, host %s; load average at start %s; %s; %s; harness %s. **The machine is shared** with other engineers' jobs: `other CPU` below is the mean number of cores busy outside etcd and the driver during the run.\n",
 		m.Cores, m.CPU, m.Memory, m.Kernel, m.Host, m.LoadAtStart, m.Etcd, m.RocksDB, m.Go)
+	w("- repository commit %s; binaries built by `make scale` from it\n", m.Commit)
 	w("- run time %v (all engines, including start, stop and the final defrags)\n\n", took.Round(time.Second))
 
 	w("## Results\n\n")
@@ -205,7 +210,10 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		return fmt.Sprintf("%.1f / %s → %s%s", s.FinalDefragS, gib(s.FinalDisk), gib(s.DiskAfterDefrag), e)
 	})
 	row("errors / txn conflicts / watch events", func(s Summary) string { return fmt.Sprintf("%d / %d / %d", s.Errors, s.Conflicts, s.WatchEvents) })
-	row("etcd CPU / other CPU (cores, mean)", func(s Summary) string { return fmt.Sprintf("%.2f / %.2f", s.EtcdCPUMean, s.OtherCPUMean) })
+	row("etcd CPU / other processes' CPU (cores, mean of the run)", func(s Summary) string { return fmt.Sprintf("%.2f / %.2f", s.EtcdCPUMean, s.OtherCPUMean) })
+	row("update phase: etcd CPU (of which kernel) / storage reads MB/s", func(s Summary) string {
+		return fmt.Sprintf("%.2f (%.2f) / %.1f", s.EtcdCPUSteady, s.EtcdSysCPUSteady, s.DiskReadMBSteady)
+	})
 	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only).\n\n")
 
 	w("## Per engine\n\n")

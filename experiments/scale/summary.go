@@ -64,6 +64,9 @@ type Summary struct {
 	WatchRestarts            int64
 	OtherCPUMean             float64 // cores used by other processes, mean
 	EtcdCPUMean              float64
+	EtcdSysCPUSteady         float64 // cores in the kernel, update phase mean
+	EtcdCPUSteady            float64 // cores, update phase mean
+	DiskReadMBSteady         float64 // etcd's storage reads, MB/s, update phase mean
 	LSMStallS                float64
 }
 
@@ -208,6 +211,9 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 		if x.Phase == "steady" {
 			rssSum += float64(x.RSS)
 			rssN++
+			s.EtcdSysCPUSteady += x.EtcdSysCPU
+			s.EtcdCPUSteady += x.EtcdCPU
+			s.DiskReadMBSteady += x.DiskReadMbps
 		}
 		if x.Phase == "create" || x.Phase == "steady" || x.Phase == "end" {
 			dt := x.T - lastCommit
@@ -236,6 +242,9 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	}
 	if rssN > 0 {
 		s.MeanRSS = int64(rssSum / float64(rssN))
+		s.EtcdSysCPUSteady /= float64(rssN)
+		s.EtcdCPUSteady /= float64(rssN)
+		s.DiskReadMBSteady /= float64(rssN)
 	}
 	s.FinalLogical, s.FinalLive, s.FinalKeys = final.LogicalBytes, final.LiveBytes, final.Keys
 	s.FinalDisk, s.FinalWAL = final.DiskBackend, final.DiskWAL

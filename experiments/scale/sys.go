@@ -173,6 +173,26 @@ func procCPUSeconds(pid int) float64 {
 	return (u + st) / clkTck
 }
 
+// procSysCPUSeconds is stime of pid: CPU spent in the kernel on its behalf
+// (page faults, reads, and memory-cgroup reclaim when the cgroup is full).
+func procSysCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return st / clkTck
+}
+
 // machineBusySeconds is the non-idle CPU time of the whole machine.
 func machineBusySeconds() float64 {
 	b, err := os.ReadFile("/proc/stat")
