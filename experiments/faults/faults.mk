@@ -7,7 +7,9 @@
 #   make faults [VARIANT=x] [ROUNDS=n]   the long run (default: bbolt and tuned, 50 rounds)
 #   make faults-short                    a few rounds, for make test; fails on any anomaly
 
-ROUNDS ?= 50
+# ROUNDS is not defined here: other targets read it from the environment
+# with defaults of their own.
+FAULTS_ROUNDS = $(or $(ROUNDS),50)
 # Without VARIANT on the command line or in the environment: stock bbolt
 # and the best RocksDB variant.
 FAULTS_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),bbolt tuned)
@@ -17,7 +19,7 @@ FAULTS_SHORT_VARIANTS ?= bbolt tuned
 
 faults:
 	@for v in $(FAULTS_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(ROUNDS)
+	cd experiments && $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(FAULTS_ROUNDS)
 
 faults-short:
 	@for v in $(FAULTS_SHORT_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
