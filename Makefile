@@ -29,7 +29,7 @@ ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat ablation clean variants help
+.PHONY: rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat ablation clean variants help
 
 all: build
 
@@ -194,6 +194,13 @@ benchstat: deps
 # against the tuned defaults.
 ablation: deps
 	experiments/ablation.sh
+
+# Resident memory of one member under the write load: stock bbolt, tuned
+# (default budget, a smaller one, glibc's dynamic mmap threshold) and pebble,
+# interleaved rounds (ROUNDS, default 3): experiments/results/rss-<time>/.
+rss: deps tools
+	@for v in bbolt tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	experiments/rss.sh
 
 # --- migration -----------------------------------------------------------
 # A live 3-member stock cluster moved to etcd-lsm (VARIANT, default tuned)
