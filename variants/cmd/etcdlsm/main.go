@@ -117,11 +117,26 @@ func importDB(in, db string) error {
 		return err
 	}
 	defer src.Close()
+	// Directories made here go again if the import fails.
+	var made []string
+	for d := filepath.Dir(db); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		made = append(made, d)
+	}
+	undo := func() {
+		os.Remove(db)
+		for _, d := range made {
+			os.Remove(d) // only if empty
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
 		return err
 	}
 	dst, err := os.OpenFile(db, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		undo()
 		return err
 	}
 	start := time.Now()
@@ -130,13 +145,13 @@ func importDB(in, db string) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(db)
+		undo()
 		return err
 	}
 	os.Setenv("ETCDLSM_IMPORT_BACKUP", "discard")
 	d, err := bolt.Open(db, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		os.Remove(db)
+		undo()
 		return err
 	}
 	defer d.Close()
