@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"time"
@@ -145,7 +146,9 @@ func archiveSource(r io.Reader) importSource {
 			case archive.RecordBucket:
 				err = im.bucket(ar.Name())
 			case archive.RecordEntry:
-				err = im.entry(ar.Key(), ar.Value())
+				// The reader reuses its value buffer; the engine may keep
+				// values until commit.
+				err = im.entry(ar.Key(), bytes.Clone(ar.Value()))
 			case archive.RecordEnd:
 				return nil
 			}

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -47,7 +48,9 @@ func stockBoltSource(path string) importSource {
 					if v == nil {
 						return fmt.Errorf("%w: bucket %q holds a nested bucket %q, which this layer does not support", berrors.ErrIncompatibleValue, name, k)
 					}
-					if err := im.entry(k, v); err != nil {
+					// v lives in bbolt's mmap, which is gone once the
+					// source closes; the engine may keep values until commit.
+					if err := im.entry(k, bytes.Clone(v)); err != nil {
 						return err
 					}
 				}

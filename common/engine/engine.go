@@ -62,6 +62,10 @@ type View interface {
 // created or last positioned; callers must not rely on more.
 type Txn interface {
 	Reader
+	// Put writes key=value. The key may be reused by the caller at once;
+	// the value may be kept until Commit or Rollback and must not change
+	// until then (bbolt's own contract for Bucket.Put), which spares a copy
+	// of every value buffered by a transaction.
 	Put(key, value []byte) error
 	Delete(key []byte) error
 	// Commit makes the writes visible atomically and, unless the engine was

@@ -30,10 +30,13 @@ type Buffer struct {
 // NewBuffer returns an empty buffer.
 func NewBuffer() *Buffer { return &Buffer{t: btree.NewG(32, less)} }
 
-// Put records key=value; both are copied.
+// Put records key=value. The key is copied; the value is kept as it is
+// until Reset, so the caller must not change it (engine.Txn's contract).
 func (b *Buffer) Put(key, value []byte) {
-	e := entry{key: append([]byte(nil), key...), value: append([]byte{}, value...)}
-	b.replace(e)
+	if value == nil {
+		value = []byte{} // a put, not a deletion, even of an empty value
+	}
+	b.replace(entry{key: append([]byte(nil), key...), value: value})
 }
 
 // Delete records the deletion of key.
