@@ -512,6 +512,12 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 	m.id = resp.Member.ID
 	c.Members = append(c.Members, m)
 	c.logf("added member %s (id %x) to the cluster", name, resp.Member.ID)
+	// A new member reads the membership from its peers and refuses to
+	// start ("member count is unequal") if one of them has not applied
+	// the addition yet: wait until every running member knows it.
+	if err := c.waitKnown(ctx, resp.Member.ID); err != nil {
+		return m, err
+	}
 	return m, m.Start(ctx)
 }
 
@@ -563,6 +569,39 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 		o.Index = i
 	}
 	c.logf("removed member %s (id %x)", m.Name, id)
+	return nil
+}
+
+// waitKnown waits (at most CommandTimeout) until every running member lists
+// the member id in its own view of the membership.
+func (c *Cluster) waitKnown(ctx context.Context, id uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
+	defer cancel()
+	for _, o := range c.runningMembers() {
+		cli, err := o.Client()
+		if err != nil {
+			return err
+		}
+		for {
+			lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
+			resp, err := cli.MemberList(lctx, clientv3.WithSerializable())
+			lcancel()
+			known := false
+			if err == nil {
+				for _, mm := range resp.Members {
+					known = known || mm.ID == id
+				}
+			}
+			if known {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("member %s does not list the new member %x: %w (last error %v)", o.Name, id, ctx.Err(), err)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 	return nil
 }
 
