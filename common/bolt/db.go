@@ -46,7 +46,14 @@ type DB struct {
 	tmpDir   string // set for a read-only open of an archive: removed at Close
 	readOnly bool
 	root     string // the engine root: where temporary export files go
+	abs      string // the absolute path opened
 	settings settings
+	// recheck asks for one more cleanup of the engine root after the first
+	// commit: at open, a pointer etcd is about to delete (db.tmp.* left by
+	// a defrag that a crash interrupted) still protects its engine
+	// directory; by the first commit etcd has removed it.
+	recheck atomic.Bool
+	bg      sync.WaitGroup
 
 	writer   sync.Mutex   // held by the write transaction from Begin to its end
 	commitMu sync.RWMutex // commit+publish (W) against view+state capture (R)
@@ -167,7 +174,8 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 		return "", err
 	}
 	root := engineRoot(abs)
-	db.root = root
+	db.root, db.abs = root, abs
+	db.recheck.Store(!db.readOnly)
 	switch kind {
 	case kindPointer:
 		if ptr.family != db.variant.Family {
@@ -309,6 +317,19 @@ func (db *DB) create(abs, root string, mode os.FileMode, src importSource, keep 
 	db.dir = dir
 	removeOrphans(root, abs, name, db.logf)
 	return kept, nil
+}
+
+// recheckOrphans runs the deferred cleanup (see DB.recheck) once, in the
+// background; Close waits for it.
+func (db *DB) recheckOrphans() {
+	if db.dir == nil || !db.recheck.CompareAndSwap(true, false) {
+		return
+	}
+	db.bg.Add(1)
+	go func() {
+		defer db.bg.Done()
+		db.cleanup(db.root, db.abs)
+	}()
 }
 
 func (db *DB) cleanup(root, abs string) {
@@ -490,6 +511,7 @@ func (db *DB) Close() error {
 	if !db.open.Swap(false) {
 		return nil
 	}
+	db.bg.Wait()
 	trackClose(db)
 	err := db.closeEngine()
 	if db.dir != nil {

@@ -346,6 +346,7 @@ func (tx *Tx) Commit() error {
 	db.statsMu.Lock()
 	db.txStats.add(&tx.stats)
 	db.statsMu.Unlock()
+	db.recheckOrphans()
 	for _, fn := range tx.onCommit {
 		fn()
 	}

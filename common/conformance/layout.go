@@ -22,6 +22,7 @@ func testLayout(t *testing.T, s *suite) {
 		{"archive-over-closed-db", testArchiveOverDB},
 		{"orphan-cleanup", testOrphanCleanup},
 		{"renamed-pointer", testRenamedPointer},
+		{"defrag-leftover-after-crash", testDefragLeftover},
 		{"etcd-layout", testEtcdLayout},
 	})
 }
@@ -254,4 +255,32 @@ func testEtcdLayout(t *testing.T, s *suite) {
 	db = s.mustOpen(t, path, nil)
 	requireDataset(t, dbDataset(t, db), model, "reopened")
 	requireListing(t, snap, []string{"db"}, "member/snap after reopen")
+}
+
+// testDefragLeftover: a defrag that a crash interrupted leaves etcd's
+// temporary database (member/snap/db.tmp.<n>, a pointer here) and its engine
+// directory. At the next start the pointer still names the directory when
+// member/snap/db opens, and etcd deletes it only afterwards; the directory
+// must go by the first commit, not linger until some later open.
+func testDefragLeftover(t *testing.T, s *suite) {
+	snap := filepath.Join(t.TempDir(), "member", "snap")
+	must(t, os.MkdirAll(snap, 0o700), "mkdir")
+	path, tmp := filepath.Join(snap, "db"), filepath.Join(snap, "db.tmp.12345")
+	db := s.mustOpen(t, path, nil)
+	load(t, db, dataset{"key": {"a": "1"}})
+	mustClose(t, db)
+	half := s.mustOpen(t, tmp, nil) // the interrupted defrag's copy
+	load(t, half, dataset{"key": {"a": "1"}})
+	mustClose(t, half)
+	requireEngineDirs(t, path, 2, "after the crash")
+
+	db = s.mustOpen(t, path, nil)
+	requireEngineDirs(t, path, 2, "at open, while db.tmp still names its directory")
+	must(t, os.Remove(tmp), "removing db.tmp as etcd does at start")
+	update(t, db, func(tx *bolt.Tx) error { return bucketOf(t, tx, "key").Put([]byte("b"), []byte("2")) })
+	mustClose(t, db)
+	requireEngineDirs(t, path, 1, "after the first commit")
+	db = s.mustOpen(t, path, nil)
+	requireDataset(t, dbDataset(t, db), dataset{"key": {"a": "1", "b": "2"}}, "the database after the cleanup")
+	mustClose(t, db)
 }
