@@ -19,7 +19,8 @@ FAULTS_SHORT_VARIANTS ?= bbolt tuned
 
 faults:
 	@for v in $(FAULTS_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(FAULTS_ROUNDS)
+	cd experiments && rc=0; $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(FAULTS_ROUNDS) || rc=$$?; \
+		./scrub-paths.sh results; exit $$rc
 
 faults-short:
 	@for v in $(FAULTS_SHORT_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
