@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +13,6 @@ import (
 
 	"etcd-lsm/experiments/cluster"
 )
-
-// pointerMagic opens the pointer file LSM builds keep at member/snap/db.
-const pointerMagic = "etcd-lsm engine pointer v1\n"
 
 // checkTimeout bounds the linearizability check of one round's history.
 const checkTimeout = 60 * time.Second
@@ -51,7 +46,7 @@ func check(ctx context.Context, e *env, w *workload, rec *roundRecord, anomaly f
 	rev := resp.Header.Revision
 	rec.Revision = rev
 	for _, m := range e.c.Members {
-		if err := waitRevision(ctx, m, rev); err != nil {
+		if _, err := m.WaitRevision(ctx, rev); err != nil {
 			anomaly("%v", err)
 			return
 		}
@@ -128,7 +123,7 @@ func check(ctx context.Context, e *env, w *workload, rec *roundRecord, anomaly f
 	// Nothing left behind.
 	lsm := !strings.HasSuffix(e.c.Bin.Dir, string(filepath.Separator)+"bbolt")
 	for _, m := range e.c.Members {
-		if err := waitLayout(lsm, m, 15*time.Second); err != nil {
+		if err := m.WaitLayout(lsm, 15*time.Second); err != nil {
 			anomaly("%v", err)
 		}
 	}
@@ -138,97 +133,6 @@ func check(ctx context.Context, e *env, w *workload, rec *roundRecord, anomaly f
 			ns = append(ns, n.Name())
 		}
 		anomaly("temporary directory %s not empty: %q", e.c.TmpDir, ns)
-	}
-}
-
-// waitRevision waits until m serves revision rev (serializable reads).
-func waitRevision(ctx context.Context, m *cluster.Member, rev int64) error {
-	cli, err := m.Client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var last int64
-	for {
-		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, err := cli.Get(rctx, "final-revision-probe", clientv3.WithSerializable())
-		rcancel()
-		if err == nil {
-			last = resp.Header.Revision
-			if last >= rev {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("member %s stuck at revision %d, want %d (last error %v)", m.Name, last, rev, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// checkLayout checks a member's files: member/snap holds db and raft
-// snapshots only (no temporary or received-snapshot files), and an LSM
-// build has exactly one engine directory, named by the pointer at db.
-func checkLayout(lsm bool, m *cluster.Member) error {
-	files, err := m.SnapDirFiles()
-	if err != nil {
-		return err
-	}
-	var stray []string
-	hasDB := false
-	for _, f := range files {
-		switch {
-		case f == "db":
-			hasDB = true
-		case strings.HasSuffix(f, ".snap") && !strings.HasSuffix(f, ".snap.db"):
-		default:
-			stray = append(stray, f)
-		}
-	}
-	if !hasDB {
-		return fmt.Errorf("member %s: no db in %s (has %q)", m.Name, m.SnapDir(), files)
-	}
-	if len(stray) > 0 {
-		return fmt.Errorf("member %s: orphaned files in %s: %q", m.Name, m.SnapDir(), stray)
-	}
-	dirs, err := m.EngineDirs()
-	if err != nil {
-		return err
-	}
-	head := make([]byte, len(pointerMagic))
-	if f, err := os.Open(m.DBPath()); err == nil {
-		n, _ := f.Read(head)
-		head = head[:n]
-		f.Close()
-	}
-	isPointer := bytes.Equal(head, []byte(pointerMagic))
-	if !lsm {
-		if len(dirs) != 0 || isPointer {
-			return fmt.Errorf("member %s: stock build has engine directories %q or a pointer file", m.Name, dirs)
-		}
-		return nil
-	}
-	if len(dirs) != 1 || !strings.HasPrefix(dirs[0], "engine-") {
-		return fmt.Errorf("member %s: want exactly one engine directory in %s, have %q", m.Name, m.EngineRoot(), dirs)
-	}
-	if !isPointer {
-		return fmt.Errorf("member %s: %s is not a pointer file (starts %q)", m.Name, m.DBPath(), head)
-	}
-	return nil
-}
-
-// waitLayout retries checkLayout for up to d: etcd closes a replaced
-// backend in the background and removes received snapshot files lazily.
-func waitLayout(lsm bool, m *cluster.Member, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := checkLayout(lsm, m)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

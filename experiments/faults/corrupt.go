@@ -262,7 +262,7 @@ func sameHash(ctx context.Context, c *cluster.Cluster) error {
 	rev := resp.Header.Revision
 	var first uint32
 	for i, m := range c.Members {
-		if err := waitRevision(ctx, m, rev); err != nil {
+		if _, err := m.WaitRevision(ctx, rev); err != nil {
 			return err
 		}
 		cli, _ := m.Client()

@@ -95,13 +95,13 @@ func testKillDuringDefrag(t *testing.T, bin string, lsm bool) {
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitLayout(lsm, m, 10*time.Second); err != nil {
+	if err := m.WaitLayout(lsm, 10*time.Second); err != nil {
 		t.Errorf("after a restart: %v", err)
 		// The next open in member/snap removes it: a bounded leak.
 		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
 		_, derr := cli.Defragment(dctx, m.ClientURL)
 		dcancel()
-		lerr := waitLayout(lsm, m, 10*time.Second)
+		lerr := m.WaitLayout(lsm, 10*time.Second)
 		t.Logf("after one more defrag (err %v): layout %v", derr, errString(lerr))
 	}
 }

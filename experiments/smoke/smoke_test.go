@@ -14,7 +14,6 @@
 package smoke
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -38,9 +37,6 @@ const etcdVersion = "3.6.16"
 // stock is the variant name of the unmodified etcd build on the real bbolt.
 const stock = "bbolt"
 
-// pointerMagic opens the pointer file LSM builds keep at member/snap/db
-// (common/bolt/layout.go).
-const pointerMagic = "etcd-lsm engine pointer v1\n"
 
 type variant struct {
 	Name string
@@ -196,73 +192,6 @@ func statFile(t *testing.T, path string) fileState {
 	return fileState{true, st.Size(), st.Mode(), st.ModTime(), sha256.Sum256(b)}
 }
 
-// checkLayout checks a stopped or running member's data directory: LSM
-// variants have exactly one engine directory under member/lsm and a pointer
-// file at member/snap/db; every variant has nothing in member/snap but db
-// and raft snapshots (*.snap) — no *.snap.db, no db.tmp.
-func checkLayout(v variant, m *cluster.Member) error {
-	files, err := m.SnapDirFiles()
-	if err != nil {
-		return err
-	}
-	var stray []string
-	hasDB := false
-	for _, f := range files {
-		switch {
-		case f == "db":
-			hasDB = true
-		case strings.HasSuffix(f, ".snap") && !strings.HasSuffix(f, ".snap.db"):
-		default:
-			stray = append(stray, f)
-		}
-	}
-	if !hasDB {
-		return fmt.Errorf("member %s: no db in %s (has %q)", m.Name, m.SnapDir(), files)
-	}
-	if len(stray) > 0 {
-		return fmt.Errorf("member %s: unexpected files in %s: %q", m.Name, m.SnapDir(), stray)
-	}
-	dirs, err := m.EngineDirs()
-	if err != nil {
-		return err
-	}
-	head := make([]byte, len(pointerMagic))
-	if f, err := os.Open(m.DBPath()); err == nil {
-		n, _ := f.Read(head)
-		head = head[:n]
-		f.Close()
-	}
-	if !v.LSM() {
-		if len(dirs) != 0 {
-			return fmt.Errorf("member %s: stock build has engine directories %q", m.Name, dirs)
-		}
-		if bytes.Equal(head, []byte(pointerMagic)) {
-			return fmt.Errorf("member %s: stock build has a pointer file at %s", m.Name, m.DBPath())
-		}
-		return nil
-	}
-	if len(dirs) != 1 || !strings.HasPrefix(dirs[0], "engine-") {
-		return fmt.Errorf("member %s: want exactly one engine directory in %s, have %q", m.Name, m.EngineRoot(), dirs)
-	}
-	if !bytes.Equal(head, []byte(pointerMagic)) {
-		return fmt.Errorf("member %s: %s does not start with the pointer magic (starts %q)", m.Name, m.DBPath(), head)
-	}
-	return nil
-}
-
-// waitLayout retries checkLayout for up to d: etcd closes a replaced
-// backend in the background, and the layer removes its directory then.
-func waitLayout(v variant, m *cluster.Member, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := checkLayout(v, m)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // emptyDir fails the test if dir has entries (e.g. leaked temporary
 // engines in a process's TMPDIR).
 func emptyDir(t *testing.T, dir string) {
@@ -287,4 +216,10 @@ func decodeJSON(t *testing.T, res cluster.Result, into any) {
 	if err := json.Unmarshal([]byte(strings.TrimSpace(res.Stdout)), into); err != nil {
 		t.Fatalf("%s: parsing JSON output %q: %v", strings.Join(res.Args, " "), res.Stdout, err)
 	}
+}
+
+// checkLayout and waitLayout check the member's files for the variant.
+func checkLayout(v variant, m *cluster.Member) error { return m.CheckLayout(v.LSM()) }
+func waitLayout(v variant, m *cluster.Member, d time.Duration) error {
+	return m.WaitLayout(v.LSM(), d)
 }
