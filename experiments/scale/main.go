@@ -210,7 +210,7 @@ func run(args []string) error {
 	}
 	cfg.ResultsDir = dir
 	machine := describeMachine(cfg.BinRoot, cfg.Engines)
-	logf("run %s: engines %v, memory limit %s, target %s logical, quota %s, operator quota %s, compaction every %v, seed %d",
+	logf("run %s: engines %v, memory limit %s, live-data target %s, quota %s, operator quota %s, compaction every %v, seed %d",
 		runID, cfg.Engines, human(cfg.MemLimit), human(cfg.Target), human(cfg.Quota), human(cfg.OperatorQuota), cfg.CompactEvery, cfg.Seed)
 	t0 := time.Now()
 	var sums []Summary
