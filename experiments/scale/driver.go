@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -574,7 +576,11 @@ loop:
 	if cfg.ResultsDir != "" {
 		if b, err := os.ReadFile(m.LogPath); err == nil {
 			os.MkdirAll(filepath.Join(cfg.ResultsDir, "logs"), 0o755)
-			os.WriteFile(filepath.Join(cfg.ResultsDir, "logs", "etcd-"+engine+".log"), b, 0o644)
+			var gz bytes.Buffer
+			zw := gzip.NewWriter(&gz)
+			zw.Write(b)
+			zw.Close()
+			os.WriteFile(filepath.Join(cfg.ResultsDir, "logs", "etcd-"+engine+".log.gz"), gz.Bytes(), 0o644)
 		}
 	}
 	if err := c.Close(); err != nil {
