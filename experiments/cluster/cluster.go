@@ -484,8 +484,9 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 	}
 	m.Flags = append(append([]string(nil), c.Config.Flags...), flags...)
 	// etcd refuses a new voting member until the members have been
-	// connected to each other for a few seconds ("unhealthy cluster").
-	actx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
+	// connected to each other for a few seconds ("unhealthy cluster"); on
+	// a loaded machine peer links flap and that can take a while.
+	actx, cancel := context.WithTimeout(ctx, 2*c.Config.CommandTimeout)
 	var resp *clientv3.MemberAddResponse
 	for {
 		resp, err = cli.MemberAdd(actx, []string{m.PeerURL})

@@ -1,91 +1,38 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
+
+	"etcd-lsm/experiments/cluster"
 )
 
-var httpClient = &http.Client{
-	Timeout:   10 * time.Second,
-	Transport: &http.Transport{Proxy: nil},
-}
-
-// scrapeMetrics reads the Prometheus text exposition at url and returns the
-// values of the named series without labels (e.g.
-// etcd_disk_backend_commit_duration_seconds_sum).
+// scrapeMetrics returns the named series of a member's /metrics, each of
+// which must be there.
 func scrapeMetrics(ctx context.Context, url string, names ...string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	all, err := cluster.Scrape(ctx, url)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
-	}
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
 	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, val, ok := strings.Cut(line, " ")
-		if !ok || !want[name] {
-			continue
-		}
-		f, err := strconv.ParseFloat(strings.Fields(val)[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("metric line %q: %v", line, err)
-		}
-		out[name] = f
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
 	for _, n := range names {
-		if _, ok := out[n]; !ok {
+		v, ok := all[n]
+		if !ok {
 			return nil, fmt.Errorf("GET %s: no series %s", url, n)
 		}
+		out[n] = v
 	}
 	return out, nil
 }
 
-// procStatusKB reads a "Key:   123 kB" field of /proc/<pid>/status.
-func procStatusKB(pid int, key string) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
-			f := strings.Fields(v)
-			if len(f) == 0 {
-				break
-			}
-			return strconv.ParseFloat(f[0], 64)
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, key)
-}
+func procStatusKB(pid int, key string) (float64, error) { return cluster.ProcStatusKB(pid, key) }
 
 var clockTick = 100.0 // USER_HZ; 100 on every Linux we run on
 

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"etcd-lsm/experiments/cluster"
 )
 
 // ---- cgroup v1 memory controller ------------------------------------------
@@ -130,23 +130,6 @@ func RemoveStaleCgroups(logf func(string, ...any)) {
 
 // ---- /proc ------------------------------------------------------------------
 
-func procStatusKB(pid int, key string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n * 1024
-			}
-		}
-	}
-	return -1
-}
-
 const clkTck = 100 // USER_HZ on Linux
 
 // procCPUSeconds is utime+stime of pid (pid 0: this process).
@@ -234,48 +217,17 @@ func duBytes(dir string) int64 {
 
 // ---- Prometheus text ----------------------------------------------------------
 
-var httpClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
-
-// scrape returns every unlabelled series and the sum over labels of
-// labelled ones, by name.
 func scrape(ctx context.Context, url string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return cluster.Scrape(ctx, url)
+}
+
+// procStatusKB is a /proc/<pid>/status field in bytes, or -1.
+func procStatusKB(pid int, key string) int64 {
+	kb, err := cluster.ProcStatusKB(pid, key)
 	if err != nil {
-		return nil, err
+		return -1
 	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		if i := strings.IndexByte(name, '{'); i >= 0 {
-			if strings.Contains(name, "le=") { // histogram buckets: not needed
-				continue
-			}
-			name = name[:i]
-		}
-		f, err := strconv.ParseFloat(strings.Fields(val)[0], 64)
-		if err != nil {
-			continue
-		}
-		out[name] += f
-	}
-	return out, sc.Err()
+	return int64(kb) * 1024
 }
 
 // procIO returns read_bytes and write_bytes of /proc/<pid>/io (bytes the

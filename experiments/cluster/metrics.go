@@ -1,0 +1,77 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// metricsClient never goes through a proxy: members are on 127.0.0.1.
+var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+
+// Scrape reads the Prometheus text exposition at url (a member's /metrics)
+// and returns every series by name: unlabelled ones as they are, labelled
+// ones summed over their labels. Histogram buckets (le=) are left out;
+// their _sum and _count are unlabelled.
+func Scrape(ctx context.Context, url string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := metricsClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			if strings.Contains(name, "le=") {
+				continue
+			}
+			name = name[:i]
+		}
+		f, err := strconv.ParseFloat(strings.Fields(val)[0], 64)
+		if err != nil {
+			continue
+		}
+		out[name] += f
+	}
+	return out, sc.Err()
+}
+
+// ProcStatusKB reads a "Key:   123 kB" field of /proc/<pid>/status, such as
+// VmHWM or VmRSS, in kB.
+func ProcStatusKB(pid int, key string) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+			if f := strings.Fields(v); len(f) > 0 {
+				return strconv.ParseFloat(f[0], 64)
+			}
+			break
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, key)
+}
