@@ -37,7 +37,6 @@ const etcdVersion = "3.6.16"
 // stock is the variant name of the unmodified etcd build on the real bbolt.
 const stock = "bbolt"
 
-
 type variant struct {
 	Name string
 	Bin  string // directory with etcd, etcdctl, etcdutl
