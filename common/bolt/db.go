@@ -48,12 +48,16 @@ type DB struct {
 	root     string // the engine root: where temporary export files go
 	abs      string // the absolute path opened
 	settings settings
-	// recheck asks for one more cleanup of the engine root after the first
-	// commit: at open, a pointer etcd is about to delete (db.tmp.* left by
-	// a defrag that a crash interrupted) still protects its engine
-	// directory; by the first commit etcd has removed it.
-	recheck atomic.Bool
-	bg      sync.WaitGroup
+	// recheck asks for more cleanups of the engine root after open while
+	// a directory is kept only because another pointer beside the path
+	// names it. That pointer may be a leftover etcd deletes moments after
+	// open (db.tmp.* of a defrag that a crash interrupted), so commits
+	// clean again, at most every recheckEvery, until nothing is kept that
+	// way or recheckFor has passed since open.
+	recheck     atomic.Bool
+	openedAt    time.Time
+	lastRecheck atomic.Int64 // unix nanoseconds
+	bg          sync.WaitGroup
 
 	writer   sync.Mutex   // held by the write transaction from Begin to its end
 	commitMu sync.RWMutex // commit+publish (W) against view+state capture (R)
@@ -175,7 +179,7 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 	}
 	root := engineRoot(abs)
 	db.root, db.abs = root, abs
-	db.recheck.Store(!db.readOnly)
+	db.openedAt = time.Now()
 	switch kind {
 	case kindPointer:
 		if ptr.family != db.variant.Family {
@@ -191,7 +195,7 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 			return "", fmt.Errorf("%s: opening engine %s: %w", db.path, dir.path, err)
 		}
 		if !db.readOnly {
-			db.cleanup(root, abs)
+			db.recheck.Store(db.cleanup(root, abs))
 		}
 		return "opened", nil
 
@@ -315,31 +319,50 @@ func (db *DB) create(abs, root string, mode os.FileMode, src importSource, keep 
 		return fail(err)
 	}
 	db.dir = dir
-	removeOrphans(root, abs, name, db.logf)
+	db.recheck.Store(removeOrphans(root, abs, name, db.logf))
 	return kept, nil
 }
 
-// recheckOrphans runs the deferred cleanup (see DB.recheck) once, in the
-// background; Close waits for it.
+const (
+	recheckEvery = 2 * time.Second
+	recheckFor   = time.Minute
+)
+
+// recheckOrphans runs a deferred cleanup (see DB.recheck) in the
+// background when one is due; Close waits for it.
 func (db *DB) recheckOrphans() {
-	if db.dir == nil || !db.recheck.CompareAndSwap(true, false) {
+	if db.dir == nil || !db.recheck.Load() {
+		return
+	}
+	now := time.Now()
+	if now.Sub(db.openedAt) > recheckFor {
+		db.recheck.Store(false)
+		return
+	}
+	last := db.lastRecheck.Load()
+	if now.UnixNano()-last < int64(recheckEvery) || !db.lastRecheck.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
 	db.bg.Add(1)
 	go func() {
 		defer db.bg.Done()
-		db.cleanup(db.root, db.abs)
+		if !db.cleanup(db.root, db.abs) {
+			db.recheck.Store(false)
+		}
 	}()
 }
 
-func (db *DB) cleanup(root, abs string) {
+// cleanup removes orphaned engine directories and stale export files in
+// root; it reports whether a directory was kept for a sibling pointer.
+func (db *DB) cleanup(root, abs string) bool {
 	lock, err := lockRoot(root)
 	if err != nil {
-		return
+		return false
 	}
-	removeOrphans(root, abs, db.dir.pathName(), db.logf)
+	kept := removeOrphans(root, abs, db.dir.pathName(), db.logf)
 	removeStaleExports(root)
 	unlockFile(lock)
+	return kept
 }
 
 func (e *engineDir) pathName() string { return filepath.Base(e.path) }

@@ -313,10 +313,14 @@ func openEngineDir(root, name, path string, readOnly bool, timeout time.Duration
 // path in the same directory as path and that no pointer names any more.
 // Directories that are locked (open somewhere) or that belong to pointers in
 // other directories are left alone.
-func removeOrphans(root, path, keep string, logf func(string, ...any)) {
+//
+// It reports whether it kept a directory because another pointer beside
+// path names it (its owner, or a renamed one: namedInDir): such a pointer
+// may be a leftover that etcd removes a moment later.
+func removeOrphans(root, path, keep string, logf func(string, ...any)) (keptForSibling bool) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return
+		return false
 	}
 	for _, ent := range entries {
 		name := ent.Name()
@@ -345,8 +349,10 @@ func removeOrphans(root, path, keep string, logf func(string, ...any)) {
 			orphan = false
 		default:
 			kind, p, err := inspect(string(owner))
-			orphan = err == nil && !(kind == kindPointer && p.dir == name) &&
-				!namedInDir(filepath.Dir(string(owner)), name)
+			named := kind == kindPointer && p.dir == name
+			sibling := !named && namedInDir(filepath.Dir(string(owner)), name)
+			keptForSibling = keptForSibling || named || sibling
+			orphan = err == nil && !named && !sibling
 		}
 		if orphan {
 			if err := os.RemoveAll(dir); err == nil && logf != nil {
@@ -355,6 +361,7 @@ func removeOrphans(root, path, keep string, logf func(string, ...any)) {
 		}
 		unlockFile(lock)
 	}
+	return keptForSibling
 }
 
 // namedInDir reports whether a pointer file in dir names the engine
