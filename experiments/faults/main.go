@@ -81,14 +81,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	finished := make(chan struct{})
 	go func() {
 		// The first signal ends the run cleanly (clusters closed, namespaces
 		// and mounts removed, results written); a second one kills at once.
-		<-ctx.Done()
-		progress("interrupted: cleaning up (a second signal kills at once)")
-		stop()
+		select {
+		case <-ctx.Done():
+			progress("interrupted: cleaning up (a second signal kills at once)")
+			stop()
+		case <-finished:
+		}
 	}()
 	anomalies, err := run(ctx, cfg)
+	close(finished)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faults: %v\n", err)
 		os.Exit(1)
