@@ -215,20 +215,20 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 			return "", err
 		}
 		defer f.Close()
-		return db.importFrom(abs, root, mode, "snapshot archive", archiveSource(f))
+		return db.importFrom(abs, root, mode, "snapshot archive", archiveSource(f), false)
 
 	case kindStockBolt:
-		return db.importFrom(abs, root, mode, "stock bbolt database", stockBoltSource(abs))
+		return db.importFrom(abs, root, mode, "stock bbolt database", stockBoltSource(abs), db.settings.keepImported)
 	default:
 		return "", fmt.Errorf("%w: %s holds neither a database pointer, a snapshot archive nor a bbolt file", berrors.ErrNotDatabase, db.path)
 	}
 }
 
 // importFrom imports the database image at abs. Read-write, abs becomes a
-// pointer to the new engine (a stock bbolt file is kept, see keepStockFile);
+// pointer to the new engine (with keepOriginal, the file at abs is kept: see keepStockFile);
 // read-only, the import goes to a temporary engine removed at Close and
 // nothing at abs changes.
-func (db *DB) importFrom(abs, root string, mode os.FileMode, what string, src importSource) (string, error) {
+func (db *DB) importFrom(abs, root string, mode os.FileMode, what string, src importSource, keepOriginal bool) (string, error) {
 	start := time.Now()
 	var im *importer
 	counted := func(i *importer) error { im = i; return src(i) }
@@ -247,7 +247,7 @@ func (db *DB) importFrom(abs, root string, mode os.FileMode, what string, src im
 		return fmt.Sprintf("imported %s (read-only, into a temporary engine; %s)", what, im.summary(time.Since(start))), nil
 	}
 	var keep func() (string, error)
-	if what == "stock bbolt database" && db.settings.keepImported {
+	if keepOriginal {
 		keep = func() (string, error) { return keepStockFile(abs, root) }
 	}
 	kept, err := db.create(abs, root, mode, counted, keep)

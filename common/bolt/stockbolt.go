@@ -124,7 +124,9 @@ func (tx *Tx) ExportBolt(path string) (err error) {
 		it := tx.r.NewIterator(prefix, prefixEnd(prefix))
 		for ok := it.First(); ok; ok = it.Next() {
 			k, v := it.Key()[len(prefix):], it.Value()
-			if err := b.Put(append([]byte(nil), k...), append([]byte(nil), v...)); err != nil {
+			// bbolt copies the key; the value must outlive the iterator's
+			// next step (bbolt keeps it until the transaction commits).
+			if err := b.Put(k, append([]byte(nil), v...)); err != nil {
 				it.Close()
 				return fmt.Errorf("exporting bucket %q: %w", name, err)
 			}

@@ -483,19 +483,11 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 		c:         c,
 	}
 	m.Flags = append(append([]string(nil), c.Config.Flags...), flags...)
-	// etcd refuses a new voting member until the members have been
-	// connected to each other for a few seconds ("unhealthy cluster"); on
-	// a loaded machine peer links flap and that can take a while.
-	actx, cancel := context.WithTimeout(ctx, 2*c.Config.CommandTimeout)
 	var resp *clientv3.MemberAddResponse
-	for {
-		resp, err = cli.MemberAdd(actx, []string{m.PeerURL})
-		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") || actx.Err() != nil {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	cancel()
+	err = retryUnhealthy(ctx, 2*c.Config.CommandTimeout, func(ctx context.Context) (err error) {
+		resp, err = cli.MemberAdd(ctx, []string{m.PeerURL})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("adding member %s (%s): %w", name, m.PeerURL, err)
 	}
@@ -543,16 +535,10 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	if err != nil {
 		return err
 	}
-	// As for MemberAdd: etcd refuses while a member joined moments ago.
-	rctx, cancel := context.WithTimeout(ctx, c.Config.CommandTimeout)
-	for {
-		_, err = cli.MemberRemove(rctx, id)
-		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") || rctx.Err() != nil {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	cancel()
+	err = retryUnhealthy(ctx, c.Config.CommandTimeout, func(ctx context.Context) error {
+		_, err := cli.MemberRemove(ctx, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("removing member %s (id %x): %w", m.Name, id, err)
 	}
@@ -571,6 +557,22 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	}
 	c.logf("removed member %s (id %x)", m.Name, id)
 	return nil
+}
+
+// retryUnhealthy runs a membership change, again every 500ms for at most d
+// while etcd refuses it as "unhealthy cluster": etcd wants the members
+// connected to each other for a few seconds first (a member that just
+// joined or restarted is not yet), and on a loaded machine peer links flap.
+func retryUnhealthy(ctx context.Context, d time.Duration, change func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		err := change(ctx)
+		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // waitKnown waits (at most CommandTimeout) until every running member lists

@@ -75,3 +75,33 @@ func ProcStatusKB(pid int, key string) (float64, error) {
 	}
 	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, key)
 }
+
+// clockTick is USER_HZ, the unit of /proc CPU times: 100 on every Linux we
+// run on.
+const clockTick = 100.0
+
+// ProcCPU returns the user and system CPU seconds a process (its threads
+// included) has used, from /proc/<pid>/stat; pid 0 is this process.
+func ProcCPU(pid int) (user, sys float64, err error) {
+	p := "/proc/self/stat"
+	if pid > 0 {
+		p = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	s := string(b)
+	// After the command in parentheses: state(0) ... utime(11) stime(12).
+	i := strings.LastIndexByte(s, ')')
+	var f []string
+	if i >= 0 {
+		f = strings.Fields(s[i+1:])
+	}
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("%s: unexpected format", p)
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return u / clockTick, st / clockTick, nil
+}

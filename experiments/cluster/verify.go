@@ -60,24 +60,32 @@ func (c *Cluster) HashKV(ctx context.Context, rev int64) (int64, map[string]uint
 		}
 		rev = resp.Header.Revision
 	}
+	hashes, err := HashKVAt(ctx, rev, c.runningMembers())
+	return rev, hashes, err
+}
+
+// HashKVAt waits until each of ms has applied revision rev and returns its
+// KV hash at rev, by member name. A member that does not get there or does
+// not answer is an error.
+func HashKVAt(ctx context.Context, rev int64, ms []*Member) (map[string]uint32, error) {
 	hashes := map[string]uint32{}
-	for _, m := range c.runningMembers() {
+	for _, m := range ms {
 		if _, err := m.WaitRevision(ctx, rev); err != nil {
-			return rev, nil, err
+			return nil, err
 		}
 		cli, err := m.Client()
 		if err != nil {
-			return rev, nil, err
+			return nil, err
 		}
 		hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		h, err := cli.HashKV(hctx, m.ClientURL, rev)
 		cancel()
 		if err != nil {
-			return rev, nil, fmt.Errorf("hashkv of %s at revision %d: %w", m.Name, rev, err)
+			return nil, fmt.Errorf("hashkv of %s at revision %d: %w", m.Name, rev, err)
 		}
 		hashes[m.Name] = h.Hash
 	}
-	return rev, hashes, nil
+	return hashes, nil
 }
 
 // SameHash is HashKV that fails unless every running member has the same

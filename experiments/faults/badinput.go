@@ -89,6 +89,25 @@ func (be *badEnv) single(flags ...string) (*cluster.Cluster, error) {
 	return c, nil
 }
 
+// filled starts a single member and writes n keys of size bytes under
+// prefix through it; it returns the member and the acknowledged writes.
+func (be *badEnv) filled(ctx context.Context, prefix string, n, size int) (*cluster.Member, map[string]string, error) {
+	c, err := be.single()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	m := c.Members[0]
+	cli, err := m.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	acked, err := fill(ctx, cli, prefix, n, size, true)
+	return m, acked, err
+}
+
 // fill puts n keys of size bytes under prefix and returns the acknowledged
 // ones; it stops at the first failure when stopOnErr.
 func fill(ctx context.Context, cli *clientv3.Client, prefix string, n, size int, stopOnErr bool) (map[string]string, error) {
@@ -238,22 +257,11 @@ func badFullDisk(ctx context.Context, be *badEnv) (string, error) {
 // badSnapshot feeds etcdutl a snapshot with flipped bytes and a truncated
 // one: status and restore must refuse both with a clear error.
 func badSnapshot(ctx context.Context, be *badEnv) (string, error) {
-	c, err := be.single()
+	m, _, err := be.filled(ctx, "snap/", 300, 1000)
 	if err != nil {
 		return "", err
 	}
-	if err := c.Start(ctx); err != nil {
-		return "", err
-	}
-	m := c.Members[0]
-	cli, err := m.Client()
-	if err != nil {
-		return "", err
-	}
-	if _, err := fill(ctx, cli, "snap/", 300, 1000, true); err != nil {
-		return "", err
-	}
-	dir := filepath.Join(c.Dir, "snapshots")
+	dir := filepath.Join(be.c.Dir, "snapshots")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -282,7 +290,7 @@ func badSnapshot(ctx context.Context, be *badEnv) (string, error) {
 			if cmd == "restore" {
 				args = append(args, "--data-dir", filepath.Join(dir, name+"-restored"))
 			}
-			res, err := c.Etcdutl(ctx, args...)
+			res, err := be.c.Etcdutl(ctx, args...)
 			out := strings.TrimSpace(res.Output())
 			lastLine := out
 			if i := strings.LastIndex(out, "\n"); i >= 0 {
@@ -314,19 +322,7 @@ func badSnapshot(ctx context.Context, be *badEnv) (string, error) {
 // refuse to start with an error naming it, and with the original file back
 // it must start with everything.
 func badGarbageDB(ctx context.Context, be *badEnv) (string, error) {
-	c, err := be.single()
-	if err != nil {
-		return "", err
-	}
-	if err := c.Start(ctx); err != nil {
-		return "", err
-	}
-	m := c.Members[0]
-	cli, err := m.Client()
-	if err != nil {
-		return "", err
-	}
-	acked, err := fill(ctx, cli, "garbage/", 200, 1000, true)
+	m, acked, err := be.filled(ctx, "garbage/", 200, 1000)
 	if err != nil {
 		return "", err
 	}
@@ -351,6 +347,10 @@ func badGarbageDB(ctx context.Context, be *badEnv) (string, error) {
 	}
 	if err := m.Start(ctx); err != nil {
 		return detail, fmt.Errorf("start with the original db back: %w", err)
+	}
+	cli, err := m.Client()
+	if err != nil {
+		return detail, err
 	}
 	if err := verify(ctx, cli, "garbage/", acked); err != nil {
 		return detail, fmt.Errorf("with the original db back: %w", err)
@@ -421,19 +421,7 @@ func badPermission(ctx context.Context, be *badEnv) (string, error) {
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		return "skipped: no setpriv", nil
 	}
-	c, err := be.single()
-	if err != nil {
-		return "", err
-	}
-	if err := c.Start(ctx); err != nil {
-		return "", err
-	}
-	m := c.Members[0]
-	cli, err := m.Client()
-	if err != nil {
-		return "", err
-	}
-	acked, err := fill(ctx, cli, "perm/", 100, 500, true)
+	m, acked, err := be.filled(ctx, "perm/", 100, 500)
 	if err != nil {
 		return "", err
 	}
@@ -449,6 +437,10 @@ func badPermission(ctx context.Context, be *badEnv) (string, error) {
 	}
 	if err := m.Start(ctx); err != nil {
 		return detail, fmt.Errorf("start as the owner again: %w", err)
+	}
+	cli, err := m.Client()
+	if err != nil {
+		return detail, err
 	}
 	if err := verify(ctx, cli, "perm/", acked); err != nil {
 		return detail, err

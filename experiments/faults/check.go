@@ -45,23 +45,10 @@ func check(ctx context.Context, e *env, w *workload, rec *roundRecord, anomaly f
 	}
 	rev := resp.Header.Revision
 	rec.Revision = rev
-	for _, m := range e.c.Members {
-		if _, err := m.WaitRevision(ctx, rev); err != nil {
-			anomaly("%v", err)
-			return
-		}
-	}
-	hashes := map[string]uint32{}
-	for _, m := range e.c.Members {
-		cli, _ := m.Client()
-		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		h, err := cli.HashKV(hctx, m.ClientURL, rev)
-		cancel()
-		if err != nil {
-			anomaly("hashkv of %s at %d: %v", m.Name, rev, err)
-			return
-		}
-		hashes[m.Name] = h.Hash
+	hashes, err := cluster.HashKVAt(ctx, rev, e.c.Members)
+	if err != nil {
+		anomaly("%v", err)
+		return
 	}
 	for _, m := range e.c.Members {
 		if hashes[m.Name] != hashes[e.c.Members[0].Name] {

@@ -260,22 +260,14 @@ func sameHash(ctx context.Context, c *cluster.Cluster) error {
 		return err
 	}
 	rev := resp.Header.Revision
-	var first uint32
-	for i, m := range c.Members {
-		if _, err := m.WaitRevision(ctx, rev); err != nil {
-			return err
-		}
-		cli, _ := m.Client()
-		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		h, err := cli.HashKV(hctx, m.ClientURL, rev)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("hashkv of %s: %w", m.Name, err)
-		}
-		if i == 0 {
-			first = h.Hash
-		} else if h.Hash != first {
-			return fmt.Errorf("member %s hashes %d at revision %d, %s %d", m.Name, h.Hash, rev, c.Members[0].Name, first)
+	hashes, err := cluster.HashKVAt(ctx, rev, c.Members)
+	if err != nil {
+		return err
+	}
+	first := c.Members[0].Name
+	for _, m := range c.Members {
+		if hashes[m.Name] != hashes[first] {
+			return fmt.Errorf("member %s hashes %d at revision %d, %s %d", m.Name, hashes[m.Name], rev, first, hashes[first])
 		}
 	}
 	return nil

@@ -34,28 +34,13 @@ func scrapeMetrics(ctx context.Context, url string, names ...string) (map[string
 
 func procStatusKB(pid int, key string) (float64, error) { return cluster.ProcStatusKB(pid, key) }
 
-var clockTick = 100.0 // USER_HZ; 100 on every Linux we run on
-
-// procCPUSeconds is user+system CPU time of a process (and its threads).
+// procCPUSeconds is user+system CPU time of a process (0 if it is gone).
 func procCPUSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	// after the command: state(0) ... utime(11) stime(12)
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / clockTick
+	u, s, _ := cluster.ProcCPU(pid)
+	return u + s
 }
+
+var clockTick = 100.0 // USER_HZ; 100 on every Linux we run on
 
 // systemBusySeconds is the CPU time all CPUs spent not idle (and not
 // waiting for I/O) since boot, from /proc/stat.

@@ -620,10 +620,12 @@ type sampler struct {
 
 func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *Cgroup, cli *clientv3.Client) *sampler {
 	s := &sampler{r: r, c: c, m: m, cg: cg, cli: cli, pid: m.Pid()}
-	s.lastCPU = [3]float64{procCPUSeconds(s.pid), procCPUSeconds(0), machineBusySeconds()}
+	etcd, sys := procCPU(s.pid)
+	self, _ := procCPU(0)
+	s.lastCPU = [3]float64{etcd, self, machineBusySeconds()}
 	rd, wr := procIO(s.pid)
 	s.lastIO = [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
-	s.lastSys = procSysCPUSeconds(s.pid)
+	s.lastSys = sys
 	mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	s.lastM, _ = scrape(mctx, m.ClientURL+"/metrics")
 	cancel()
@@ -725,14 +727,16 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 	out.CgroupUsage = s.cg.Int("memory.usage_in_bytes")
 	st := s.cg.Stat("memory.stat")
 	out.CgroupRSS, out.CgroupCache = st["rss"], st["cache"]
-	cpu := [3]float64{procCPUSeconds(s.pid), procCPUSeconds(0), machineBusySeconds()}
+	etcd, sys := procCPU(s.pid)
+	self, _ := procCPU(0)
+	cpu := [3]float64{etcd, self, machineBusySeconds()}
 	if cpu[0] >= 0 && s.lastCPU[0] >= 0 {
 		out.EtcdCPU = (cpu[0] - s.lastCPU[0]) / dt
 	}
 	out.DriverCPU = (cpu[1] - s.lastCPU[1]) / dt
 	out.OtherCPU = max(0, (cpu[2]-s.lastCPU[2])/dt-out.EtcdCPU-out.DriverCPU)
 	s.lastCPU = cpu
-	if sys := procSysCPUSeconds(s.pid); sys >= 0 && s.lastSys >= 0 {
+	if sys >= 0 && s.lastSys >= 0 {
 		out.EtcdSysCPU = (sys - s.lastSys) / dt
 		s.lastSys = sys
 	}

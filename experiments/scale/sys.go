@@ -132,48 +132,16 @@ func RemoveStaleCgroups(logf func(string, ...any)) {
 
 const clkTck = 100 // USER_HZ on Linux
 
-// procCPUSeconds is utime+stime of pid (pid 0: this process).
-func procCPUSeconds(pid int) float64 {
-	p := "/proc/self/stat"
-	if pid > 0 {
-		p = fmt.Sprintf("/proc/%d/stat", pid)
-	}
-	b, err := os.ReadFile(p)
+// procCPU is the user+system and the system CPU seconds of pid (pid 0:
+// this process), both -1 if it cannot be read. System time is CPU spent in
+// the kernel on the process's behalf (page faults, reads, and memory-cgroup
+// reclaim when the cgroup is full).
+func procCPU(pid int) (total, sys float64) {
+	u, s, err := cluster.ProcCPU(pid)
 	if err != nil {
-		return -1
+		return -1, -1
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return -1
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / clkTck
-}
-
-// procSysCPUSeconds is stime of pid: CPU spent in the kernel on its behalf
-// (page faults, reads, and memory-cgroup reclaim when the cgroup is full).
-func procSysCPUSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return -1
-	}
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return st / clkTck
+	return u + s, s
 }
 
 // machineBusySeconds is the non-idle CPU time of the whole machine.

@@ -259,17 +259,9 @@ func testSnapshotCatchUp(t *testing.T, v variant, how string, writers int, write
 	}
 
 	// Same KV hash at the same revision on every member.
-	hashes := map[string]uint32{}
-	for _, m := range c.Members {
-		cli, err := m.Client()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := cli.HashKV(ctx, m.ClientURL, rev)
-		if err != nil {
-			t.Fatalf("hashkv of %s at %d: %v", m.Name, rev, err)
-		}
-		hashes[m.Name] = h.Hash
+	hashes, err := cluster.HashKVAt(ctx, rev, c.Members)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("hashkv at revision %d: %v", rev, hashes)
 	for name, h := range hashes {

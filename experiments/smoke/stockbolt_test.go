@@ -3,7 +3,6 @@ package smoke
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -219,8 +218,6 @@ func mustOK(t *testing.T) func(out any, err error) string {
 			s = o.Output()
 		}
 		if err != nil {
-			var ee *exec.ExitError
-			_ = errors.As(err, &ee)
 			t.Fatalf("%v: %s", err, s)
 		}
 		return s
