@@ -25,12 +25,13 @@ func (b *Bucket) Tx() *Tx { return b.tx }
 func (b *Bucket) Writable() bool { return b.tx.writable }
 
 // Get returns the value of key, or nil if the key does not exist. An empty
-// value is returned as a non-nil empty slice.
+// value is returned as a non-nil empty slice. The value is valid for the
+// life of the transaction and must not be modified.
 func (b *Bucket) Get(key []byte) []byte {
 	if b.tx.closed.Load() || len(key) == 0 {
 		return nil
 	}
-	v, ok, err := b.tx.r.Get(dataKey(b.prefix, key))
+	v, ok, err := b.tx.get(dataKey(b.prefix, key))
 	if err != nil || !ok {
 		return nil
 	}
@@ -85,7 +86,7 @@ func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
 			return err
 		}
 	}
-	return c.err()
+	return c.err
 }
 
 // BucketStats carries the counts this layer keeps per bucket.

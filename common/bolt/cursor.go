@@ -1,19 +1,28 @@
 package bolt
 
 import (
+	"bytes"
+
 	berrors "etcd-lsm/common/bolt/errors"
-	"etcd-lsm/common/engine"
 )
 
 // Cursor walks the keys of a bucket (or the bucket names of a transaction)
-// in byte order. Keys and values it returns are copies that stay valid after
-// the transaction ends.
+// in byte order.
+//
+// The keys and values a cursor returns are valid for the life of the
+// transaction (they are Go memory and stay valid after it too) and must not
+// be modified.
 //
 // Its edge behaviour is bbolt's: Next at the last key returns nil and stays
 // on the last key; Prev at the first key returns nil and stays on the first
 // key; after a Seek past the end, Prev returns the last key. As in bbolt, a
 // cursor must be repositioned (First, Last, Seek) after the transaction
 // writes.
+//
+// A cursor needs no closing and pins nothing between moves: it borrows one
+// of its transaction's few engine iterators for each move (see iterators),
+// and remembers its key to find its place again if the iterator was lent to
+// another cursor meanwhile.
 type Cursor struct {
 	tx     *Tx
 	bucket *Bucket
@@ -21,9 +30,11 @@ type Cursor struct {
 	upper  []byte
 	strip  int // bytes of engine-key prefix to drop
 
-	it    engine.Iterator
-	gen   uint64
-	where position
+	s      *slot  // the iterator this cursor used last, while it owns it
+	key    []byte // the engine key the cursor is on, or stays on at an edge
+	onSlot bool   // s's iterator is positioned on key
+	where  position
+	err    error // the first engine error a move met
 }
 
 type position int
@@ -42,119 +53,129 @@ func newCursor(tx *Tx, b *Bucket, lower, upper []byte, strip int) *Cursor {
 // Bucket is the cursor's bucket (nil for the root cursor).
 func (c *Cursor) Bucket() *Bucket { return c.bucket }
 
-// iter returns an iterator that sees every write made so far.
-func (c *Cursor) iter() engine.Iterator {
-	if c.tx.closed.Load() {
-		return nil
-	}
-	if c.it != nil && c.gen != c.tx.gen {
-		c.tx.untrack(c.it)
-		c.it = nil
-	}
-	if c.it == nil {
-		c.it = c.tx.r.NewIterator(c.lower, c.upper)
-		c.gen = c.tx.gen
-		c.tx.track(c.it)
-	}
-	return c.it
-}
-
-func (c *Cursor) close() {
-	if c.it != nil && !c.tx.closed.Load() {
-		c.tx.untrack(c.it)
-	}
-	c.it = nil
-}
-
-func (c *Cursor) err() error {
-	if c.it != nil && !c.tx.closed.Load() {
-		return c.it.Error()
-	}
-	return nil
-}
-
-func (c *Cursor) current() ([]byte, []byte) {
-	k := append([]byte{}, c.it.Key()[c.strip:]...)
-	if c.bucket == nil {
-		return k, nil
-	}
-	return k, append([]byte{}, c.it.Value()...)
-}
-
-// First moves to the first key.
+// First moves to the first key and returns it with its value, or nil if
+// the bucket is empty.
 func (c *Cursor) First() ([]byte, []byte) {
-	it := c.iter()
-	if it == nil || !it.First() {
+	s, _ := c.acquire()
+	if s == nil {
+		return nil, nil
+	}
+	k, v, ok := c.settle(s, s.it.SeekGE(c.lower))
+	if !ok {
 		c.where = nowhere
 		return nil, nil
 	}
 	c.where = atKey
-	return c.current()
+	return k, v
 }
 
-// Last moves to the last key.
+// Last moves to the last key and returns it with its value, or nil if the
+// bucket is empty.
 func (c *Cursor) Last() ([]byte, []byte) {
-	it := c.iter()
-	if it == nil || !it.Last() {
+	s, _ := c.acquire()
+	if s == nil {
+		return nil, nil
+	}
+	k, v, ok := c.settle(s, s.it.SeekLT(c.upper))
+	if !ok {
 		c.where = nowhere
 		return nil, nil
 	}
 	c.where = atKey
-	return c.current()
+	return k, v
 }
 
-// Seek moves to the first key >= seek and returns it, or nil if there is
-// none.
+// Seek moves to the first key >= seek and returns it with its value, or
+// nil if there is none.
 func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
-	it := c.iter()
-	if it == nil {
+	if c.tx.closed.Load() {
 		return nil, nil
 	}
 	target := make([]byte, len(c.lower)+len(seek))
 	copy(target, c.lower)
 	copy(target[len(c.lower):], seek)
-	if it.SeekGE(target) {
-		c.where = atKey
-		return c.current()
+	if c.bucket != nil && c.tx.db.variant.Layer.PointSeek {
+		// etcd reads a revision as a Seek to its exact key: a point read
+		// answers it without an iterator.
+		if v, ok, err := c.tx.get(target); err == nil && ok {
+			c.key, c.onSlot, c.where = target, false, atKey
+			return target[c.strip:], v
+		}
 	}
-	c.where = pastEnd
-	return nil, nil
+	s, _ := c.acquire()
+	if s == nil {
+		return nil, nil
+	}
+	k, v, ok := c.settle(s, s.it.SeekGE(target))
+	if !ok {
+		c.where = pastEnd
+		return nil, nil
+	}
+	c.where = atKey
+	return k, v
 }
 
-// Next moves to the next key.
+// Next moves to the next key and returns it with its value, or nil at the
+// end (the cursor then stays on the last key).
 func (c *Cursor) Next() ([]byte, []byte) {
-	if c.where != atKey || c.tx.closed.Load() {
+	if c.where != atKey {
 		return nil, nil
 	}
-	if c.it.Next() {
-		return c.current()
+	s, mine := c.acquire()
+	if s == nil {
+		return nil, nil
 	}
-	c.it.Last() // stay on the last key, as bbolt does
-	return nil, nil
+	var ok bool
+	if mine && c.onSlot {
+		ok = s.it.Next()
+	} else {
+		// The first key after key is key+0x00.
+		ok = s.it.SeekGE(append(c.key[:len(c.key):len(c.key)], 0))
+	}
+	k, v, ok := c.settle(s, ok)
+	if !ok {
+		return nil, nil
+	}
+	return k, v
 }
 
-// Prev moves to the previous key.
+// Prev moves to the previous key and returns it with its value, or nil at
+// the start (the cursor then stays on the first key).
 func (c *Cursor) Prev() ([]byte, []byte) {
-	if c.tx.closed.Load() {
-		return nil, nil
-	}
+	var ok bool
 	switch c.where {
 	case atKey:
-		if c.it.Prev() {
-			return c.current()
+		s, mine := c.acquire()
+		if s == nil {
+			return nil, nil
 		}
-		c.it.First() // stay on the first key, as bbolt does
-		return nil, nil
+		if mine && c.onSlot {
+			ok = s.it.Prev()
+		} else {
+			ok = s.it.SeekLT(c.key)
+		}
+		k, v, ok := c.settle(s, ok)
+		if !ok {
+			return nil, nil
+		}
+		return k, v
 	case pastEnd:
-		if c.it.Last() {
-			c.where = atKey
-			return c.current()
+		s, _ := c.acquire()
+		if s == nil {
+			return nil, nil
 		}
+		k, v, ok := c.settle(s, s.it.SeekLT(c.upper))
+		if !ok {
+			return nil, nil
+		}
+		c.where = atKey
+		return k, v
 	}
 	return nil, nil
 }
 
-// Delete removes the key the cursor is on.
+// Delete removes the key the cursor is on. It fails with ErrTxNotWritable
+// in a read transaction and ErrIncompatibleValue on the root cursor.
 func (c *Cursor) Delete() error {
 	if err := c.tx.checkWritable(); err != nil {
 		return err
@@ -166,6 +187,52 @@ func (c *Cursor) Delete() error {
 		// The root cursor is on a bucket, which bbolt's Cursor.Delete refuses.
 		return berrors.ErrIncompatibleValue
 	}
-	key := append([]byte(nil), c.it.Key()...)
-	return c.tx.deleteKey(c.bucket, key)
+	return c.tx.deleteKey(c.bucket, append([]byte(nil), c.key...))
 }
+
+// acquire borrows an iterator for one move; nil once the transaction ended.
+func (c *Cursor) acquire() (*slot, bool) {
+	if c.tx.closed.Load() {
+		return nil, false
+	}
+	return c.tx.iters.acquire(c)
+}
+
+// settle ends a move: if the iterator is on a key within the cursor's
+// range, the cursor moves there and gets copies of the key and value;
+// otherwise it stays where it was. The iterator goes back to the lender.
+func (c *Cursor) settle(s *slot, ok bool) (k, v []byte, valid bool) {
+	if ok {
+		key := s.it.Key()
+		if bytes.Compare(key, c.lower) >= 0 && bytes.Compare(key, c.upper) < 0 {
+			k, v = c.load(key, s.it.Value())
+			valid = true
+		}
+	}
+	if !valid && c.err == nil {
+		c.err = s.it.Error()
+	}
+	c.onSlot = valid
+	c.tx.iters.release(s)
+	return k, v, valid
+}
+
+// load copies an engine entry into one new allocation that the cursor's key
+// and the returned key and value share.
+func (c *Cursor) load(key, value []byte) ([]byte, []byte) {
+	n := len(key)
+	if c.bucket == nil {
+		value = nil // the root cursor returns bucket names with nil values
+	}
+	buf := make([]byte, n+len(value))
+	copy(buf, key)
+	copy(buf[n:], value)
+	c.key = buf[:n:n]
+	if c.bucket == nil {
+		return c.key[c.strip:], nil
+	}
+	return c.key[c.strip:], buf[n:]
+}
+
+// close lets another cursor have the iterator this one holds at once.
+func (c *Cursor) close() { c.tx.iters.drop(c) }

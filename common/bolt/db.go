@@ -65,7 +65,8 @@ type DB struct {
 	state    atomic.Pointer[dbState]
 	open     atomic.Bool
 
-	iterators atomic.Int64 // engine iterators held by cursors
+	iterators atomic.Int64 // engine iterators open for cursors
+	values    *valueCache  // committed values read by point reads; nil: none
 
 	txID    atomic.Int64
 	txN     atomic.Int64
@@ -85,10 +86,13 @@ type dbState struct {
 	// has had no keys. A key beyond it cannot exist, so a commit needs no
 	// lookup of its old size: etcd's revision keys only grow.
 	bounds map[string][]byte
+	// seq counts the commits since open: a transaction sees the state of
+	// commit seq and no later one (the value cache relies on it).
+	seq uint64
 }
 
-func newState(buckets map[string]bucketTotals, bounds map[string][]byte) *dbState {
-	s := &dbState{buckets: buckets, bounds: bounds}
+func newState(buckets map[string]bucketTotals, bounds map[string][]byte, seq uint64) *dbState {
+	s := &dbState{buckets: buckets, bounds: bounds, seq: seq}
 	for name, t := range buckets {
 		s.totals = s.totals.Add(archive.Totals{Buckets: 1, NameBytes: int64(len(name)), Entries: t.entries, DataBytes: t.bytes})
 	}
@@ -160,6 +164,7 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 		db.closeEngine()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	db.values = newValueCache(db.settings.valueCacheBytes(v.Layer.ValueCacheBytes), 0)
 	db.open.Store(true)
 	trackOpen(db)
 	db.logf("storage engine %s (family %s, etcd-lsm): %s: %s; open took %v; %d buckets, %d keys",
@@ -426,7 +431,7 @@ func (db *DB) loadState() error {
 			return err
 		}
 	}
-	db.state.Store(newState(buckets, bounds))
+	db.state.Store(newState(buckets, bounds, 0))
 	return nil
 }
 
@@ -465,6 +470,7 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 		return nil, berrors.ErrDatabaseNotOpen
 	}
 	tx := &Tx{db: db, writable: writable, id: int(db.txID.Add(1))}
+	tx.iters.tx, tx.iters.reuse = tx, db.variant.Layer.ReuseIterators
 	if writable {
 		db.writer.Lock()
 		txn, err := db.eng.Begin()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -19,6 +20,10 @@ import (
 //	                         "bbolt" (a stock bbolt file, which stock etcd
 //	                         members and tools read too; costs a temporary
 //	                         file of the database's size per snapshot).
+//	ETCDLSM_VALUE_CACHE_MB   size of the layer's cache of committed values
+//	                         read by exact key, in MiB (0 turns it off);
+//	                         default: the variant's choice (see
+//	                         engine.LayerOptions.ValueCacheBytes).
 //	ETCDLSM_IMPORT_BACKUP    what happens to a stock bbolt file that Open
 //	                         imports: "keep" (default; it is moved into the
 //	                         engine root as bbolt-import-<time>-<id>.db, the
@@ -26,6 +31,7 @@ import (
 const (
 	envSnapshotFormat = "ETCDLSM_SNAPSHOT_FORMAT"
 	envImportBackup   = "ETCDLSM_IMPORT_BACKUP"
+	envValueCache     = "ETCDLSM_VALUE_CACHE_MB"
 )
 
 // SnapshotFormat names what Tx.WriteTo writes.
@@ -39,12 +45,21 @@ const (
 type settings struct {
 	snapshotFormat SnapshotFormat
 	keepImported   bool
+	valueCacheMB   int64 // -1: the variant's default
+}
+
+// valueCacheBytes is the value cache's size: the setting, else def.
+func (s settings) valueCacheBytes(def int64) int64 {
+	if s.valueCacheMB >= 0 {
+		return s.valueCacheMB << 20
+	}
+	return def
 }
 
 // readSettings parses the layer's environment variables; an unknown value
 // is an error naming the variable.
 func readSettings() (settings, error) {
-	s := settings{snapshotFormat: FormatArchive, keepImported: true}
+	s := settings{snapshotFormat: FormatArchive, keepImported: true, valueCacheMB: -1}
 	switch v := os.Getenv(envSnapshotFormat); v {
 	case "", string(FormatArchive):
 	case string(FormatBolt):
@@ -58,6 +73,13 @@ func readSettings() (settings, error) {
 		s.keepImported = false
 	default:
 		return s, fmt.Errorf("invalid %s=%q: want \"keep\" or \"discard\"", envImportBackup, v)
+	}
+	if v := os.Getenv(envValueCache); v != "" {
+		mb, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || mb < 0 || mb > 1<<20 {
+			return s, fmt.Errorf("invalid %s=%q: want a size in MiB from 0 to %d", envValueCache, v, 1<<20)
+		}
+		s.valueCacheMB = mb
 	}
 	return s, nil
 }

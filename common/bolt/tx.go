@@ -28,9 +28,10 @@ type Tx struct {
 	state    *dbState // committed buckets as of this transaction's start
 	closed   atomic.Bool
 	cursors  atomic.Int64 // cursors made; read transactions make them concurrently
+	iters    iterators    // the engine iterators cursors borrow
 
-	mu    sync.Mutex // guards iters
-	iters map[engine.Iterator]struct{}
+	bucketMu sync.Mutex // guards buckets
+	buckets  map[string]*Bucket
 
 	// Read transactions of a database set to send bbolt snapshots: the
 	// exported file, made at the first Size or WriteTo.
@@ -123,36 +124,6 @@ func (tx *Tx) Size() int64 {
 // OnCommit registers fn to run after a successful commit.
 func (tx *Tx) OnCommit(fn func()) { tx.onCommit = append(tx.onCommit, fn) }
 
-func (tx *Tx) track(it engine.Iterator) {
-	tx.mu.Lock()
-	if tx.iters == nil {
-		tx.iters = map[engine.Iterator]struct{}{}
-	}
-	tx.iters[it] = struct{}{}
-	tx.mu.Unlock()
-	tx.db.iterators.Add(1)
-}
-
-func (tx *Tx) untrack(it engine.Iterator) {
-	tx.mu.Lock()
-	if _, ok := tx.iters[it]; ok {
-		delete(tx.iters, it)
-		tx.db.iterators.Add(-1)
-	}
-	tx.mu.Unlock()
-	it.Close()
-}
-
-func (tx *Tx) closeIterators() {
-	tx.mu.Lock()
-	for it := range tx.iters {
-		it.Close()
-	}
-	tx.db.iterators.Add(-int64(len(tx.iters)))
-	tx.iters = nil
-	tx.mu.Unlock()
-}
-
 // bucketExists answers from the write transaction's own changes first, then
 // from the in-memory bucket set (variants with CacheBuckets) or the store.
 func (tx *Tx) bucketExists(name []byte) (bool, error) {
@@ -169,16 +140,57 @@ func (tx *Tx) bucketExists(name []byte) (bool, error) {
 	return ok, err
 }
 
-// Bucket returns the named bucket, or nil if it does not exist.
+// Bucket returns the named bucket, or nil if it does not exist. The
+// handle is made once per transaction and bucket: etcd asks for the bucket
+// at every put.
 func (tx *Tx) Bucket(name []byte) *Bucket {
 	if tx.closed.Load() {
 		return nil
+	}
+	tx.bucketMu.Lock()
+	b := tx.buckets[string(name)]
+	tx.bucketMu.Unlock()
+	if b != nil {
+		return b
 	}
 	ok, err := tx.bucketExists(name)
 	if err != nil || !ok {
 		return nil
 	}
-	return newBucket(tx, name)
+	return tx.keepBucket(newBucket(tx, name))
+}
+
+// keepBucket caches b as the transaction's handle of its bucket.
+func (tx *Tx) keepBucket(b *Bucket) *Bucket {
+	tx.bucketMu.Lock()
+	defer tx.bucketMu.Unlock()
+	if tx.buckets == nil {
+		tx.buckets = map[string]*Bucket{}
+	}
+	if old := tx.buckets[b.name]; old != nil {
+		return old
+	}
+	tx.buckets[b.name] = b
+	return b
+}
+
+// get reads an engine key as the transaction sees it: a write transaction
+// through its own writes; a read transaction through the value cache, which
+// it fills from its snapshot.
+func (tx *Tx) get(key []byte) ([]byte, bool, error) {
+	vc := tx.db.values
+	if tx.writable || vc == nil {
+		return tx.r.Get(key)
+	}
+	seq := tx.state.seq
+	if v, ok := vc.get(key, seq); ok {
+		return v, true, nil
+	}
+	v, ok, err := tx.r.Get(key)
+	if err == nil && ok {
+		vc.add(key, v, seq)
+	}
+	return v, ok, err
 }
 
 // CreateBucket creates a bucket; it fails if the bucket exists.
@@ -204,7 +216,7 @@ func (tx *Tx) CreateBucket(name []byte) (*Bucket, error) {
 	}
 	tx.overlay[string(name)] = true
 	tx.gen++
-	return newBucket(tx, name), nil
+	return tx.keepBucket(newBucket(tx, name)), nil
 }
 
 // CreateBucketIfNotExists returns the bucket, creating it if needed.
@@ -251,6 +263,9 @@ func (tx *Tx) DeleteBucket(name []byte) error {
 	}
 	tx.overlay[string(name)] = false
 	tx.gen++
+	tx.bucketMu.Lock()
+	delete(tx.buckets, string(name))
+	tx.bucketMu.Unlock()
 	return nil
 }
 
@@ -327,12 +342,16 @@ func (tx *Tx) Commit() error {
 		tx.txn.Rollback()
 		return err
 	}
-	tx.closeIterators()
+	tx.iters.closeAll()
 	db := tx.db
 	db.commitMu.Lock()
 	err = tx.txn.Commit()
 	if err == nil {
-		db.state.Store(newState(buckets, bounds))
+		seq := tx.state.seq + 1
+		if db.values != nil {
+			db.values.commit(tx.order, seq)
+		}
+		db.state.Store(newState(buckets, bounds, seq))
 	}
 	db.commitMu.Unlock()
 	if err != nil {
@@ -471,7 +490,7 @@ func (tx *Tx) Rollback() error {
 		return berrors.ErrTxClosed
 	}
 	if tx.writable {
-		tx.closeIterators()
+		tx.iters.closeAll()
 		tx.txn.Rollback()
 	}
 	tx.end()
@@ -489,7 +508,7 @@ func (tx *Tx) end() {
 	if tx.closed.Swap(true) {
 		return
 	}
-	tx.closeIterators()
+	tx.iters.closeAll()
 	if tx.writable {
 		tx.db.writer.Unlock()
 	} else {

@@ -41,6 +41,7 @@ func Run(t *testing.T, v engine.Variant) {
 		{"cursor", testCursor},
 		{"read-your-writes", testIsolation},
 		{"concurrency", testConcurrency},
+		{"read-path", testReadPath},
 		{"size", testSize},
 		{"durability", testDurability},
 		{"bad-input", testBadInput},

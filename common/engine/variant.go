@@ -39,6 +39,21 @@ type LayerOptions struct {
 	// CacheBuckets keeps the set of existing buckets in memory instead of
 	// reading the store on every Tx.Bucket call.
 	CacheBuckets bool
+
+	// ReuseIterators lets a transaction's cursors share its few engine
+	// iterators: a cursor that needs one takes over the least recently used
+	// and repositions it. Without it every cursor opens a fresh iterator
+	// bounded to its bucket (the thesis's stages). Either way a transaction
+	// holds at most a few iterators, however many cursors it makes.
+	ReuseIterators bool
+
+	// PointSeek answers a cursor's Seek to an existing key with a point
+	// read, which needs no iterator: etcd reads every revision by exact key.
+	PointSeek bool
+
+	// ValueCacheBytes sizes the layer's cache of committed values read by
+	// point reads (0: none). ETCDLSM_VALUE_CACHE_MB overrides it.
+	ValueCacheBytes int64
 }
 
 // VariantEnv is the environment variable that selects a variant at run time

@@ -115,6 +115,7 @@ import "C"
 
 import (
 	"errors"
+	"sync"
 	"unsafe"
 
 	"github.com/linxGnu/grocksdb"
@@ -212,7 +213,9 @@ func IntProperties(base Base, names []string) []int64 {
 // Get takes two: the read and the free of RocksDB's copy) and returns a Go
 // copy of the value.
 func getValue(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte) ([]byte, bool, error) {
-	buf := make([]byte, 512)
+	scratch := getScratch.Get().(*[]byte)
+	defer getScratch.Put(scratch)
+	buf := *scratch
 	for {
 		var vlen C.size_t
 		var cErr *C.char
@@ -229,11 +232,16 @@ func getValue(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte) ([]byte, bo
 		case 0:
 			return nil, false, nil
 		case 1:
-			return buf[:vlen:vlen], true, nil
+			// An exact-size copy: values are kept (the layer caches them).
+			return append(make([]byte, 0, int(vlen)), buf[:vlen]...), true, nil
 		}
 		buf = make([]byte, max(int(vlen), 1))
 	}
 }
+
+// getScratch holds the buffers getValue reads into before it copies a
+// value out at its exact size.
+var getScratch = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
 
 // fill copies up to max entries (at most len(buf) bytes) from it's current
 // position into buf in one cgo call; see lsm_iter_fill. need > 0 means the

@@ -1,33 +1,41 @@
-// Package iterpool is batched plus cheaper reads: a read view lends a few
-// RocksDB iterators to all the cursors made on it, instead of creating and
-// destroying one per cursor; a cursor's seek to an existing key is answered
-// by a point read, with no iterator at all (see common/pool); and a forward
-// walk reads ahead, one cgo call per run of keys instead of about four per
-// key (rocks.ScanIterator). etcd reads every revision by exact key, so its
-// point and range requests mostly never touch an iterator; snapshots,
-// defrag and start-up walk whole buckets.
+// Package iterpool is batched plus cheaper reads, all of them layer
+// behaviours (engine.LayerOptions) but the last:
+//
+//   - a transaction's cursors share its few RocksDB iterators, taking over
+//     the least recently used one, instead of each opening its own;
+//   - a cursor's Seek to an existing key is a point read, which needs no
+//     iterator: etcd reads every revision by exact key;
+//   - committed values read by exact key are kept in a Go cache that the
+//     layer keeps coherent with every commit and snapshot, so a hot
+//     revision costs a map lookup instead of a call into RocksDB;
+//   - a forward walk reads ahead, one cgo call per run of keys instead of
+//     about four per key (rocks.ScanIterator).
 package iterpool
 
 import (
 	"github.com/linxGnu/grocksdb"
 
 	"etcd-lsm/common/engine"
-	"etcd-lsm/common/pool"
 	"etcd-lsm/common/rocks"
 	"etcd-lsm/variants/batched"
 )
 
-// PoolSize is how many iterators a read view keeps; cursors beyond it take
-// over the least recently used one.
-const PoolSize = 8
+// ValueCacheBytes is the default size of the layer's value cache
+// (ETCDLSM_VALUE_CACHE_MB overrides it).
+const ValueCacheBytes = 32 << 20
+
+// Layer is the layer behaviour of iterpool and of the stages built on it.
+var Layer = engine.LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: ValueCacheBytes}
 
 func init() {
 	engine.Register(engine.Variant{
-		Name:     "iterpool",
-		Family:   rocks.Family,
-		Open:     Open,
-		Layer:    engine.LayerOptions{CacheBuckets: true},
-		Describe: func() string { return "RocksDB default options; batched writes; pooled iterators and point-read seeks" },
+		Name:   "iterpool",
+		Family: rocks.Family,
+		Open:   Open,
+		Layer:  Layer,
+		Describe: func() string {
+			return "RocksDB default options; batched writes; shared iterators, point-read seeks, value cache, read-ahead scans"
+		},
 	})
 }
 
@@ -38,25 +46,8 @@ func Open(dir string, o engine.Options) (engine.Engine, error) {
 	})
 }
 
-// Engine is the batched engine with pooled read views.
+// Engine is the batched engine whose views read ahead.
 type Engine struct{ *batched.Engine }
 
-// View returns a snapshot view whose iterators come from a pool.
-func (e *Engine) View() (engine.View, error) { return NewView(rocks.NewScanView(e.DB)), nil }
-
-// NewView wraps a snapshot view with an iterator pool.
-func NewView(v *rocks.View) engine.View {
-	return &view{View: v, pool: pool.New(func() engine.Iterator { return v.NewIterator(nil, nil) }, v.Get, PoolSize)}
-}
-
-type view struct {
-	*rocks.View
-	pool *pool.Pool
-}
-
-func (v *view) NewIterator(lower, upper []byte) engine.Iterator { return v.pool.Iterator(lower, upper) }
-
-func (v *view) Release() {
-	v.pool.Close()
-	v.View.Release()
-}
+// View returns a snapshot view whose iterators read ahead.
+func (e *Engine) View() (engine.View, error) { return rocks.NewScanView(e.DB), nil }

@@ -70,7 +70,7 @@ func init() {
 			}
 			return Open(dir, o, to)
 		},
-		Layer: engine.LayerOptions{CacheBuckets: true},
+		Layer: iterpool.Layer,
 		Validate: func() error {
 			_, err := FromEnv(Defaults)
 			return err
@@ -86,7 +86,7 @@ func init() {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), bloom %g bits/key, compression lz4/zstd %v, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB; batched writes; pooled iterators",
+	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), bloom %g bits/key, compression lz4/zstd %v, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB; batched writes; shared iterators, point-read seeks, value cache",
 		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10)
 }
 
