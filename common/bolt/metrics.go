@@ -88,9 +88,13 @@ var metrics = []metric{
 	gauge("value_cache_entries", "Values in the layer's value cache.",
 		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.values.stats().Entries) })),
 	counter("value_cache_hits_total", "Point reads answered by the layer's value cache.",
-		func(db *DB, _ *engine.Stats) (float64, bool) { return float64(db.values.stats().Hits), db.values != nil }),
+		func(db *DB, _ *engine.Stats) (float64, bool) {
+			return float64(db.values.stats().Hits), db.values != nil
+		}),
 	counter("value_cache_misses_total", "Point reads of read transactions that went to the engine.",
-		func(db *DB, _ *engine.Stats) (float64, bool) { return float64(db.values.stats().Misses), db.values != nil }),
+		func(db *DB, _ *engine.Stats) (float64, bool) {
+			return float64(db.values.stats().Misses), db.values != nil
+		}),
 	gauge("memtable_bytes", "Memory held by memtables.",
 		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.MemtableBytes) })),
 	gauge("block_cache_usage_bytes", "Memory held by the block cache.",

@@ -27,9 +27,9 @@ const Family = "pebble"
 
 func init() {
 	engine.Register(engine.Variant{
-		Name:     "pebble",
-		Family:   Family,
-		Open:     Open,
+		Name:   "pebble",
+		Family: Family,
+		Open:   Open,
 		// The layer's read path of the iterpool stage: Pebble iterators are
 		// dearer to make than RocksDB's, and its Get copies the value.
 		Layer: engine.LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: 32 << 20},
