@@ -105,3 +105,27 @@ func ProcCPU(pid int) (user, sys float64, err error) {
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return u / clockTick, st / clockTick, nil
 }
+
+// MachineBusySeconds is the non-idle CPU time of the whole machine (every
+// CPU, every process, user and kernel; idle and iowait left out) from
+// /proc/stat, or -1.
+func MachineBusySeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return -1
+	}
+	var busy float64
+	for i, x := range f[1:] {
+		v, _ := strconv.ParseFloat(x, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		busy += v
+	}
+	return busy / clockTick
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -376,8 +375,8 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 	r := &engineRun{cfg: cfg, engine: engine}
 	r.logf = func(f string, a ...any) { logf("[%s] "+f, append([]any{engine}, a...)...) }
 	binDir := filepath.Join(cfg.BinRoot, engine)
-	cgName := fmt.Sprintf("etcdlsm-scale-%d-%s", os.Getpid(), engine)
-	cg, err := NewCgroup(cgName, cfg.MemLimit)
+	cgName := cluster.MemCgroupName(cgroupPrefix, engine)
+	cg, err := cluster.NewMemCgroup(cgName, cfg.MemLimit)
 	if err != nil {
 		return nil, Summary{}, err
 	}
@@ -413,8 +412,8 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 		return nil, Summary{}, fmt.Errorf("starting etcd (%s): %w", engine, err)
 	}
 	pid := m.Pid()
-	if b, err := os.ReadFile(filepath.Join(cg.Path, "cgroup.procs")); err != nil || !strings.Contains(" "+strings.Join(strings.Fields(string(b)), " ")+" ", fmt.Sprintf(" %d ", pid)) {
-		return nil, Summary{}, fmt.Errorf("etcd pid %d is not in cgroup %s (procs %q)", pid, cg.Path, string(b))
+	if !cg.Contains(pid) {
+		return nil, Summary{}, fmt.Errorf("etcd pid %d is not in cgroup %s (procs %v)", pid, cg.Path, cg.Procs())
 	}
 	r.logf("etcd pid %d in cgroup %s (limit %s), data %s", pid, cg.Name, human(cfg.MemLimit), m.DataDir)
 	cli, err := c.Client()
@@ -545,8 +544,8 @@ loop:
 	sum := r.summarize(end, final)
 	sum.DefragsDuringRun = int(defrags.Load())
 	// The run's own peak and OOM kills, before the final defrag.
-	sum.PeakCgroup = cg.Int("memory.max_usage_in_bytes")
-	sum.OOMKills = cg.Stat("memory.oom_control")["oom_kill"]
+	sum.PeakCgroup = cg.Peak()
+	sum.OOMKills = cg.OOMKills()
 	sum.DefragNeeded = sum.DefragsDuringRun > 0
 	ranThrough := m.Running()
 	// One defrag at the end: how much an operator gets back and what it costs.
@@ -560,11 +559,11 @@ loop:
 		sum.DBSizeAfterDefrag = after.DBSize
 		sum.DiskAfterDefrag = after.DiskBackend
 		sum.DefragReclaimedDisk = before.DiskBackend - after.DiskBackend
-		sum.FinalDefragOOMKills = cg.Stat("memory.oom_control")["oom_kill"] - sum.OOMKills
-		sum.FinalDefragPeakCgroup = cg.Int("memory.max_usage_in_bytes")
+		sum.FinalDefragOOMKills = cg.OOMKills() - sum.OOMKills
+		sum.FinalDefragPeakCgroup = cg.Peak()
 		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s, OOM kills %d", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend), sum.FinalDefragOOMKills)
 	}
-	sum.CgroupFailcnt = cg.Int("memory.failcnt")
+	sum.CgroupFailcnt = cg.LimitHits()
 	if !m.Running() {
 		stage := "during the run"
 		if ranThrough {
@@ -607,7 +606,7 @@ type sampler struct {
 	r       *engineRun
 	c       *cluster.Cluster
 	m       *cluster.Member
-	cg      *Cgroup
+	cg      *cluster.MemCgroup
 	cli     *clientv3.Client
 	pid     int
 	lastT   float64
@@ -618,11 +617,11 @@ type sampler struct {
 	lastSys float64
 }
 
-func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *Cgroup, cli *clientv3.Client) *sampler {
+func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *cluster.MemCgroup, cli *clientv3.Client) *sampler {
 	s := &sampler{r: r, c: c, m: m, cg: cg, cli: cli, pid: m.Pid()}
 	etcd, sys := procCPU(s.pid)
 	self, _ := procCPU(0)
-	s.lastCPU = [3]float64{etcd, self, machineBusySeconds()}
+	s.lastCPU = [3]float64{etcd, self, cluster.MachineBusySeconds()}
 	rd, wr := procIO(s.pid)
 	s.lastIO = [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
 	s.lastSys = sys
@@ -724,12 +723,11 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 	out.DiskWAL = duBytes(s.m.WALDir())
 	out.RSS = procStatusKB(s.pid, "VmRSS")
 	out.HWM = procStatusKB(s.pid, "VmHWM")
-	out.CgroupUsage = s.cg.Int("memory.usage_in_bytes")
-	st := s.cg.Stat("memory.stat")
-	out.CgroupRSS, out.CgroupCache = st["rss"], st["cache"]
+	out.CgroupUsage = s.cg.Usage()
+	out.CgroupRSS, out.CgroupCache = s.cg.AnonFile()
 	etcd, sys := procCPU(s.pid)
 	self, _ := procCPU(0)
-	cpu := [3]float64{etcd, self, machineBusySeconds()}
+	cpu := [3]float64{etcd, self, cluster.MachineBusySeconds()}
 	if cpu[0] >= 0 && s.lastCPU[0] >= 0 {
 		out.EtcdCPU = (cpu[0] - s.lastCPU[0]) / dt
 	}

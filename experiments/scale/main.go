@@ -27,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"etcd-lsm/experiments/cluster"
 )
 
 // Config of a run.
@@ -201,7 +203,7 @@ func run(args []string) error {
 	logf := func(f string, a ...any) {
 		fmt.Printf("%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(f, a...))
 	}
-	RemoveStaleCgroups(logf)
+	cluster.RemoveStaleMemCgroups(cgroupPrefix, logf)
 
 	runID := "scale-" + time.Now().UTC().Format("20060102T150405Z") + "-" + cfg.Mode
 	dir := filepath.Join(absPath(*out), runID)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,123 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"etcd-lsm/experiments/cluster"
 )
 
-// ---- cgroup v1 memory controller ------------------------------------------
-
-const cgroupMemRoot = "/sys/fs/cgroup/memory"
-
-// Cgroup is a cgroup v1 memory cgroup this program made.
-type Cgroup struct {
-	Name string
-	Path string
-}
-
-// NewCgroup makes cgroupMemRoot/<name> with the memory limit.
-func NewCgroup(name string, limit int64) (*Cgroup, error) {
-	if _, err := os.Stat(filepath.Join(cgroupMemRoot, "memory.limit_in_bytes")); err != nil {
-		return nil, fmt.Errorf("cgroup v1 memory controller not found at %s (needs root and cgroup v1): %v", cgroupMemRoot, err)
-	}
-	p := filepath.Join(cgroupMemRoot, name)
-	if err := os.Mkdir(p, 0o755); err != nil {
-		return nil, err
-	}
-	cg := &Cgroup{Name: name, Path: p}
-	if err := cg.write("memory.limit_in_bytes", strconv.FormatInt(limit, 10)); err != nil {
-		cg.Remove()
-		return nil, err
-	}
-	return cg, nil
-}
-
-func (cg *Cgroup) write(file, val string) error {
-	return os.WriteFile(filepath.Join(cg.Path, file), []byte(val), 0o644)
-}
-
-// ExecPrefix is a command prefix that moves itself into the cgroup and then
-// execs the real command in place (same pid, so the harness signals etcd).
-func (cg *Cgroup) ExecPrefix() []string {
-	return []string{"/bin/sh", "-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(cg.Path, "cgroup.procs")}
-}
-
-// Int reads a single-number file of the cgroup.
-func (cg *Cgroup) Int(file string) int64 {
-	b, err := os.ReadFile(filepath.Join(cg.Path, file))
-	if err != nil {
-		return -1
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
-}
-
-// Stat reads memory.stat (or memory.oom_control) as key -> value.
-func (cg *Cgroup) Stat(file string) map[string]int64 {
-	out := map[string]int64{}
-	b, err := os.ReadFile(filepath.Join(cg.Path, file))
-	if err != nil {
-		return out
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 2 {
-			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-				out[f[0]] = n
-			}
-		}
-	}
-	return out
-}
-
-// Remove removes the cgroup; processes still in it (there should be none)
-// are moved to the root first. Bounded: at most ~5 s of retries.
-func (cg *Cgroup) Remove() error {
-	var err error
-	for i := 0; i < 50; i++ {
-		if b, e := os.ReadFile(filepath.Join(cg.Path, "cgroup.procs")); e == nil {
-			for _, pid := range strings.Fields(string(b)) {
-				os.WriteFile(filepath.Join(cgroupMemRoot, "cgroup.procs"), []byte(pid), 0o644)
-			}
-		}
-		err = os.Remove(cg.Path)
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("removing cgroup %s: %w", cg.Path, err)
-}
-
-// RemoveStaleCgroups removes empty cgroups of earlier runs of this program
-// whose process is gone (prefix etcdlsm-scale-<pid>-).
-func RemoveStaleCgroups(logf func(string, ...any)) {
-	ents, err := os.ReadDir(cgroupMemRoot)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), "etcdlsm-scale-")
-		if !ok || !e.IsDir() {
-			continue
-		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue // its run is still going
-		}
-		if err := os.Remove(filepath.Join(cgroupMemRoot, e.Name())); err == nil {
-			logf("removed stale cgroup %s", e.Name())
-		}
-	}
-}
+// cgroupPrefix names this program's memory cgroups (cluster.MemCgroupName).
+const cgroupPrefix = "etcdlsm-scale-"
 
 // ---- /proc ------------------------------------------------------------------
 
@@ -142,28 +30,6 @@ func procCPU(pid int) (total, sys float64) {
 		return -1, -1
 	}
 	return u + s, s
-}
-
-// machineBusySeconds is the non-idle CPU time of the whole machine.
-func machineBusySeconds() float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return -1
-	}
-	var busy float64
-	for i, x := range f[1:] {
-		v, _ := strconv.ParseFloat(x, 64)
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		busy += v
-	}
-	return busy / clkTck
 }
 
 // duBytes is the allocated size (blocks) of everything under dir.
