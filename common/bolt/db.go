@@ -543,6 +543,7 @@ func (db *DB) Close() error {
 	db.bg.Wait()
 	trackClose(db)
 	err := db.closeEngine()
+	db.values.close()
 	if db.dir != nil {
 		if !db.readOnly {
 			abs, _ := filepath.Abs(db.path)

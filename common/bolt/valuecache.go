@@ -25,21 +25,23 @@ import (
 //   - a transaction uses an entry only if it began at or after the entry's
 //     sequence; older transactions read their snapshot from the engine.
 //
-// Values are shared, never copied: bbolt's contract already forbids callers
-// to change a value they were given.
+// Values live outside the Go heap, in one memory-mapped ring per shard
+// written in FIFO order, and a hit returns a copy: a cache on the Go heap
+// would count twice against the process's memory, because the garbage
+// collector lets the heap grow to twice what is live (GOGC) and a cache is
+// all live. Only the index (keys and positions) is on the Go heap.
 type valueCache struct {
-	seed     maphash.Seed
-	perShard int64 // bytes of key, value and overhead each shard may hold
-	shards   [cacheShards]cacheShard
+	seed   maphash.Seed
+	shards [cacheShards]cacheShard
 
 	hits, misses atomic.Int64
 }
 
 const (
 	cacheShards = 16
-	// entryOverhead approximates the bytes an entry costs besides its key
-	// and value (map slot, entry struct, string and slice headers).
-	entryOverhead = 96
+	// entryOverhead approximates the Go heap an entry costs besides its key
+	// (map slot, entry, queue record).
+	entryOverhead = 64
 )
 
 type cacheShard struct {
@@ -48,47 +50,67 @@ type cacheShard struct {
 	index map[string]int32 // key -> position in ents
 	ents  []cacheEntry
 	free  []int32 // unused positions in ents
-	hand  int     // CLOCK hand over ents
-	bytes int64
+	ring  ring
 	_     [64]byte // keep shards' locks on separate cache lines
 }
 
 type cacheEntry struct {
 	key  string
-	val  []byte
+	off  int // of the value in the ring
+	n    int // value length
 	seq  uint64
 	live bool
-	ref  bool // read since the hand last passed
 }
 
-// newValueCache returns a cache of about capacity bytes that starts at
-// commit sequence seq, or nil when capacity is zero or negative.
+// newValueCache returns a cache of about capacity bytes of values that
+// starts at commit sequence seq, or nil when capacity is zero or negative
+// or the memory cannot be mapped.
 func newValueCache(capacity int64, seq uint64) *valueCache {
 	if capacity <= 0 {
 		return nil
 	}
-	c := &valueCache{seed: maphash.MakeSeed(), perShard: max(capacity/cacheShards, 1)}
+	c := &valueCache{seed: maphash.MakeSeed()}
+	size := int(max(capacity/cacheShards, 4<<10))
 	for i := range c.shards {
-		c.shards[i].index = map[string]int32{}
-		c.shards[i].seq = seq
+		s := &c.shards[i]
+		if err := s.ring.init(size); err != nil {
+			c.close()
+			return nil
+		}
+		s.index = map[string]int32{}
+		s.seq = seq
 	}
 	return c
+}
+
+// close returns the cache's memory to the system; the cache answers
+// nothing afterwards.
+func (c *valueCache) close() {
+	if c == nil {
+		return
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.index, s.ents, s.free = nil, nil, nil
+		s.ring.release()
+		s.mu.Unlock()
+	}
 }
 
 func (c *valueCache) shard(key []byte) *cacheShard {
 	return &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
 }
 
-// get returns the value of key for a transaction that began at sequence
-// seq, if the cache holds it for that sequence.
+// get returns a copy of the value of key for a transaction that began at
+// sequence seq, if the cache holds it for that sequence.
 func (c *valueCache) get(key []byte, seq uint64) ([]byte, bool) {
 	s := c.shard(key)
 	s.mu.Lock()
 	i, ok := s.index[string(key)]
 	if ok && s.ents[i].seq <= seq {
 		e := &s.ents[i]
-		e.ref = true
-		v := e.val
+		v := append(make([]byte, 0, e.n), s.ring.buf[e.off:e.off+e.n]...)
 		s.mu.Unlock()
 		c.hits.Add(1)
 		return v, true
@@ -101,22 +123,16 @@ func (c *valueCache) get(key []byte, seq uint64) ([]byte, bool) {
 // add records that key has value val as of sequence seq, which a
 // transaction of that sequence read from the engine. It does nothing when a
 // later commit has happened since (the value may be stale), or when the
-// entry would take more than an eighth of its shard.
+// value would take more than an eighth of its shard.
 func (c *valueCache) add(key, val []byte, seq uint64) {
-	cost := int64(len(key)+len(val)) + entryOverhead
-	if cost > c.perShard/8 {
-		return
-	}
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.seq != seq {
+	if s.seq != seq || s.index == nil || len(val) > len(s.ring.buf)/8 {
 		return
 	}
 	if _, ok := s.index[string(key)]; ok {
 		return
-	}
-	for s.bytes+cost > c.perShard && s.evictOne() {
 	}
 	var i int32
 	if n := len(s.free); n > 0 {
@@ -125,40 +141,23 @@ func (c *valueCache) add(key, val []byte, seq uint64) {
 		s.ents = append(s.ents, cacheEntry{})
 		i = int32(len(s.ents) - 1)
 	}
+	off := s.ring.alloc(len(val), i, s.evicted)
+	copy(s.ring.buf[off:], val)
 	k := string(key)
-	s.ents[i] = cacheEntry{key: k, val: val, seq: seq, live: true}
+	s.ents[i] = cacheEntry{key: k, off: off, n: len(val), seq: seq, live: true}
 	s.index[k] = i
-	s.bytes += cost
 }
 
-// evictOne removes one entry not read since the hand last passed it
-// (CLOCK); it reports false when the shard is empty.
-func (s *cacheShard) evictOne() bool {
-	if len(s.index) == 0 {
-		return false
-	}
-	for {
-		if s.hand >= len(s.ents) {
-			s.hand = 0
-		}
-		e := &s.ents[s.hand]
-		if e.live {
-			if !e.ref {
-				s.remove(int32(s.hand))
-				s.hand++
-				return true
-			}
-			e.ref = false
-		}
-		s.hand++
+// evicted is called by the ring for each value it overwrites.
+func (s *cacheShard) evicted(i int32, off int) {
+	if e := &s.ents[i]; e.live && e.off == off {
+		s.remove(i)
 	}
 }
 
 func (s *cacheShard) remove(i int32) {
-	e := &s.ents[i]
-	delete(s.index, e.key)
-	s.bytes -= int64(len(e.key)+len(e.val)) + entryOverhead
-	*e = cacheEntry{}
+	delete(s.index, s.ents[i].key)
+	s.ents[i] = cacheEntry{}
 	s.free = append(s.free, i)
 }
 
@@ -176,8 +175,11 @@ func (c *valueCache) commit(keys [][]byte, seq uint64) {
 		s.mu.Lock()
 		s.seq = seq
 		for _, k := range byShard[i] {
+			if s.index == nil {
+				break
+			}
 			if j, ok := s.index[string(k)]; ok {
-				s.remove(j)
+				s.remove(j) // its bytes in the ring are reused when reached
 			}
 		}
 		s.mu.Unlock()
@@ -197,8 +199,13 @@ func (c *valueCache) stats() cacheStats {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		st.Bytes += s.bytes
-		st.Entries += int64(len(s.index))
+		st.Bytes += int64(s.ring.touched)
+		for _, e := range s.ents {
+			if e.live {
+				st.Entries++
+				st.Bytes += int64(len(e.key)) + entryOverhead
+			}
+		}
 		s.mu.Unlock()
 	}
 	return st

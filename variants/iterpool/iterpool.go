@@ -22,7 +22,7 @@ import (
 
 // ValueCacheBytes is the default size of the layer's value cache
 // (ETCDLSM_VALUE_CACHE_MB overrides it).
-const ValueCacheBytes = 32 << 20
+const ValueCacheBytes = 16 << 20
 
 // Layer is the layer behaviour of iterpool and of the stages built on it.
 var Layer = engine.LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: ValueCacheBytes}
