@@ -6,6 +6,7 @@
 #   make build VARIANT=bbolt   the same etcd release on the real bbolt
 #   make compat [VARIANT=x|all] [ETCD_VERSION=v3.7.3]   etcd's own tests on the layer
 #   make benchstat             micro-benchmarks of every stage, benchstat deltas
+#   make benchstat-etcd        etcd's own storage benchmarks on every variant and bbolt
 #   make profile [VARIANT=x]   CPU profile of the leader under the write load
 #   make figures               thesis-style figures of the newest results
 #   make migrate-demo          stock cluster -> etcd-lsm -> stock, live, checked
@@ -29,12 +30,12 @@ ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat ablation clean variants help
+.PHONY: soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
 
 all: build
 
 help:
-	@sed -n '1,14p' Makefile
+	@sed -n '1,15p' Makefile
 
 variants:
 	@echo bbolt $(VARIANTS)
@@ -87,7 +88,7 @@ build-all:
 	@for v in bbolt $(VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
 
 # --- tests -----------------------------------------------------------------
-test: deps unit smoke compat-quick faults-short
+test: deps unit smoke soak compat-quick faults-short
 
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.
@@ -98,7 +99,15 @@ unit: deps
 # End to end against real etcd binaries on loopback.
 smoke: deps
 	@for v in bbolt $(SMOKE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(GO) test -count=1 -timeout 30m -v ./smoke/ ./reproduce/ ./migrate/
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(GO) test -count=1 -timeout 30m -v -skip TestReadOnlySoak ./smoke/ ./reproduce/ ./migrate/
+
+# A read-only period on real etcd, every build: one member in a memory
+# cgroup, 20,000 puts, then 20,000 ranges with no writes; throughput must
+# not decay nor memory grow (experiments/smoke/readsoak_test.go).
+SOAK_VARIANTS ?= $(VARIANTS)
+soak: deps
+	@for v in bbolt $(SOAK_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SOAK_VARIANTS)" $(GO) test -count=1 -timeout 30m -v -run TestReadOnlySoak ./smoke/
 
 # etcd's own tests (storage, etcdserver, etcdutl snapshot and a curated set
 # of in-process cluster tests), run unmodified from the module cache on the
@@ -189,6 +198,14 @@ figures-deps:
 # interleaved rounds; benchstat tables of successive deltas and vs bbolt.
 benchstat: deps
 	experiments/benchstat.sh
+
+# etcd's own benchmarks of server/storage/mvcc and server/storage/backend,
+# unmodified from the module cache, on the real bbolt and every variant
+# (VARIANTS_ETCD="bbolt tuned" narrows), interleaved rounds; ROUNDS, COUNT,
+# BENCHTIME, BENCH override the defaults (experiments/benchetcd.sh).
+# Results: experiments/results/benchstat-etcd-<time>/.
+benchstat-etcd: deps
+	ETCD_VERSION=$(ETCD_VERSION) experiments/benchetcd.sh
 
 # The effect of each tuned option (turned back one at a time), benchstat
 # against the tuned defaults.

@@ -10,6 +10,7 @@
 # (preloaded sizes, default "10000"; add 1000000 for the large database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. experiments/benchlib.sh
 
 STAGES=(naive bucketmap optimistic wbwi writebatch batched iterpool tuned)
 # Not a stage of the RocksDB line: compared with bbolt only.
@@ -23,27 +24,19 @@ mkdir -p "$out/raw" "$out/bin"
 export ETCDLSM_BENCH_CACHE=${ETCDLSM_BENCH_CACHE:-$PWD/$out/cache}
 
 echo "building benchmark binaries and benchstat"
-(cd experiments/tools && GOWORK=off go build -o "$OLDPWD/$out/bin/benchstat" golang.org/x/perf/cmd/benchstat)
+bench_benchstat "$out/bin"
 go test -c -o "$out/bin/bbolt.test" ./common/bench
 for v in "${STAGES[@]}" "${OTHERS[@]}"; do go test -c -o "$out/bin/$v.test" "./variants/$v"; done
 
-{
-  echo "date: $(date -u +%FT%TZ)"
-  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-  echo "go: $(go version | cut -d' ' -f3)  rocksdb: $(dpkg-query -W -f '${Version}' librocksdb-dev 2>/dev/null || echo unknown)"
-  echo "rounds: $ROUNDS x count $COUNT, benchtime $BENCHTIME, sizes: ${ETCDLSM_BENCH_SIZES:-10000}"
-} > "$out/machine.txt"
-cat "$out/machine.txt"
+bench_machine "$out/machine.txt" \
+  "rounds: $ROUNDS x count $COUNT, benchtime $BENCHTIME, sizes: ${ETCDLSM_BENCH_SIZES:-10000}"
 
 start=$(date +%s)
 runs=$(( ROUNDS * (${#STAGES[@]} + ${#OTHERS[@]} + 1) ))
 done_runs=0
 for r in $(seq 1 "$ROUNDS"); do
   for v in bbolt "${STAGES[@]}" "${OTHERS[@]}"; do
-    el=$(( $(date +%s) - start ))
-    eta=$(( done_runs > 0 ? el * (runs - done_runs) / done_runs : 0 ))
-    printf '[round %d/%d] %-10s elapsed %4ds  eta %4ds\n' "$r" "$ROUNDS" "$v" "$el" "$eta"
+    bench_progress "$start" "$done_runs" "$runs" "$(printf '[round %d/%d] %-10s' "$r" "$ROUNDS" "$v")"
     (cd "$out" && "./bin/$v.test" -test.run '^$' -test.bench "$BENCH" -test.count "$COUNT" \
       -test.benchtime "$BENCHTIME" | grep -v '^pkg:' >> "raw/$v.txt")  # same names in every file: benchstat pairs them
     done_runs=$((done_runs + 1))
@@ -58,9 +51,7 @@ bs="$out/bin/benchstat"
   for v in "${STAGES[@]}"; do
     echo "## $prev → $v"
     echo
-    echo '```'
-    "$bs" "$prev=$out/raw/$prev.txt" "$v=$out/raw/$v.txt"
-    echo '```'
+    bench_versus "$bs" "$out/raw" "$prev" "$v"
     echo
     prev=$v
   done
@@ -68,11 +59,7 @@ bs="$out/bin/benchstat"
 {
   echo "# Every variant against the real bbolt (deltas vs the first column)"
   echo
-  echo '```'
-  args=("bbolt=$out/raw/bbolt.txt")
-  for v in "${STAGES[@]}" "${OTHERS[@]}"; do args+=("$v=$out/raw/$v.txt"); done
-  "$bs" "${args[@]}"
-  echo '```'
+  bench_versus "$bs" "$out/raw" bbolt "${STAGES[@]}" "${OTHERS[@]}"
 } > "$out/vs-bbolt.md"
 rm -rf "$out/bin" "$out/cache"
 cat "$out/stages.md"

@@ -1,0 +1,45 @@
+# Helpers shared by the benchstat scripts (benchstat.sh, benchetcd.sh).
+# Sourced, not run; the caller is at the repository root.
+
+# bench_benchstat DIR: builds benchstat (golang.org/x/perf, pinned in the
+# experiments/tools module) as DIR/benchstat.
+bench_benchstat() {
+  local dest
+  dest=$(cd "$1" && pwd)
+  (cd experiments/tools && GOWORK=off go build -o "$dest/benchstat" golang.org/x/perf/cmd/benchstat)
+}
+
+# bench_machine FILE [LINE...]: the machine and toolchain, then the caller's
+# lines about the run; written to FILE and printed.
+bench_machine() {
+  local file=$1
+  shift
+  {
+    echo "date: $(date -u +%FT%TZ)"
+    echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+    echo "go: $(go version | cut -d' ' -f3)  rocksdb: $(dpkg-query -W -f '${Version}' librocksdb-dev 2>/dev/null || echo unknown)"
+    if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
+  } >"$file"
+  cat "$file"
+}
+
+# bench_progress START DONE TOTAL LABEL: LABEL, the seconds since START (from
+# date +%s) and an estimate of the seconds left after DONE of TOTAL runs.
+bench_progress() {
+  local start=$1 done=$2 total=$3 label=$4 el eta
+  el=$(( $(date +%s) - start ))
+  eta=$(( done > 0 ? el * (total - done) / done : 0 ))
+  printf '%s elapsed %4ds  eta %4ds\n' "$label" "$el" "$eta"
+}
+
+# bench_versus BENCHSTAT RAWDIR NAME...: one benchstat table of
+# RAWDIR/<NAME>.txt in a fenced block, deltas against the first NAME.
+bench_versus() {
+  local bs=$1 raw=$2 name args=()
+  shift 2
+  for name in "$@"; do args+=("$name=$raw/$name.txt"); done
+  echo '```'
+  "$bs" "${args[@]}"
+  echo '```'
+}
