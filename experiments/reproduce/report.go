@@ -579,8 +579,12 @@ func buildReport(dir string) (string, error) {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Thesis chapter 5, reproduced — run %s\n\n", filepath.Base(dir))
-	fmt.Fprintf(&b, "Ours: %s unmodified, 3 members on one %d-core machine (loopback), etcd's own benchmark tool, scale **%s**, %d rounds per point (median, min–max), variants interleaved within each round, every point on a fresh cluster.\n",
-		orDash(meta.Machine.Etcd), meta.Machine.Cores, meta.Scale.Name, meta.Rounds)
+	members := meta.Members
+	if members == 0 {
+		members = 3 // runs from before MEMBERS
+	}
+	fmt.Fprintf(&b, "Ours: %s unmodified, %d member(s) on one %d-core machine (loopback), etcd's own benchmark tool, scale **%s**, %d rounds per point (median, min–max), variants interleaved within each round, every point on a fresh cluster.\n",
+		orDash(meta.Machine.Etcd), members, meta.Machine.Cores, meta.Scale.Name, meta.Rounds)
 	fmt.Fprintf(&b, "Thesis: etcd 3.2 fork, 3 EC2 m3.xlarge members + 1 client machine, 2017, mean of 3 rounds. Absolute numbers do not compare; **Δ vs bbolt** (ours) and **thesis Δ** (vs its `original`) do.\n\n")
 	b.WriteString(meta.Machine.Markdown())
 	fmt.Fprintf(&b, "- run time: %s (of which waiting for other load to pass: %s); load average at end: %s; failed steps: %d\n", meta.Duration, orDash(meta.QuietWait), meta.LoadAtEnd, meta.Failures)

@@ -36,6 +36,7 @@ var allGroups = []string{groupStages, groupClients, groupValues, groupDisk}
 type Runner struct {
 	Scale    Scale
 	Rounds   int
+	Members  int // per cluster
 	BinRoot  string
 	Tool     string
 	Out      string // results/<run-id>
@@ -94,6 +95,7 @@ func runMain(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	scaleName := fs.String("scale", envOr("SCALE", "quick"), "quick, thesis or tiny ($SCALE)")
 	rounds := fs.Int("rounds", atoiOr(os.Getenv("ROUNDS"), 3), "rounds per (variant, parameter) ($ROUNDS)")
+	members := fs.Int("members", atoiOr(os.Getenv("MEMBERS"), 3), "members per cluster: 3 as the thesis, or 1 ($MEMBERS)")
 	binRoot := fs.String("bin", envOr("ETCDLSM_BIN", "../bin"), "directory with one subdirectory of binaries per variant, and tools/benchmark ($ETCDLSM_BIN)")
 	outRoot := fs.String("out", envOr("RESULTS", "results"), "directory of result directories ($RESULTS)")
 	stages := fs.String("stages", envOr("STAGES", strings.Join(Stages, " ")), "variants of the all-stage figures ($STAGES)")
@@ -111,7 +113,10 @@ func runMain(args []string) error {
 	if *rounds < 1 {
 		return fmt.Errorf("rounds %d", *rounds)
 	}
-	r := &Runner{Scale: sc, Rounds: *rounds, Stages: splitList(*stages), Compare: splitList(*compare), Groups: map[string]bool{}, Settings: map[string]string{},
+	if *members != 1 && *members != 3 {
+		return fmt.Errorf("members %d: want 1 or 3", *members)
+	}
+	r := &Runner{Scale: sc, Rounds: *rounds, Members: *members, Stages: splitList(*stages), Compare: splitList(*compare), Groups: map[string]bool{}, Settings: map[string]string{},
 		QuietBusy: *quietBusy, QuietBudget: *quietBudget}
 	for _, g := range splitList(*groups) {
 		if !contains(allGroups, g) {
@@ -157,8 +162,8 @@ func runMain(args []string) error {
 		return err
 	}
 	r.logf("results: %s", r.Out)
-	r.logf("scale %s, %d rounds, %d steps (one fresh 3-member cluster each); stages: %s; compared in 5.10-5.12: %s",
-		sc.Name, r.Rounds, len(r.steps), strings.Join(r.Stages, " "), strings.Join(r.Compare, " "))
+	r.logf("scale %s, %d rounds, %d steps (one fresh %d-member cluster each); stages: %s; compared in 5.10-5.12: %s",
+		sc.Name, r.Rounds, len(r.steps), r.Members, strings.Join(r.Stages, " "), strings.Join(r.Compare, " "))
 	r.logf("machine: %d cores, %s, %s; load average %s", r.Machine.Cores, r.Machine.MemoryGiB, r.Machine.CPU, r.Machine.LoadAtStart)
 
 	r.start = time.Now()
@@ -182,7 +187,7 @@ func runMain(args []string) error {
 	if err := os.WriteFile(filepath.Join(r.Out, "failures.txt"), []byte(strings.Join(append(r.failed, r.warnings...), "\n\n")+"\n"), 0o644); err != nil {
 		return err
 	}
-	meta := runMeta{Machine: r.Machine, Scale: r.Scale, Rounds: r.Rounds, Stages: r.Stages, Compare: r.Compare,
+	meta := runMeta{Machine: r.Machine, Scale: r.Scale, Rounds: r.Rounds, Stages: r.Stages, Compare: r.Compare, Members: r.Members,
 		Duration: elapsed.Round(time.Second).String(), LoadAtEnd: strings.TrimSpace(readSmallFile("/proc/loadavg")),
 		Failures: len(r.failed), FailedSteps: r.failed, Warnings: r.warnings, Settings: r.Settings,
 		QuietWait: r.quietUsed.String()}
@@ -209,6 +214,7 @@ type runMeta struct {
 	Rounds      int               `json:"rounds"`
 	Stages      []string          `json:"stages"`
 	Compare     []string          `json:"compare"`
+	Members     int               `json:"members"`
 	Duration    string            `json:"duration"`
 	LoadAtEnd   string            `json:"loadavg_at_end"`
 	Failures    int               `json:"failures"`
@@ -332,7 +338,7 @@ func (r *Runner) add(fig, variant, param string, round int, vals map[string]floa
 func (r *Runner) startCluster(ctx context.Context, variant string, flags ...string) (*cluster.Cluster, error) {
 	c, err := cluster.New(cluster.Config{
 		BinDir: filepath.Join(r.BinRoot, variant),
-		Size:   3,
+		Size:   r.Members,
 		Flags:  flags,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(r.hlog, time.Now().Format("15:04:05.000 ")+variant+": "+format+"\n", args...)
@@ -501,6 +507,7 @@ func (r *Runner) bench(ctx context.Context, c *cluster.Cluster, raw string, conn
 		"total_s":        res.TotalS,
 		"requests":       float64(res.Requests),
 		"members_cpu_s":  memCPU,
+		"cpu_per_req_s":  memCPU / float64(max(res.Requests, 1)),
 		"bench_cpu_s":    res.CPUSeconds,
 		"foreign_cpu":    foreign,
 		"errors":         float64(res.Errors),
