@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"etcd-lsm/common/engine"
 )
@@ -32,64 +33,71 @@ type iterators struct {
 	tx    *Tx
 	reuse bool
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards slots and closed; a cursor's own moves skip it
 	slots  []*slot
-	tick   uint64
+	tick   atomic.Uint64
 	closed bool
 }
 
-// slot is one open engine iterator.
+// slot is one open engine iterator. Whoever sets busy from false to true
+// owns the slot until it stores false again: the cursor that used it last
+// does so without the lender's lock, other cursors under it.
 type slot struct {
 	it    engine.Iterator
-	owner *Cursor // the cursor whose position it may hold
-	busy  bool    // inside a move of owner
-	used  uint64  // tick of its last release
-	gen   uint64  // the write transaction's generation when it was made
-	temp  bool    // beyond maxIterators: closed at release
+	owner atomic.Pointer[Cursor] // the cursor whose position it may hold
+	busy  atomic.Bool            // inside a move
+	used  atomic.Uint64          // tick of its last release
+	gen   uint64                 // the write transaction's generation when it was made
+	temp  bool                   // beyond maxIterators: closed at release
 }
 
 // acquire returns an iterator for c's next move, and whether it is the one
 // c used last (so it may still be on c's key). The caller must release it.
 func (l *iterators) acquire(c *Cursor) (*slot, bool) {
+	if s := c.s; s != nil && s.busy.CompareAndSwap(false, true) {
+		if s.owner.Load() == c && s.it != nil {
+			if s.gen != l.tx.gen {
+				// The transaction wrote since: an iterator sees only the
+				// writes made before it was created (engine.Txn).
+				l.replace(s, c)
+				return s, false
+			}
+			return s, true
+		}
+		s.busy.Store(false) // taken over meanwhile
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return nil, false
 	}
-	if s := c.s; s != nil && s.owner == c {
-		s.busy = true
-		l.mu.Unlock()
-		if s.gen != l.tx.gen {
-			// The transaction wrote since: an iterator sees only the writes
-			// made before it was created (engine.Txn).
-			l.replace(s, c)
-			return s, false
-		}
-		return s, true
-	}
 	var pick *slot
-	for _, s := range l.slots {
-		if s.busy {
-			continue
+	for pick == nil {
+		var cand *slot
+		for _, s := range l.slots {
+			if s.busy.Load() {
+				continue
+			}
+			if s.owner.Load() == nil {
+				cand = s
+				break
+			}
+			if cand == nil || s.used.Load() < cand.used.Load() {
+				cand = s
+			}
 		}
-		if s.owner == nil {
-			pick = s
-			break
-		}
-		if pick == nil || s.used < pick.used {
-			pick = s
-		}
+		if cand == nil || (cand.owner.Load() != nil && len(l.slots) < maxIterators) {
+			// Open another before taking one from its cursor.
+			pick = &slot{temp: len(l.slots) >= maxIterators}
+			pick.busy.Store(true)
+			if !pick.temp {
+				l.slots = append(l.slots, pick)
+			}
+		} else if cand.busy.CompareAndSwap(false, true) {
+			pick = cand
+		} // else its cursor took it back meanwhile: look again
 	}
-	if pick != nil && pick.owner != nil && len(l.slots) < maxIterators {
-		pick = nil // open another before taking one from its cursor
-	}
-	if pick == nil {
-		pick = &slot{temp: len(l.slots) >= maxIterators}
-		if !pick.temp {
-			l.slots = append(l.slots, pick)
-		}
-	}
-	pick.owner, pick.busy = c, true
+	pick.owner.Store(c)
 	c.s = pick
 	l.mu.Unlock()
 	if pick.it == nil || !l.reuse || pick.gen != l.tx.gen {
@@ -119,19 +127,18 @@ func (l *iterators) release(s *slot) {
 		s.it.Close()
 		s.it = nil
 		l.tx.db.iterators.Add(-1)
-		s.owner.s = nil
+		if c := s.owner.Load(); c != nil && c.s == s {
+			c.s = nil
+		}
 		return
 	}
-	l.mu.Lock()
-	s.busy = false
-	l.tick++
-	s.used = l.tick
-	l.mu.Unlock()
+	s.used.Store(l.tick.Add(1))
+	s.busy.Store(false)
 }
 
 // closeAll closes every iterator; later acquires get none. It runs when
 // the transaction ends (bbolt: a cursor is valid only within its
-// transaction).
+// transaction), when no move is under way.
 func (l *iterators) closeAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -149,10 +156,9 @@ func (l *iterators) closeAll() {
 // drop ends c's claim on the iterator it used last, which any cursor may
 // then take without displacing anyone.
 func (l *iterators) drop(c *Cursor) {
-	l.mu.Lock()
-	if s := c.s; s != nil && s.owner == c && !s.busy {
-		s.owner = nil
+	if s := c.s; s != nil && s.busy.CompareAndSwap(false, true) {
+		s.owner.CompareAndSwap(c, nil)
+		s.busy.Store(false)
 	}
 	c.s = nil
-	l.mu.Unlock()
 }

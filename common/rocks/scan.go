@@ -41,7 +41,7 @@ func (s *ScanIterator) load() bool {
 	s.ents, s.pos, s.ahead = s.ents[:0], 0, true
 	s.run = max(s.run, firstRun)
 	for {
-		n, used, need := fill(s.it, s.buf, s.run)
+		_, used, need := fill(s.it, s.buf, s.run)
 		if need > 0 {
 			s.buf = make([]byte, max(need, 2*len(s.buf)))
 			continue
@@ -54,8 +54,10 @@ func (s *ScanIterator) load() bool {
 			s.ents = append(s.ents, scanEntry{k, v})
 			off += 8 + kl + vl
 		}
-		if n == s.run && used > len(s.buf)/2 && len(s.buf) < 1<<20 {
-			s.buf = make([]byte, 2*len(s.buf)) // next run gets room to grow
+		if used > len(s.buf)/2 && len(s.buf) < 1<<20 {
+			// The next run gets room to grow: a full buffer, not the entry
+			// count, is what cut this one short when values are large.
+			s.buf = make([]byte, 2*len(s.buf))
 		}
 		s.run = min(2*s.run, maxRun)
 		return s.settle()
