@@ -7,6 +7,8 @@
 #   make compat [VARIANT=x|all] [ETCD_VERSION=v3.7.3]   etcd's own tests on the layer
 #   make benchstat             micro-benchmarks of every stage, benchstat deltas
 #   make benchstat-etcd        etcd's own storage benchmarks on every variant and bbolt
+#   make readbench             one member's point and range reads, CPU per request
+#   make soak                  a read-only period on real etcd, every build
 #   make profile [VARIANT=x]   CPU profile of the leader under the write load
 #   make figures               thesis-style figures of the newest results
 #   make migrate-demo          stock cluster -> etcd-lsm -> stock, live, checked
@@ -30,12 +32,12 @@ ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
+.PHONY: readbench soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
 
 all: build
 
 help:
-	@sed -n '1,15p' Makefile
+	@sed -n '1,17p' Makefile
 
 variants:
 	@echo bbolt $(VARIANTS)
@@ -211,6 +213,13 @@ benchstat-etcd: deps
 # against the tuned defaults.
 ablation: deps
 	experiments/ablation.sh
+
+# One member's point and range reads after 100,000 puts, per build and
+# setting (CONFIGS), interleaved rounds, members' CPU per request:
+# experiments/results/readbench-<time>/.
+readbench: deps tools
+	@for v in bbolt iterpool tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	experiments/readbench.sh
 
 # Resident memory of one member under the write load: stock bbolt, tuned
 # (default budget, a smaller one, glibc's dynamic mmap threshold) and pebble,

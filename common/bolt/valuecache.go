@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,8 @@ import (
 // written in FIFO order, and a hit returns a copy: a cache on the Go heap
 // would count twice against the process's memory, because the garbage
 // collector lets the heap grow to twice what is live (GOGC) and a cache is
-// all live. Only the index (keys and positions) is on the Go heap.
+// all live. Keys are kept in the ring too, beside their values; the Go heap
+// holds only an index from key hashes to positions, without pointers.
 type valueCache struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
@@ -39,32 +41,34 @@ type valueCache struct {
 
 const (
 	cacheShards = 16
-	// entryOverhead approximates the Go heap an entry costs besides its key
-	// (map slot, entry, queue record).
+	// entryOverhead approximates the Go heap an entry costs (map slot,
+	// entry, ring record).
 	entryOverhead = 64
 )
 
 type cacheShard struct {
 	mu    sync.Mutex
 	seq   uint64           // latest commit sequence this shard has seen
-	index map[string]int32 // key -> position in ents
+	index map[uint64]int32 // key hash -> position in ents
 	ents  []cacheEntry
 	free  []int32 // unused positions in ents
 	ring  ring
 	_     [64]byte // keep shards' locks on separate cache lines
 }
 
+// cacheEntry is a key and its value, stored one after the other in the
+// ring at off.
 type cacheEntry struct {
-	key  string
-	off  int // of the value in the ring
-	n    int // value length
-	seq  uint64
-	live bool
+	hash       uint64
+	seq        uint64
+	off        int
+	klen, vlen int32
+	live       bool
 }
 
-// newValueCache returns a cache of about capacity bytes of values that
-// starts at commit sequence seq, or nil when capacity is zero or negative
-// or the memory cannot be mapped.
+// newValueCache returns a cache of about capacity bytes of keys and values
+// that starts at commit sequence seq, or nil when capacity is zero or
+// negative or the memory cannot be mapped.
 func newValueCache(capacity int64, seq uint64) *valueCache {
 	if capacity <= 0 {
 		return nil
@@ -77,7 +81,7 @@ func newValueCache(capacity int64, seq uint64) *valueCache {
 			c.close()
 			return nil
 		}
-		s.index = map[string]int32{}
+		s.index = map[uint64]int32{}
 		s.seq = seq
 	}
 	return c
@@ -98,19 +102,33 @@ func (c *valueCache) close() {
 	}
 }
 
-func (c *valueCache) shard(key []byte) *cacheShard {
-	return &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
+func (c *valueCache) locate(key []byte) (*cacheShard, uint64) {
+	h := maphash.Bytes(c.seed, key)
+	return &c.shards[h%cacheShards], h
+}
+
+// find returns the entry of key, if the shard holds one; s.mu is held.
+func (s *cacheShard) find(key []byte, h uint64) (int32, bool) {
+	i, ok := s.index[h]
+	if !ok {
+		return 0, false
+	}
+	e := &s.ents[i]
+	if int(e.klen) != len(key) || !bytes.Equal(s.ring.buf[e.off:e.off+int(e.klen)], key) {
+		return 0, false // another key with the same hash
+	}
+	return i, true
 }
 
 // get returns a copy of the value of key for a transaction that began at
 // sequence seq, if the cache holds it for that sequence.
 func (c *valueCache) get(key []byte, seq uint64) ([]byte, bool) {
-	s := c.shard(key)
+	s, h := c.locate(key)
 	s.mu.Lock()
-	i, ok := s.index[string(key)]
-	if ok && s.ents[i].seq <= seq {
+	if i, ok := s.find(key, h); ok && s.ents[i].seq <= seq {
 		e := &s.ents[i]
-		v := append(make([]byte, 0, e.n), s.ring.buf[e.off:e.off+e.n]...)
+		at := e.off + int(e.klen)
+		v := append(make([]byte, 0, e.vlen), s.ring.buf[at:at+int(e.vlen)]...)
 		s.mu.Unlock()
 		c.hits.Add(1)
 		return v, true
@@ -122,33 +140,35 @@ func (c *valueCache) get(key []byte, seq uint64) ([]byte, bool) {
 
 // add records that key has value val as of sequence seq, which a
 // transaction of that sequence read from the engine. It does nothing when a
-// later commit has happened since (the value may be stale), or when the
-// value would take more than an eighth of its shard.
+// later commit has happened since (the value may be stale), when the entry
+// would take more than an eighth of its shard, or when another key with the
+// same hash is cached.
 func (c *valueCache) add(key, val []byte, seq uint64) {
-	s := c.shard(key)
+	s, h := c.locate(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.seq != seq || s.index == nil || len(val) > len(s.ring.buf)/8 {
+	n := len(key) + len(val)
+	if s.seq != seq || s.index == nil || n > len(s.ring.buf)/8 {
 		return
 	}
-	if _, ok := s.index[string(key)]; ok {
+	if _, ok := s.index[h]; ok {
 		return
 	}
 	var i int32
-	if n := len(s.free); n > 0 {
-		i, s.free = s.free[n-1], s.free[:n-1]
+	if k := len(s.free); k > 0 {
+		i, s.free = s.free[k-1], s.free[:k-1]
 	} else {
 		s.ents = append(s.ents, cacheEntry{})
 		i = int32(len(s.ents) - 1)
 	}
-	off := s.ring.alloc(len(val), i, s.evicted)
-	copy(s.ring.buf[off:], val)
-	k := string(key)
-	s.ents[i] = cacheEntry{key: k, off: off, n: len(val), seq: seq, live: true}
-	s.index[k] = i
+	off := s.ring.alloc(n, i, s.evicted)
+	copy(s.ring.buf[off:], key)
+	copy(s.ring.buf[off+len(key):], val)
+	s.ents[i] = cacheEntry{hash: h, seq: seq, off: off, klen: int32(len(key)), vlen: int32(len(val)), live: true}
+	s.index[h] = i
 }
 
-// evicted is called by the ring for each value it overwrites.
+// evicted is called by the ring for each entry it overwrites.
 func (s *cacheShard) evicted(i int32, off int) {
 	if e := &s.ents[i]; e.live && e.off == off {
 		s.remove(i)
@@ -156,7 +176,7 @@ func (s *cacheShard) evicted(i int32, off int) {
 }
 
 func (s *cacheShard) remove(i int32) {
-	delete(s.index, s.ents[i].key)
+	delete(s.index, s.ents[i].hash)
 	s.ents[i] = cacheEntry{}
 	s.free = append(s.free, i)
 }
@@ -165,10 +185,14 @@ func (s *cacheShard) remove(i int32) {
 // commit's sequence. The caller publishes seq to new transactions only
 // after commit returns.
 func (c *valueCache) commit(keys [][]byte, seq uint64) {
-	var byShard [cacheShards][][]byte
+	type hashed struct {
+		key  []byte
+		hash uint64
+	}
+	var byShard [cacheShards][]hashed
 	for _, k := range keys {
-		i := maphash.Bytes(c.seed, k) % cacheShards
-		byShard[i] = append(byShard[i], k)
+		h := maphash.Bytes(c.seed, k)
+		byShard[h%cacheShards] = append(byShard[h%cacheShards], hashed{k, h})
 	}
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -178,7 +202,7 @@ func (c *valueCache) commit(keys [][]byte, seq uint64) {
 			if s.index == nil {
 				break
 			}
-			if j, ok := s.index[string(k)]; ok {
+			if j, ok := s.find(k.key, k.hash); ok {
 				s.remove(j) // its bytes in the ring are reused when reached
 			}
 		}
@@ -200,12 +224,8 @@ func (c *valueCache) stats() cacheStats {
 		s := &c.shards[i]
 		s.mu.Lock()
 		st.Bytes += int64(s.ring.touched)
-		for _, e := range s.ents {
-			if e.live {
-				st.Entries++
-				st.Bytes += int64(len(e.key)) + entryOverhead
-			}
-		}
+		st.Entries += int64(len(s.index))
+		st.Bytes += int64(len(s.index)) * entryOverhead
 		s.mu.Unlock()
 	}
 	return st

@@ -83,3 +83,20 @@ func TestValueCacheCopies(t *testing.T) {
 		t.Fatal("a value read before a commit was added after it")
 	}
 }
+
+// TestValueCacheHashCollision: a key whose hash matches a cached key's is
+// not answered with the other key's value, and a commit of it leaves the
+// other key cached.
+func TestValueCacheHashCollision(t *testing.T) {
+	c := newValueCache(1<<20, 0)
+	defer c.close()
+	c.add([]byte("a"), []byte("value of a"), 0)
+	s, h := c.locate([]byte("a"))
+	// Pretend "b" hashes like "a": look it up under a's hash.
+	if _, ok := s.find([]byte("b"), h); ok {
+		t.Fatal("find matched a different key with the same hash")
+	}
+	if _, ok := s.find([]byte("a"), h); !ok {
+		t.Fatal("find missed the cached key")
+	}
+}

@@ -687,6 +687,8 @@ const notes = `## How to read this
 - Figure 5.9's thesis values include "put" time that the thesis measured with instrumented code; etcd exposes only the commit and WAL fsync sums, which is what we report.
 - Figure 5.12 counts allocated blocks (as ` + "`du`" + ` does) of member/snap plus member/lsm, i.e. the backend, averaged over the members; the WAL (etcd preallocates 64 MB segments) is shown apart.
 - Figure 5.13 is VmHWM (peak resident set) from /proc/<pid>/status of each member right after the load, averaged over members.
+- Before the point and range reads the harness waits until no member's engine is flushing or compacting (at most 60 s; the wait is the point-read figure's "wait for flushes and compactions" column), so that they measure reads rather than the compaction debt of the write load; the write figures include that work.
+- "members' CPU per request" is the user+system time of all members over the benchmark, from /proc, divided by its requests.
 - foreign_cpu in the CSVs is the share of both cores used by other processes during a benchmark; high values mean the point was disturbed.
 `
 
