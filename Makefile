@@ -168,7 +168,7 @@ REPRO_BIN = $(if $(filter $(ETCD_DEFAULT_VERSION),$(ETCD_VERSION)),$(BIN),$(BIN)
 REPRO_ENV = GOWORK=off ETCDLSM_BIN=$(REPRO_BIN) ETCDLSM_BENCHMARK=$(BIN)/tools/benchmark
 reproduce: deps tools
 	@for v in $(STAGES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(REPRO_ENV) $(GO) run ./reproduce run
+	cd experiments && $(REPRO_ENV) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
 
 # CPU profile of the leader during the write benchmark (etcd --enable-pprof),
 # with the share of cgo, engine, bbolt, raft/WAL and gRPC: profiles/<variant>/.

@@ -130,4 +130,5 @@ awk -F, -v first="${configs[0]%%=*}" -v rounds="$ROUNDS" -v puts="$PUTS" -v poin
 	echo "command: experiments/readbench.sh (ROUNDS=$ROUNDS PUTS=$PUTS POINTS=$POINTS RANGES=$RANGES CONFIGS=\"$CONFIGS\")"
 } >>"$out/report.md"
 cat "$out/report.md"
+"$root/experiments/scrub-paths.sh" "$out"
 echo "results: $out (report.md, readbench.csv)"
