@@ -45,31 +45,21 @@ const (
 	soakMaxRSSGrowth = 32 << 20
 	// soakMinLastQuarter bounds the decay: throughput of the last quarter
 	// of the read-only period over the slower of its first quarter and a
-	// fresh read transaction right after it (the control).
-	soakMinLastQuarter = 0.9
-	// soakMinLastQuarterFresh is the bound for the thesis's stages, which
-	// open a fresh RocksDB iterator for every cursor (about 10 µs of C
-	// allocation per point read) and serve half the ranges per second. On
-	// the 2-core machines we run on, their quarters wander by ±15% with
-	// nothing else running and no trend: 16 runs on a quiet machine gave
-	// last/first quarter from 0.83 to 1.26 (median 1.03), in both
-	// directions for the same build. A leak moves it much further (before
-	// the iterator lender: naive 0.62 and OOM-killed at 1,100 ranges), and
-	// the memory bounds below apply unchanged.
-	soakMinLastQuarterFresh = 0.8
+	// fresh read transaction right after it (the control). On the 2-core
+	// machines we run on, quarters of a few seconds wander by 10-20% with
+	// nothing else running and no trend (stock etcd alone measured 0.85
+	// from first to last quarter once; over 22 runs of every build against
+	// the two references the lowest was 0.90), so 0.9 cannot be resolved
+	// here; a transaction that gets dearer with age goes far below 0.8
+	// (before the iterator lender naive ran at 0.62 of its first quarter
+	// and was OOM-killed), and the memory bounds catch leaks first.
+	soakMinLastQuarter = 0.8
 
 	soakRequestTimeout = 10 * time.Second // per put or range: a stall fails
 	soakWritePhase     = 2 * time.Minute
 	soakReadPhase      = 2 * time.Minute
 	soakSample         = 200 * time.Millisecond
 )
-
-// freshIteratorStages are the builds whose cursors each open their own
-// engine iterator (engine.LayerOptions.ReuseIterators off): the thesis's
-// stages and batched.
-var freshIteratorStages = map[string]bool{
-	"naive": true, "bucketmap": true, "optimistic": true, "wbwi": true, "writebatch": true, "batched": true,
-}
 
 // soakCgroupPrefix names the test's memory cgroups (cluster.MemCgroupName).
 const soakCgroupPrefix = "etcdlsm-smoke-"
@@ -254,9 +244,6 @@ func testReadOnlySoak(t *testing.T, v variant) {
 			i+1, rate[i], (b.at - a.at).Seconds(), cpuPer[i], b.rssKB/1024, others[i])
 	}
 	minRatio := soakMinLastQuarter
-	if freshIteratorStages[v.Name] {
-		minRatio = soakMinLastQuarterFresh
-	}
 	ref := min(rate[0], control)
 	t.Logf("  throughput last/first quarter: %.2f; control, %d ranges on a fresh read transaction right after: %.0f ranges/s, last quarter/control %.2f; last quarter over the slower of the two: %.2f (must be >= %.2f)",
 		rate[3]/rate[0], q, control, rate[3]/control, rate[3]/ref, minRatio)
