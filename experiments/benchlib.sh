@@ -1,4 +1,5 @@
-# Helpers shared by the benchstat scripts (benchstat.sh, benchetcd.sh).
+# Helpers shared by the benchmark scripts (benchstat.sh, benchetcd.sh,
+# readbench.sh, rss.sh).
 # Sourced, not run; the caller is at the repository root.
 
 # bench_benchstat DIR: builds benchstat (golang.org/x/perf, pinned in the
@@ -42,4 +43,34 @@ bench_versus() {
   echo '```'
   "$bs" "${args[@]}"
   echo '```'
+}
+
+# bench_start_member BIN_DIR WORK [ENV=value...]: starts one etcd member from
+# BIN_DIR/etcd on 127.0.0.1 with its data in WORK/data and its log in
+# WORK/etcd.log, and waits until it is healthy. It sets pid and ep (the
+# client URL). Ports are below the kernel's ephemeral range (32768 and up),
+# so that no client connection holds them; a start that still fails is
+# retried on other ports. Returns 1 (log tail on stderr) when it never
+# became healthy.
+bench_start_member() {
+	local bin=$1 work=$2 port peer up=
+	shift 2
+	for _ in 1 2 3; do
+		rm -rf "$work/data"
+		port=$((20000 + RANDOM % 10000)) peer=$((port + 1)) ep=http://127.0.0.1:$port
+		env "$@" "$bin/etcd" --data-dir "$work/data" --listen-client-urls "$ep" --advertise-client-urls "$ep" \
+			--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+			--initial-cluster "default=http://127.0.0.1:$peer" --log-level=warn >"$work/etcd.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 150); do
+			curl -fs "$ep/health" 2>/dev/null | grep -q true && { up=1; break; }
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		[ -n "$up" ] && return 0
+		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=
+	done
+	echo "etcd from $bin did not start; its log:" >&2
+	tail -5 "$work/etcd.log" >&2
+	return 1
 }

@@ -15,6 +15,8 @@
 # run back to back), then the median over rounds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benchlib.sh
+. "$root/experiments/benchlib.sh"
 out=${1:-$root/experiments/results/readbench-$(date -u +%Y%m%dT%H%M%SZ)}
 ROUNDS=${ROUNDS:-3}
 PUTS=${PUTS:-100000}
@@ -66,26 +68,8 @@ for r in $(seq "$ROUNDS"); do
 		el=$(($(date +%s) - start))
 		eta=$((n > 0 ? el * (total_runs - n) / n : 0))
 		printf '[round %d/%d] %-22s elapsed %4ds  eta %4ds\n' "$r" "$ROUNDS" "$label" "$el" "$eta"
-		# Ports below the kernel's ephemeral range (32768 and up), so that no
-		# client connection holds them; a start that still fails is retried
-		# on other ports.
-		up=
-		for _ in 1 2 3; do
-			rm -rf "$work/data"
-			port=$((20000 + RANDOM % 10000)) peer=$((port + 1)) ep=http://127.0.0.1:$port
-			env $env "$root/bin/$variant/etcd" --data-dir "$work/data" --listen-client-urls "$ep" --advertise-client-urls "$ep" \
-				--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-				--initial-cluster "default=http://127.0.0.1:$peer" --log-level=warn >"$work/etcd.log" 2>&1 &
-			pid=$!
-			for _ in $(seq 150); do
-				curl -fs "$ep/health" 2>/dev/null | grep -q true && { up=1; break; }
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			[ -n "$up" ] && break
-			kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=
-		done
-		[ -n "$up" ] || { echo "etcd of $label did not start; its log:" >&2; tail -5 "$work/etcd.log" >&2; exit 1; }
+		# shellcheck disable=SC2086 # env holds zero or more VAR=value words
+		bench_start_member "$root/bin/$variant" "$work" $env || exit 1
 		run put put --total "$PUTS" --key-size 8 --key-space-size "$PUTS" --sequential-keys=false --val-size 256
 		for i in $(seq -w 0 99); do echo "put /range/0$i $(printf 'v%.0s' $(seq 256))"; done | "$ctl" --endpoints "$ep" txn >/dev/null 2>&1 ||
 			for i in $(seq -w 0 99); do "$ctl" --endpoints "$ep" put "/range/0$i" "$(printf 'v%.0s' $(seq 256))" >/dev/null; done

@@ -11,6 +11,8 @@
 # and engine memory from /metrics. Rows: CONFIGS, "label=variant[:ENV=value]".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benchlib.sh
+. "$root/experiments/benchlib.sh"
 out=${1:-$root/experiments/results/rss-$(date -u +%Y%m%dT%H%M%SZ)}
 ROUNDS=${ROUNDS:-3}
 PUTS=${PUTS:-100000}
@@ -28,13 +30,8 @@ for r in $(seq "$ROUNDS"); do
 		label=${c%%=*} rest=${c#*=}
 		variant=${rest%%:*} env=
 		[ "$rest" != "$variant" ] && env=${rest#*:}
-		rm -rf "$work/data"
-		port=$((20000 + RANDOM % 20000)) peer=$((port + 1)) ep=http://127.0.0.1:$port
-		env $env "$root/bin/$variant/etcd" --data-dir "$work/data" --listen-client-urls "$ep" --advertise-client-urls "$ep" \
-			--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-			--initial-cluster "default=http://127.0.0.1:$peer" --log-level=warn >"$work/etcd.log" 2>&1 &
-		pid=$!
-		for _ in $(seq 100); do curl -fs "$ep/health" 2>/dev/null | grep -q true && break; sleep 0.1; done
+		# shellcheck disable=SC2086 # env holds zero or more VAR=value words
+		bench_start_member "$root/bin/$variant" "$work" $env || exit 1
 		"$bench" --endpoints "$ep" --conns 10 --clients 100 put --total "$PUTS" --key-size 8 \
 			--key-space-size "$PUTS" --sequential-keys --val-size 256 >"$work/bench.txt" 2>&1
 		rps=$(awk '/Requests\/sec/ {print $2}' "$work/bench.txt")

@@ -85,8 +85,7 @@ type countingView struct {
 }
 
 func (v countingView) NewIterator(lower, upper []byte) engine.Iterator {
-	v.n.opened()
-	return &countedIterator{Iterator: v.View.NewIterator(lower, upper), n: v.n}
+	return v.n.count(v.View.NewIterator(lower, upper))
 }
 
 type countingTxn struct {
@@ -95,8 +94,14 @@ type countingTxn struct {
 }
 
 func (t countingTxn) NewIterator(lower, upper []byte) engine.Iterator {
-	t.n.opened()
-	return &countedIterator{Iterator: t.Txn.NewIterator(lower, upper), n: t.n}
+	return t.n.count(t.Txn.NewIterator(lower, upper))
+}
+
+// count records a newly opened iterator and returns it wrapped so that
+// closing it is counted too.
+func (n *iteratorCount) count(it engine.Iterator) engine.Iterator {
+	n.opened()
+	return &countedIterator{Iterator: it, n: n}
 }
 
 type countedIterator struct {
