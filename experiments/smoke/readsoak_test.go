@@ -45,15 +45,22 @@ const (
 	soakMaxRSSGrowth = 32 << 20
 	// soakMinLastQuarter bounds the decay: throughput of the last quarter
 	// of the read-only period over the slower of its first quarter and a
-	// fresh read transaction right after it (the control). On the 2-core
-	// machines we run on, quarters of a few seconds wander by 10-20% with
-	// nothing else running and no trend (stock etcd alone measured 0.85
-	// from first to last quarter once; over 22 runs of every build against
-	// the two references the lowest was 0.90), so 0.9 cannot be resolved
-	// here; a transaction that gets dearer with age goes far below 0.8
-	// (before the iterator lender naive ran at 0.62 of its first quarter
-	// and was OOM-killed), and the memory bounds catch leaks first.
-	soakMinLastQuarter = 0.8
+	// fresh read transaction right after it (the control). It is loose on
+	// purpose. On the 2-core machines we run on, quarters of a few seconds
+	// wander by 10-20% with nothing else running, stock etcd's included:
+	// stock etcd measured 0.85 from first to last quarter once and 0.79
+	// against both references once, on a quiet machine. A finer bound
+	// fails stock etcd by chance. What the layer could leak is checked
+	// exactly instead (soakMaxIterators, the memory bounds); this bound
+	// catches a cost that grows with the transaction's age (before the
+	// iterator lender naive ran at 0.62 of its first quarter at 10,000
+	// ranges and was OOM-killed soon after).
+	soakMinLastQuarter = 0.6
+	// soakMaxIterators bounds the engine iterators an LSM build holds open
+	// at the end of the read-only period (etcd_lsm_open_iterators): its one
+	// read transaction lends at most 8 to its cursors, plus one per
+	// goroutine in the middle of a move.
+	soakMaxIterators = 16
 
 	soakRequestTimeout = 10 * time.Second // per put or range: a stall fails
 	soakWritePhase     = 2 * time.Minute
@@ -181,6 +188,16 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	for _, mk := range marks {
 		rssMax = max(rssMax, mk.rssKB)
 	}
+	var openIters float64 = -1
+	if v.LSM() {
+		mctx, mcancel := context.WithTimeout(live, soakRequestTimeout)
+		if all, err := cluster.Scrape(mctx, m.ClientURL+"/metrics"); err == nil {
+			openIters = all["etcd_lsm_open_iterators"]
+		} else {
+			t.Errorf("metrics at the end of the read phase: %v", err)
+		}
+		mcancel()
+	}
 	alive := m.Running()
 	cpuEnd := procCPUSeconds(pid)
 	if err != nil {
@@ -259,6 +276,12 @@ func testReadOnlySoak(t *testing.T, v variant) {
 		t.Errorf("throughput decayed over a read-only period: its last quarter ran %.0f ranges/s, %.2f of the slower of its first quarter (%.0f) and a fresh read transaction right after it (%.0f); want >= %.2f; "+
 			"etcd CPU per range %.3f -> %.3f ms, other load on the machine %.2f -> %.2f CPUs",
 			rate[3], r, rate[0], control, minRatio, cpuPer[0], cpuPer[3], others[0], others[3])
+	}
+	if openIters >= 0 {
+		t.Logf("  engine iterators open after %d ranges on one read transaction: %.0f (must be <= %d)", soakRanges, openIters, soakMaxIterators)
+		if openIters > soakMaxIterators {
+			t.Errorf("after %d ranges on one read transaction the engine holds %.0f iterators open (etcd_lsm_open_iterators); want at most %d", soakRanges, openIters, soakMaxIterators)
+		}
 	}
 	if growth*1024 >= soakMaxRSSGrowth {
 		t.Errorf("etcd RSS grew by %.1f MiB over a read-only period of %d ranges (%.1f -> %.1f MiB; want < %d MiB)",
