@@ -38,7 +38,9 @@ static char* lsm_sizes(int txn, void* db, const rocksdb_readoptions_t* ro,
 
 // lsm_int_properties reads n integer properties (names NUL-separated in
 // names) of a rocksdb_t (txn == 0) or a rocksdb_transactiondb_t (txn == 1),
-// writing -1 for a property the engine does not know.
+// writing -1 for a property the engine does not know. Some numeric
+// properties (rocksdb.num-files-at-level<N>) exist only as strings: those
+// are read as strings and parsed.
 static void lsm_int_properties(int txn, void* db, size_t n, const char* names, long long* out) {
 	const char* p = names;
 	for (size_t i = 0; i < n; i++) {
@@ -46,6 +48,16 @@ static void lsm_int_properties(int txn, void* db, size_t n, const char* names, l
 		int rc = txn ? rocksdb_transactiondb_property_int((rocksdb_transactiondb_t*)db, p, &v)
 		             : rocksdb_property_int((rocksdb_t*)db, p, &v);
 		out[i] = rc == 0 ? (long long)v : -1;
+		if (rc != 0) {
+			char* sv = txn ? rocksdb_transactiondb_property_value((rocksdb_transactiondb_t*)db, p)
+			               : rocksdb_property_value((rocksdb_t*)db, p);
+			if (sv != NULL) {
+				char* end = NULL;
+				long long parsed = strtoll(sv, &end, 10);
+				if (end != sv) out[i] = parsed;
+				rocksdb_free(sv);
+			}
+		}
 		while (*p) p++;
 		p++;
 	}

@@ -134,3 +134,27 @@ func TestGetValue(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesPerLevel: the SST file counts, which RocksDB reports only as
+// string properties, come out as numbers after a flush.
+func TestFilesPerLevel(t *testing.T) {
+	db := openTestDB(t)
+	wo := grocksdb.NewDefaultWriteOptions()
+	defer wo.Destroy()
+	if err := db.Put(wo, []byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	fo := grocksdb.NewDefaultFlushOptions()
+	defer fo.Destroy()
+	if err := db.Flush(fo); err != nil {
+		t.Fatal(err)
+	}
+	st := (&Store{Base: db}).Stats()
+	var files int64
+	for _, n := range st.FilesPerLevel {
+		files += n
+	}
+	if len(st.FilesPerLevel) != Levels || files != 1 {
+		t.Fatalf("files per level after one flush = %v, want one file in all", st.FilesPerLevel)
+	}
+}
