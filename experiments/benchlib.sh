@@ -74,3 +74,11 @@ bench_start_member() {
 	tail -5 "$work/etcd.log" >&2
 	return 1
 }
+
+# bench_config SPEC: splits a CONFIGS entry "label=variant[:ENV=value]" into
+# label, variant and env (empty when the entry sets none).
+bench_config() {
+	local rest=${1#*=}
+	label=${1%%=*} variant=${rest%%:*} env=
+	if [ "$rest" != "$variant" ]; then env=${rest#*:}; fi
+}

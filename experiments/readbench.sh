@@ -62,9 +62,7 @@ total_runs=$((ROUNDS * ${#configs[@]}))
 n=0
 for r in $(seq "$ROUNDS"); do
 	for c in $CONFIGS; do
-		label=${c%%=*} rest=${c#*=}
-		variant=${rest%%:*} env=
-		[ "$rest" != "$variant" ] && env=${rest#*:}
+		bench_config "$c"
 		el=$(($(date +%s) - start))
 		eta=$((n > 0 ? el * (total_runs - n) / n : 0))
 		printf '[round %d/%d] %-22s elapsed %4ds  eta %4ds\n' "$r" "$ROUNDS" "$label" "$el" "$eta"

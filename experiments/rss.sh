@@ -27,9 +27,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 kb() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
 for r in $(seq "$ROUNDS"); do
 	for c in $CONFIGS; do
-		label=${c%%=*} rest=${c#*=}
-		variant=${rest%%:*} env=
-		[ "$rest" != "$variant" ] && env=${rest#*:}
+		bench_config "$c"
 		# shellcheck disable=SC2086 # env holds zero or more VAR=value words
 		bench_start_member "$root/bin/$variant" "$work" $env || exit 1
 		"$bench" --endpoints "$ep" --conns 10 --clients 100 put --total "$PUTS" --key-size 8 \

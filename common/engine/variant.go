@@ -56,6 +56,11 @@ type LayerOptions struct {
 	ValueCacheBytes int64
 }
 
+// PooledReads is the layer's read path of iterpool and of what builds on
+// it (tuned, pebble): cursors share a transaction's iterators, a seek to an
+// existing key is a point read, and values read by key are cached (16 MiB).
+var PooledReads = LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: 16 << 20}
+
 // VariantEnv is the environment variable that selects a variant at run time
 // when a binary links more than one.
 const VariantEnv = "ETCDLSM_VARIANT"

@@ -106,26 +106,58 @@ func ProcCPU(pid int) (user, sys float64, err error) {
 	return u / clockTick, st / clockTick, nil
 }
 
-// MachineBusySeconds is the non-idle CPU time of the whole machine (every
-// CPU, every process, user and kernel; idle and iowait left out) from
-// /proc/stat, or -1.
-func MachineBusySeconds() float64 {
+// ProcCPUSeconds is the user+system CPU time of pid (0: this process), or 0
+// when it cannot be read (the process is gone).
+func ProcCPUSeconds(pid int) float64 {
+	u, s, err := ProcCPU(pid)
+	if err != nil {
+		return 0
+	}
+	return u + s
+}
+
+// machineCPU reads the whole machine's CPU time since boot from the first
+// line of /proc/stat: busy (user, nice, system, irq, softirq, steal; guest
+// time is already counted in user) and iowait, in seconds.
+func machineCPU() (busy, iowait float64, ok bool) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return -1
+		return 0, 0, false
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return -1
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, false
 	}
-	var busy float64
 	for i, x := range f[1:] {
 		v, _ := strconv.ParseFloat(x, 64)
-		if i == 3 || i == 4 { // idle, iowait
-			continue
+		switch {
+		case i == 3: // idle
+		case i == 4:
+			iowait = v
+		case i >= 8: // guest, guest_nice
+		default:
+			busy += v
 		}
-		busy += v
 	}
-	return busy / clockTick
+	return busy / clockTick, iowait / clockTick, true
+}
+
+// MachineBusySeconds is the non-idle CPU time of the whole machine (every
+// CPU, every process, user and kernel; idle and iowait left out), or -1.
+func MachineBusySeconds() float64 {
+	busy, _, ok := machineCPU()
+	if !ok {
+		return -1
+	}
+	return busy
+}
+
+// MachineIOWaitSeconds is the iowait CPU time of the whole machine, or -1.
+func MachineIOWaitSeconds() float64 {
+	_, iowait, ok := machineCPU()
+	if !ok {
+		return -1
+	}
+	return iowait
 }

@@ -34,40 +34,6 @@ func scrapeMetrics(ctx context.Context, url string, names ...string) (map[string
 
 func procStatusKB(pid int, key string) (float64, error) { return cluster.ProcStatusKB(pid, key) }
 
-// procCPUSeconds is user+system CPU time of a process (0 if it is gone).
-func procCPUSeconds(pid int) float64 {
-	u, s, _ := cluster.ProcCPU(pid)
-	return u + s
-}
-
-var clockTick = 100.0 // USER_HZ; 100 on every Linux we run on
-
-// systemBusySeconds is the CPU time all CPUs spent not idle (and not
-// waiting for I/O) since boot, from /proc/stat.
-func systemBusySeconds() float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var busy float64
-	for i, v := range f[1:] {
-		x, _ := strconv.ParseFloat(v, 64)
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		if i >= 8 { // guest time is already counted in user
-			break
-		}
-		busy += x
-	}
-	return busy / clockTick
-}
-
 func loadAvg1() float64 {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {

@@ -285,9 +285,9 @@ func (r *Runner) waitQuiet() {
 	}
 	start := time.Now()
 	for waited := time.Duration(0); waited < 20*time.Second && r.quietUsed < r.QuietBudget; {
-		b0, t0 := systemBusySeconds(), time.Now()
+		b0, t0 := cluster.MachineBusySeconds(), time.Now()
 		time.Sleep(time.Second)
-		busy := (systemBusySeconds() - b0) / time.Since(t0).Seconds() / float64(r.Machine.Cores)
+		busy := (cluster.MachineBusySeconds() - b0) / time.Since(t0).Seconds() / float64(r.Machine.Cores)
 		if busy <= r.QuietBusy {
 			break
 		}
@@ -440,11 +440,11 @@ type cpuMeter struct {
 }
 
 func startCPU(c *cluster.Cluster) *cpuMeter {
-	cm := &cpuMeter{start: time.Now(), sys0: systemBusySeconds()}
+	cm := &cpuMeter{start: time.Now(), sys0: cluster.MachineBusySeconds()}
 	for _, m := range c.Members {
 		if p := m.Pid(); p > 0 {
 			cm.pids = append(cm.pids, p)
-			cm.mem0 += procCPUSeconds(p)
+			cm.mem0 += cluster.ProcCPUSeconds(p)
 		}
 	}
 	return cm
@@ -455,10 +455,10 @@ func startCPU(c *cluster.Cluster) *cpuMeter {
 func (cm *cpuMeter) stop(benchCPU float64, cores int) (members, foreign float64) {
 	var mem float64
 	for _, p := range cm.pids {
-		mem += procCPUSeconds(p)
+		mem += cluster.ProcCPUSeconds(p)
 	}
 	members = mem - cm.mem0
-	sys := systemBusySeconds() - cm.sys0
+	sys := cluster.MachineBusySeconds() - cm.sys0
 	wall := time.Since(cm.start).Seconds()
 	f := sys - members - benchCPU
 	if f < 0 {

@@ -623,7 +623,7 @@ func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *cluster
 	self, _ := procCPU(0)
 	s.lastCPU = [3]float64{etcd, self, cluster.MachineBusySeconds()}
 	rd, wr := procIO(s.pid)
-	s.lastIO = [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
+	s.lastIO = [3]float64{float64(rd), float64(wr), cluster.MachineIOWaitSeconds()}
 	s.lastSys = sys
 	mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	s.lastM, _ = scrape(mctx, m.ClientURL+"/metrics")
@@ -739,7 +739,7 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 		s.lastSys = sys
 	}
 	rd, wr := procIO(s.pid)
-	io := [3]float64{float64(rd), float64(wr), machineIOWaitSeconds()}
+	io := [3]float64{float64(rd), float64(wr), cluster.MachineIOWaitSeconds()}
 	if rd >= 0 && s.lastIO[0] >= 0 {
 		out.DiskReadMbps = (io[0] - s.lastIO[0]) / dt / 1e6
 		out.DiskWriteMbps = (io[1] - s.lastIO[1]) / dt / 1e6

@@ -18,8 +18,6 @@ const cgroupPrefix = "etcdlsm-scale-"
 
 // ---- /proc ------------------------------------------------------------------
 
-const clkTck = 100 // USER_HZ on Linux
-
 // procCPU is the user+system and the system CPU seconds of pid (pid 0:
 // this process), both -1 if it cannot be read. System time is CPU spent in
 // the kernel on the process's behalf (page faults, reads, and memory-cgroup
@@ -85,19 +83,4 @@ func procIO(pid int) (read, write int64) {
 		}
 	}
 	return read, write
-}
-
-// machineIOWaitSeconds is the iowait CPU time of the whole machine.
-func machineIOWaitSeconds() float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 6 {
-		return -1
-	}
-	v, _ := strconv.ParseFloat(f[5], 64)
-	return v / clkTck
 }

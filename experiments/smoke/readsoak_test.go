@@ -162,18 +162,10 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	marks[0] = takeMark(pid, 0)
 	t0 := time.Now()
 	n, err := soakRun(rctx, rclis, soakReaders, soakRanges, func(ctx context.Context, cli *clientv3.Client, i int) error {
-		j := int(soakHash(uint64(i)) % uint64(len(keys)-soakRangeKeys))
-		resp, err := cli.Get(ctx, keys[j], clientv3.WithRange(keys[j+soakRangeKeys]))
-		if err != nil {
-			return err
+		if err := soakRange(ctx, cli, keys, i, rev); err != nil {
+			return fmt.Errorf("%w (no write may happen during the read phase)", err)
 		}
 		at := time.Since(t0)
-		if len(resp.Kvs) != soakRangeKeys || resp.Count != soakRangeKeys || string(resp.Kvs[0].Key) != keys[j] {
-			return fmt.Errorf("range [%s, %s): got %d keys (count %d), want %d from %s", keys[j], keys[j+soakRangeKeys], len(resp.Kvs), resp.Count, soakRangeKeys, keys[j])
-		}
-		if resp.Header.Revision != rev {
-			return fmt.Errorf("range at revision %d, want %d: something wrote during the read phase", resp.Header.Revision, rev)
-		}
 		done[i] = at
 		if k := finished.Add(1); k%(soakRanges/4) == 0 {
 			marks[k/(soakRanges/4)] = takeMark(pid, at)
@@ -199,7 +191,7 @@ func testReadOnlySoak(t *testing.T, v variant) {
 		mcancel()
 	}
 	alive := m.Running()
-	cpuEnd := procCPUSeconds(pid)
+	cpuEnd := cluster.ProcCPUSeconds(pid)
 	if err != nil {
 		t.Fatalf("read phase (limit %v): %d of %d ranges done in %v, RSS %.0f MiB at the start and at most %.0f MiB during it: %v",
 			soakReadPhase, n, soakRanges, elapsed.Round(time.Millisecond), marks[0].rssKB/1024, rssMax/1024, soakErr(err, live))
@@ -226,15 +218,10 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	controlDone := make([]time.Duration, q)
 	c0 := time.Now()
 	_, err = soakRun(live, rclis, soakReaders, q, func(ctx context.Context, cli *clientv3.Client, i int) error {
-		j := int(soakHash(uint64(i)) % uint64(len(keys)-soakRangeKeys))
-		resp, err := cli.Get(ctx, keys[j], clientv3.WithRange(keys[j+soakRangeKeys]))
-		if err != nil {
-			return err
+		if err := soakRange(ctx, cli, keys, i, rev+1); err != nil {
+			return fmt.Errorf("control %w", err)
 		}
 		controlDone[i] = time.Since(c0)
-		if len(resp.Kvs) != soakRangeKeys || resp.Header.Revision != rev+1 {
-			return fmt.Errorf("control range: %d keys at revision %d, want %d at %d", len(resp.Kvs), resp.Header.Revision, soakRangeKeys, rev+1)
-		}
 		return nil
 	})
 	if err != nil {
@@ -290,6 +277,23 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	if cg != nil && cg.OOMKills() > 0 {
 		t.Errorf("the kernel OOM-killed %d processes in the member's cgroup", cg.OOMKills())
 	}
+}
+
+// soakRange is range request i: the soakRangeKeys keys from a spread-out
+// position of the sorted keys, which must all come back at revision rev.
+func soakRange(ctx context.Context, cli *clientv3.Client, keys []string, i int, rev int64) error {
+	j := int(soakHash(uint64(i)) % uint64(len(keys)-soakRangeKeys))
+	resp, err := cli.Get(ctx, keys[j], clientv3.WithRange(keys[j+soakRangeKeys]))
+	if err != nil {
+		return err
+	}
+	if len(resp.Kvs) != soakRangeKeys || resp.Count != soakRangeKeys || string(resp.Kvs[0].Key) != keys[j] {
+		return fmt.Errorf("range [%s, %s): got %d keys (count %d), want %d from %s", keys[j], keys[j+soakRangeKeys], len(resp.Kvs), resp.Count, soakRangeKeys, keys[j])
+	}
+	if resp.Header.Revision != rev {
+		return fmt.Errorf("range at revision %d, want %d", resp.Header.Revision, rev)
+	}
+	return nil
 }
 
 // medianRate is the median over windows of soakWindow requests, among the
@@ -422,18 +426,9 @@ func takeMark(pid int, at time.Duration) soakMark {
 	m := soakMark{at: at, busy: cluster.MachineBusySeconds()}
 	m.rssKB, _ = cluster.ProcStatusKB(pid, "VmRSS")
 	m.anonKB, _ = cluster.ProcStatusKB(pid, "RssAnon")
-	m.etcdCPU = procCPUSeconds(pid)
-	m.selfCPU = procCPUSeconds(0)
+	m.etcdCPU = cluster.ProcCPUSeconds(pid)
+	m.selfCPU = cluster.ProcCPUSeconds(0)
 	return m
-}
-
-// procCPUSeconds is the user+system CPU time of pid (0: this process).
-func procCPUSeconds(pid int) float64 {
-	u, s, err := cluster.ProcCPU(pid)
-	if err != nil {
-		return 0
-	}
-	return u + s
 }
 
 // rssWatch samples the member's VmRSS every soakSample while live lasts.

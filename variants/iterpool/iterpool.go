@@ -20,19 +20,12 @@ import (
 	"etcd-lsm/variants/batched"
 )
 
-// ValueCacheBytes is the default size of the layer's value cache
-// (ETCDLSM_VALUE_CACHE_MB overrides it).
-const ValueCacheBytes = 16 << 20
-
-// Layer is the layer behaviour of iterpool and of the stages built on it.
-var Layer = engine.LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: ValueCacheBytes}
-
 func init() {
 	engine.Register(engine.Variant{
 		Name:   "iterpool",
 		Family: rocks.Family,
 		Open:   Open,
-		Layer:  Layer,
+		Layer:  engine.PooledReads,
 		Describe: func() string {
 			return "RocksDB default options; batched writes; shared iterators, point-read seeks, value cache, read-ahead scans"
 		},

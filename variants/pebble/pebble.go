@@ -32,7 +32,7 @@ func init() {
 		Open:   Open,
 		// The layer's read path of the iterpool stage: Pebble iterators are
 		// dearer to make than RocksDB's, and its Get copies the value.
-		Layer: engine.LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: 16 << 20},
+		Layer: engine.PooledReads,
 		Describe: func() string {
 			return "Pebble v2 default options; indexed-batch writes; shared iterators, point-read seeks, value cache"
 		},

@@ -70,7 +70,7 @@ func init() {
 			}
 			return Open(dir, o, to)
 		},
-		Layer: iterpool.Layer,
+		Layer: engine.PooledReads,
 		Validate: func() error {
 			_, err := FromEnv(Defaults)
 			return err
