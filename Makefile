@@ -7,6 +7,7 @@
 #   make compat [VARIANT=x|all] [ETCD_VERSION=v3.7.3]   etcd's own tests on the layer
 #   make benchstat             micro-benchmarks of every stage, benchstat deltas
 #   make benchstat-etcd        etcd's own storage benchmarks on every variant and bbolt
+#   make putcost               the cost of one put from C, through cgo and in bbolt (Fig 5.8)
 #   make readbench             one member's point and range reads, CPU per request
 #   make soak                  a read-only period on real etcd, every build
 #   make profile [VARIANT=x]   CPU profile of the leader under the write load
@@ -32,12 +33,18 @@ ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: readbench soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
+# The machine-wide measurement lock (experiments/quiet.sh): measuring targets
+# hold it exclusively, builds and tests shared, so that nothing runs beside
+# a measurement on the same cores.
+MEASURE := $(CURDIR)/experiments/quiet.sh measure
+WAIT    := $(CURDIR)/experiments/quiet.sh wait
+
+.PHONY: putcost readbench soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
 
 all: build
 
 help:
-	@sed -n '1,17p' Makefile
+	@sed -n '1,18p' Makefile
 
 variants:
 	@echo bbolt $(VARIANTS)
@@ -79,10 +86,10 @@ build: deps
 	start=$$(date +%s); \
 	for pkg in server etcdctl etcdutl; do \
 		bin=$$pkg; [ $$pkg = server ] && bin=etcd; \
-		(cd $$dir && GOWORK=off $(GO) build -trimpath -tags "$$tags" -ldflags "$$ldflags" -o $$out/$$bin go.etcd.io/etcd/$$pkg/v3); \
+		(cd $$dir && GOWORK=off $(WAIT) $(GO) build -trimpath -tags "$$tags" -ldflags "$$ldflags" -o $$out/$$bin go.etcd.io/etcd/$$pkg/v3); \
 	done; \
 	if [ "$(VARIANT)" != bbolt ]; then \
-		(cd $$dir && GOWORK=off $(GO) build -trimpath -tags "$$tags" -ldflags "$$ldflags" -o $$out/etcdlsm etcd-lsm/variants/cmd/etcdlsm); \
+		(cd $$dir && GOWORK=off $(WAIT) $(GO) build -trimpath -tags "$$tags" -ldflags "$$ldflags" -o $$out/etcdlsm etcd-lsm/variants/cmd/etcdlsm); \
 	fi; \
 	echo "built $$out/{etcd,etcdctl,etcdutl$$([ "$(VARIANT)" != bbolt ] && echo ,etcdlsm)} in $$(( $$(date +%s) - start ))s"
 
@@ -95,13 +102,13 @@ test: deps unit smoke soak compat-quick faults-short
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.
 unit: deps
-	$(GO) vet ./common/... ./variants/...
-	$(GO) test -race -count=1 ./common/... ./variants/...
+	$(WAIT) $(GO) vet ./common/... ./variants/...
+	$(WAIT) $(GO) test -race -count=1 ./common/... ./variants/...
 
 # End to end against real etcd binaries on loopback.
 smoke: deps
 	@for v in bbolt $(SMOKE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(GO) test -count=1 -timeout 30m -v -skip TestReadOnlySoak ./smoke/ ./reproduce/ ./migrate/
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -skip TestReadOnlySoak ./smoke/ ./reproduce/ ./migrate/
 
 # A read-only period on real etcd, every build: one member in a memory
 # cgroup, 20,000 puts, then 20,000 ranges with no writes; throughput must
@@ -109,7 +116,7 @@ smoke: deps
 SOAK_VARIANTS ?= $(VARIANTS)
 soak: deps
 	@for v in bbolt $(SOAK_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SOAK_VARIANTS)" $(GO) test -count=1 -timeout 30m -v -run TestReadOnlySoak ./smoke/
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SOAK_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -run TestReadOnlySoak ./smoke/
 
 # etcd's own tests (storage, etcdserver, etcdutl snapshot and a curated set
 # of in-process cluster tests), run unmodified from the module cache on the
@@ -122,15 +129,15 @@ COMPAT_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(if
 COMPATRUN = $(BIN)/compatrun -root $(CURDIR) -go $(GO)
 compat: deps compat-runner
 	@rc=0; for v in $(ETCD_VERSION); do \
-		$(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/full.txt -label full -stock full || rc=1; \
+		$(WAIT) $(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/full.txt -label full -stock full || rc=1; \
 	done; exit $$rc
 
 # The fast subset make test runs (etcd-build/compat/quick.txt); the real bbolt
 # runs only what fails on the layer. Results: bin/compat/ (not kept).
 compat-quick: deps compat-runner
-	cd etcd-build/compat/compatrun && GOWORK=off $(GO) test -count=1 .
+	cd etcd-build/compat/compatrun && GOWORK=off $(WAIT) $(GO) test -count=1 .
 	@rc=0; for v in $(ETCD_VERSION); do \
-		$(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/quick.txt -label quick -stock failing \
+		$(WAIT) $(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/quick.txt -label quick -stock failing \
 			-out $(BIN)/compat/quick-$$v || rc=1; \
 	done; exit $$rc
 
@@ -168,7 +175,7 @@ REPRO_BIN = $(if $(filter $(ETCD_DEFAULT_VERSION),$(ETCD_VERSION)),$(BIN),$(BIN)
 REPRO_ENV = GOWORK=off ETCDLSM_BIN=$(REPRO_BIN) ETCDLSM_BENCHMARK=$(BIN)/tools/benchmark
 reproduce: deps tools
 	@for v in $(STAGES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(REPRO_ENV) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
+	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
 
 # CPU profile of the leader during the write benchmark (etcd --enable-pprof),
 # with the share of cgo, engine, bbolt, raft/WAL and gRPC: profiles/<variant>/.
@@ -176,7 +183,7 @@ reproduce: deps tools
 PROFILE_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),$(STAGES))
 profile: deps tools
 	@for v in $(PROFILE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(REPRO_ENV) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles
+	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles
 
 # Thesis-style figures from the newest results directory (RESULTS_DIR=...
 # for another): executes notebooks/thesis-figures.ipynb headless, PNGs into
@@ -199,7 +206,7 @@ figures-deps:
 # Every stage through the layer and the real bbolt through the same code, in
 # interleaved rounds; benchstat tables of successive deltas and vs bbolt.
 benchstat: deps
-	experiments/benchstat.sh
+	$(MEASURE) experiments/benchstat.sh
 
 # etcd's own benchmarks of server/storage/mvcc and server/storage/backend,
 # unmodified from the module cache, on the real bbolt and every variant
@@ -207,26 +214,32 @@ benchstat: deps
 # BENCHTIME, BENCH override the defaults (experiments/benchetcd.sh).
 # Results: experiments/results/benchstat-etcd-<time>/.
 benchstat-etcd: deps
-	ETCD_VERSION=$(ETCD_VERSION) experiments/benchetcd.sh
+	ETCD_VERSION=$(ETCD_VERSION) $(MEASURE) experiments/benchetcd.sh
 
 # The effect of each tuned option (turned back one at a time), benchstat
 # against the tuned defaults.
 ablation: deps
-	experiments/ablation.sh
+	$(MEASURE) experiments/ablation.sh
+
+# Fig. 5.8: the cost of one put from C, from Go through cgo, through the
+# layer's Go-encoded batch and in bbolt (COUNT, BENCHTIME):
+# experiments/results/putcost-<time>/.
+putcost: deps
+	$(MEASURE) experiments/putcost.sh
 
 # One member's point and range reads after 100,000 puts, per build and
 # setting (CONFIGS), interleaved rounds, members' CPU per request:
 # experiments/results/readbench-<time>/.
 readbench: deps tools
 	@for v in bbolt iterpool tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	experiments/readbench.sh
+	$(MEASURE) experiments/readbench.sh
 
 # Resident memory of one member under the write load: stock bbolt, tuned
 # (default budget, a smaller one, glibc's dynamic mmap threshold) and pebble,
 # interleaved rounds (ROUNDS, default 3): experiments/results/rss-<time>/.
 rss: deps tools
 	@for v in bbolt tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	experiments/rss.sh
+	$(MEASURE) experiments/rss.sh
 
 # --- migration -----------------------------------------------------------
 # A live 3-member stock cluster moved to etcd-lsm (VARIANT, default tuned)
@@ -244,7 +257,7 @@ migrate-demo: deps
 migrate-speed: deps tools
 	@v=$(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),tuned); \
 	$(MAKE) --no-print-directory build VARIANT=bbolt; $(MAKE) --no-print-directory build VARIANT=$$v; \
-	experiments/migrate/speed.sh $(BIN)/bbolt $(BIN)/$$v $(BIN)/tools/benchmark \
+	$(MEASURE) experiments/migrate/speed.sh $(BIN)/bbolt $(BIN)/$$v $(BIN)/tools/benchmark \
 		experiments/results/migrate-speed-$$(date -u +%Y%m%dT%H%M%SZ)-$$v
 
 clean:

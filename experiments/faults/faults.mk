@@ -19,10 +19,10 @@ FAULTS_SHORT_VARIANTS ?= bbolt tuned
 
 faults:
 	@for v in $(FAULTS_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && rc=0; $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(FAULTS_ROUNDS) || rc=$$?; \
+	cd experiments && rc=0; $(WAIT) $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(FAULTS_ROUNDS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 
 faults-short:
 	@for v in $(FAULTS_SHORT_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(GO) vet ./faults/ && $(GO) test -short -count=1 ./faults/
-	cd experiments && $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_SHORT_VARIANTS)" -short -rounds 4 -out $${TMPDIR:-/tmp}/faults-short-$$$$
+	cd experiments && $(WAIT) $(GO) vet ./faults/ && $(WAIT) $(GO) test -short -count=1 ./faults/
+	cd experiments && $(WAIT) $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_SHORT_VARIANTS)" -short -rounds 4 -out $${TMPDIR:-/tmp}/faults-short-$$$$

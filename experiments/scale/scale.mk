@@ -18,7 +18,7 @@ SCALE_ENGINES = $(if $(filter command line environment,$(origin VARIANT)),$(VARI
 
 scale: deps
 	@for v in $(SCALE_ENGINES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
+	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 
 # Unit tests of the workload generator (no etcd, no root).
