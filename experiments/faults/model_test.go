@@ -71,24 +71,3 @@ func TestModel(t *testing.T) {
 		})
 	}
 }
-
-func TestPercentile(t *testing.T) {
-	var ds []time.Duration
-	for i := 100; i >= 1; i-- {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
-	}
-	for _, c := range []struct {
-		p    float64
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {0, time.Millisecond}} {
-		if got := percentile(ds, c.p); got != c.want {
-			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if got := percentile([]time.Duration{3 * time.Second}, 99); got != 3*time.Second {
-		t.Errorf("p99 of one = %v", got)
-	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of none = %v", got)
-	}
-}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 )
 
 type runConfig struct {
@@ -45,13 +45,15 @@ type roundRecord struct {
 	Variant   string
 	Round     int
 	Fault     faultResult
-	Ops       int64 // operations issued
-	Failed    int64 // of which failed or timed out
-	Checked   int   // operations in the checked history
-	Unique    int   // acknowledged own-key writes verified on every member
-	Linear    string
+	Ops       int64  // operations issued
+	Failed    int64  // of which failed or timed out
+	Checked   int    // operations in the checked history
+	Unique    int    // acknowledged own-key writes verified on every member
+	Linear    string // porcupine's result: Ok, Illegal, Unknown ("" if the check did not run)
 	Revision  int64
 	Anomalies []string
+	Upstream  string // the known upstream failure that ended the round (knownUpstream), "" if none
+	Retry     bool   // a second attempt at a round the first attempt of which a known upstream bug ended
 	Duration  time.Duration
 }
 
@@ -79,19 +81,23 @@ func progress(format string, args ...any) {
 	fmt.Printf("%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-func run(ctx context.Context, cfg runConfig) (int, error) {
+// run makes the rounds and the bad-input cases of every variant, writes the
+// results and returns what it found. An error means results may be
+// missing (a variant that could not start, results that could not be
+// written); the tally still counts what was done.
+func run(ctx context.Context, cfg runConfig) (tally, error) {
+	planned := tally{Planned: len(cfg.Variants) * cfg.Rounds}
 	for _, v := range cfg.Variants {
 		if _, err := cluster.FindBinaries(filepath.Join(cfg.BinDir, v)); err != nil {
-			return 0, fmt.Errorf("variant %s: %w (build it with make build VARIANT=%s)", v, err, v)
+			return planned, fmt.Errorf("variant %s: %w (build it with make build VARIANT=%s)", v, err, v)
 		}
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return 0, err
+		return planned, err
 	}
 	res := &results{cfg: cfg, start: time.Now()}
 	host, _ := os.Hostname()
-	load, _ := os.ReadFile("/proc/loadavg")
-	res.notes = append(res.notes, fmt.Sprintf("seed %d, host %s, load average at start %s", cfg.Seed, host, trimNL(string(load))))
+	res.notes = append(res.notes, fmt.Sprintf("seed %d, host %s, load average at start %s", cfg.Seed, host, measure.LoadAverage()))
 	atStart := map[string]string{}
 	for _, v := range cfg.Variants {
 		atStart[v] = binaryNote(filepath.Join(cfg.BinDir, v, "etcd"))
@@ -100,6 +106,7 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 
 	progress("faults: variants %v, %d rounds each, short=%v, seed %d, results in %s", cfg.Variants, cfg.Rounds, cfg.Short, cfg.Seed, cfg.Out)
 	var runErr error
+	var stopped []string
 	for vi, v := range cfg.Variants {
 		if ctx.Err() != nil {
 			break
@@ -107,6 +114,7 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 		if err := runVariant(ctx, cfg, res, v, cfg.Seed+int64(vi)*1000003); err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("variant %s: %w", v, err))
 			progress("variant %s: %v", v, err)
+			stopped = append(stopped, "variant "+v+" stopped early")
 		}
 		if cfg.BadInput && ctx.Err() == nil {
 			badInputSuite(ctx, cfg, res, v)
@@ -114,6 +122,7 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 	}
 	if ctx.Err() != nil {
 		res.notes = append(res.notes, "interrupted: "+ctx.Err().Error())
+		stopped = append(stopped, "interrupted: "+ctx.Err().Error())
 	}
 	for _, v := range cfg.Variants {
 		now := binaryNote(filepath.Join(cfg.BinDir, v, "etcd"))
@@ -124,8 +133,8 @@ func run(ctx context.Context, cfg runConfig) (int, error) {
 			res.note("the binary was rebuilt during the run with identical bytes: " + now)
 		}
 	}
-	n, err := res.write()
-	return n, errors.Join(runErr, err)
+	t, err := res.write(strings.Join(stopped, "; "))
+	return t, errors.Join(runErr, err)
 }
 
 func runVariant(ctx context.Context, cfg runConfig, res *results, v string, seed int64) error {
@@ -203,42 +212,83 @@ func runVariant(ctx context.Context, cfg runConfig, res *results, v string, seed
 		off = 0
 	}
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		kind := kinds[(off+i)%len(kinds)]
-		e := &env{c: c, net: lab, rnd: rnd, short: cfg.Short, logf: logf}
-		rec := runRound(ctx, e, cfg, v, i+1, kind)
-		if ctx.Err() != nil {
-			// Interrupted mid-round: what it saw is not a finding.
-			progress("%s round %d interrupted; not counted", v, i+1)
-			break
-		}
-		res.add(rec)
-		status := "ok"
-		if len(rec.Anomalies) > 0 {
-			status = fmt.Sprintf("%d ANOMALIES: %v", len(rec.Anomalies), rec.Anomalies)
-		}
-		progress("%s round %d/%d %-28s target %-14s landed %-3s recovery %6.2fs ops %5d checked %5d %s (%.1fs)",
-			v, i+1, n, kind, rec.Fault.Target, rec.Fault.Landed, rec.Fault.Recovery.Seconds(), rec.Ops, rec.Checked, status, rec.Duration.Seconds())
-		if len(rec.Anomalies) > 0 && ctx.Err() == nil {
-			// Keep the evidence, then go on with a fresh cluster.
-			dst := filepath.Join(cfg.Out, fmt.Sprintf("anomaly-%s-round%03d", v, i+1))
-			saveLogs(c, dst)
-			c.DumpLogs(logf, 100)
-			c.Close()
-			if lab != nil {
-				lab.heal()
+		// A round a known upstream bug ended is made once more, from a
+		// fresh cluster (below): the bug is a race of etcd's own, and the
+		// round's checks are what the run is for. A second such end counts.
+		for attempt := 0; attempt < 2 && ctx.Err() == nil; attempt++ {
+			if c, err = runOneRound(ctx, c, lab, cfg, res, v, i, n, kinds[(off+i)%len(kinds)], attempt > 0, rnd, newCluster, logf); err != nil {
+				return err
 			}
-			if c, err = newCluster(); err != nil {
-				return fmt.Errorf("starting a fresh cluster after round %d: %w", i+1, err)
+			if last := res.last(); last == nil || last.outcome() != outcomeUpstream {
+				break
 			}
 		}
 	}
 	return nil
 }
 
+// runOneRound makes round i+1 of n on c and records it; after an anomaly or
+// a known upstream failure it returns a fresh cluster in place of c.
+func runOneRound(ctx context.Context, c *cluster.Cluster, lab *netLab, cfg runConfig, res *results, v string, i, n int, kind string, retry bool,
+	rnd *rand.Rand, newCluster func() (*cluster.Cluster, error), logf func(string, ...any)) (*cluster.Cluster, error) {
+	var err error
+	e := &env{c: c, net: lab, rnd: rnd, short: cfg.Short, logf: logf}
+	rec := runRound(ctx, e, cfg, v, i+1, kind)
+	rec.Retry = retry
+	if ctx.Err() != nil {
+		// Interrupted mid-round: what it saw is not a finding.
+		progress("%s round %d interrupted; not counted", v, i+1)
+		return c, nil
+	}
+	res.add(rec)
+	status := "ok"
+	switch rec.outcome() {
+	case outcomeAnomaly:
+		status = fmt.Sprintf("%d ANOMALIES: %v", len(rec.Anomalies), rec.Anomalies)
+	case outcomeUpstream:
+		status = "KNOWN UPSTREAM: " + rec.Upstream
+	case outcomeInconclusive:
+		status = "INCONCLUSIVE: linearizability check gave no answer"
+	}
+	progress("%s round %d/%d %-28s target %-14s landed %-3s recovery %6.2fs ops %5d checked %5d %s (%.1fs)",
+		v, i+1, n, kind, rec.Fault.Target, rec.Fault.Landed, rec.Fault.Recovery.Seconds(), rec.Ops, rec.Checked, status, rec.Duration.Seconds())
+	if (len(rec.Anomalies) > 0 || rec.Upstream != "") && ctx.Err() == nil {
+		// Keep the evidence, then go on with a fresh cluster.
+		dst := filepath.Join(cfg.Out, fmt.Sprintf("anomaly-%s-round%03d", v, i+1))
+		if retry {
+			dst += "-retry"
+		}
+		saveLogs(c, dst)
+		c.DumpLogs(logf, 100)
+		c.Close()
+		if lab != nil {
+			lab.heal()
+		}
+		closed := c
+		if c, err = newCluster(); err != nil {
+			return closed, fmt.Errorf("starting a fresh cluster after round %d: %w", i+1, err)
+		}
+	}
+	if rec.outcome() == outcomeUpstream && !retry {
+		progress("%s round %d ended by a known upstream etcd bug; making it once more", v, i+1)
+	}
+	return c, nil
+}
+
 func (r *results) add(rec roundRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rounds = append(r.rounds, rec)
+}
+
+// last is the newest round recorded, or nil.
+func (r *results) last() *roundRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.rounds) == 0 {
+		return nil
+	}
+	return &r.rounds[len(r.rounds)-1]
 }
 
 func (r *results) note(s string) {
@@ -285,7 +335,13 @@ func runRound(ctx context.Context, e *env, cfg runConfig, v string, round int, k
 	fr, ferr := inject(ctx, e, kind)
 	rec.Fault = fr
 	if ferr != nil {
-		anomaly("recovery: %v", ferr)
+		// A member that died of a known etcd bug (knownUpstream) is counted
+		// apart; any other failure to recover is an anomaly.
+		if f := knownUpstream(e.c); f != nil {
+			rec.Upstream = fmt.Sprintf("%v; recovery: %v", f, ferr)
+		} else {
+			anomaly("recovery: %v", ferr)
+		}
 	}
 	time.Sleep(warm)
 	w.halt()
@@ -305,26 +361,6 @@ func runRound(ctx context.Context, e *env, cfg runConfig, v string, round int, k
 	}
 	rec.Duration = time.Since(start)
 	return rec
-}
-
-func trimNL(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func writeCSV(path string, rows [][]string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	cw := csv.NewWriter(f)
-	if err := cw.WriteAll(rows); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

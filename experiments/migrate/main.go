@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"etcd-lsm/experiments/measure"
 )
 
 func main() {
@@ -57,20 +58,18 @@ func writeTimeline(dir string, cfg Config, steps []Step, runErr error) error {
 	}
 	fmt.Fprintf(&md, "\n\n3-member cluster on 127.0.0.1, %d concurrent writers throughout, etcd flags %s; LSM members run with %s.\n\n",
 		cfg.Writers, strings.Join(raftFlags, " "), strings.Join(lsmEnv, " "))
-	md.WriteString("| at (s) | step | took (s) | members | revision | hashkv (all equal) | acked writes |\n|---:|---|---:|---|---:|---:|---:|\n")
-	f, err := os.Create(filepath.Join(dir, "timeline.csv"))
-	if err != nil {
-		return err
+	table := measure.Table{
+		Header: []string{"at (s)", "step", "took (s)", "members", "revision", "hashkv (all equal)", "acked writes"},
+		Align:  []string{"---:", "---", "---:", "---", "---:", "---:", "---:"},
 	}
-	w := csv.NewWriter(f)
-	w.Write([]string{"at_s", "step", "took_s", "members", "revision", "hashkv", "acked", "detail"})
+	rows := [][]string{{"at_s", "step", "took_s", "members", "revision", "hashkv", "acked", "detail"}}
 	for _, s := range steps {
-		fmt.Fprintf(&md, "| %.1f | %s | %.1f | %s | %d | %d | %d |\n", s.At.Seconds(), s.What, s.Took.Seconds(), s.Members, s.Revision, s.Hash, s.Acked)
-		w.Write([]string{fmt.Sprintf("%.2f", s.At.Seconds()), s.What, fmt.Sprintf("%.2f", s.Took.Seconds()), s.Members,
-			strconv.FormatInt(s.Revision, 10), strconv.FormatUint(uint64(s.Hash), 10), strconv.FormatInt(s.Acked, 10), s.Detail})
+		rev, hash, acked := strconv.FormatInt(s.Revision, 10), strconv.FormatUint(uint64(s.Hash), 10), strconv.FormatInt(s.Acked, 10)
+		table.Add(fmt.Sprintf("%.1f", s.At.Seconds()), s.What, fmt.Sprintf("%.1f", s.Took.Seconds()), s.Members, rev, hash, acked)
+		rows = append(rows, []string{fmt.Sprintf("%.2f", s.At.Seconds()), s.What, fmt.Sprintf("%.2f", s.Took.Seconds()), s.Members, rev, hash, acked, s.Detail})
 	}
-	w.Flush()
-	if err := f.Close(); err != nil {
+	md.WriteString(table.Markdown())
+	if err := measure.WriteCSV(filepath.Join(dir, "timeline.csv"), rows); err != nil {
 		return err
 	}
 	md.WriteString("\nDetails:\n\n")

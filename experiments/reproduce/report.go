@@ -1,15 +1,18 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"etcd-lsm/experiments/measure"
 )
 
 // --- raw samples: one CSV per figure ----------------------------------------
@@ -35,12 +38,7 @@ func (r *Runner) writeSamples() error {
 			}
 		}
 		sort.Strings(metrics)
-		f, err := os.Create(figCSV(r.Out, fig))
-		if err != nil {
-			return err
-		}
-		w := csv.NewWriter(f)
-		w.Write(append([]string{"variant", "param", "round"}, metrics...))
+		rows := [][]string{append([]string{"variant", "param", "round"}, metrics...)}
 		for _, s := range ss {
 			row := []string{s.Variant, s.Param, strconv.Itoa(s.Round)}
 			for _, m := range metrics {
@@ -51,14 +49,9 @@ func (r *Runner) writeSamples() error {
 				}
 				row = append(row, strconv.FormatFloat(v, 'g', 8, 64))
 			}
-			w.Write(row)
+			rows = append(rows, row)
 		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := measure.WriteCSV(figCSV(r.Out, fig), rows); err != nil {
 			return err
 		}
 	}
@@ -66,17 +59,12 @@ func (r *Runner) writeSamples() error {
 }
 
 func readSamples(dir, fig string) ([]Sample, error) {
-	f, err := os.Open(figCSV(dir, fig))
-	if os.IsNotExist(err) {
+	rows, err := measure.ReadCSV(figCSV(dir, fig))
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", figCSV(dir, fig), err)
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -129,30 +117,13 @@ func (r *Runner) writeParams() error {
 	}
 	fmt.Fprintf(&b, "| 5.11 | %s | `--conns=100 --clients=100 put --key-size=8 --sequential-keys=false`, (val-size,total) %s, key space = total | (256,1000000) (4000,64000) (64000,4000) (512000,500) (1000000,256) |\n", cmp, strings.Join(vp, " "))
 	fmt.Fprintf(&b, "| 5.12/5.13 | %s | `%s`, then disk and VmHWM of every member | 4,000,000 keys |\n", cmp, put(1000, sc.Disk, sc.Disk, 256))
-	os.WriteFile(filepath.Join(r.Out, "params.md"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(r.Out, "params.md"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
 	return writeJSON(filepath.Join(r.Out, "params.json"), map[string]any{"scale": sc, "rounds": r.Rounds, "stages": r.Stages, "compare": r.Compare, "machine": r.Machine})
 }
 
 // --- summaries ---------------------------------------------------------------
-
-type stat struct {
-	N                int
-	Median, Min, Max float64
-}
-
-func summarize(xs []float64) stat {
-	if len(xs) == 0 {
-		return stat{Median: math.NaN(), Min: math.NaN(), Max: math.NaN()}
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	med := s[n/2]
-	if n%2 == 0 {
-		med = (s[n/2-1] + s[n/2]) / 2
-	}
-	return stat{N: n, Median: med, Min: s[0], Max: s[n-1]}
-}
 
 type rowKey struct{ variant, param string }
 
@@ -160,7 +131,7 @@ type rowKey struct{ variant, param string }
 type figSummary struct {
 	spec   FigureSpec
 	rows   []rowKey
-	stats  map[rowKey]map[string]stat
+	stats  map[rowKey]map[string]measure.Summary
 	params []string
 }
 
@@ -174,7 +145,7 @@ func variantRank(v string) int {
 }
 
 func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
-	fs := &figSummary{spec: spec, stats: map[rowKey]map[string]stat{}}
+	fs := &figSummary{spec: spec, stats: map[rowKey]map[string]measure.Summary{}}
 	vals := map[rowKey]map[string][]float64{}
 	for _, s := range samples {
 		k := rowKey{s.Variant, s.Param}
@@ -194,9 +165,9 @@ func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
 		return variantRank(a.variant) < variantRank(b.variant)
 	})
 	for _, k := range fs.rows {
-		fs.stats[k] = map[string]stat{}
+		fs.stats[k] = map[string]measure.Summary{}
 		for m, xs := range vals[k] {
-			fs.stats[k][m] = summarize(xs)
+			fs.stats[k][m] = measure.Summarize(xs)
 		}
 		if !contains(fs.params, k.param) {
 			fs.params = append(fs.params, k.param)
@@ -274,12 +245,7 @@ func writeSummaryCSV(dir string, meta runMeta, fs *figSummary) error {
 	for _, h := range fs.spec.Head {
 		head = append(head, "thesis_"+h.Metric, "thesis_"+h.Metric+"_vs_original_pct")
 	}
-	f, err := os.Create(filepath.Join(dir, "summary_"+fs.spec.ID+".csv"))
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.Write(head)
+	rows := [][]string{head}
 	for _, k := range fs.rows {
 		n := 0
 		for _, st := range fs.stats[k] {
@@ -301,14 +267,9 @@ func writeSummaryCSV(dir string, meta runMeta, fs *figSummary) error {
 				row = append(row, "", "")
 			}
 		}
-		w.Write(row)
+		rows = append(rows, row)
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return measure.WriteCSV(filepath.Join(dir, "summary_"+fs.spec.ID+".csv"), rows)
 }
 
 // --- report.md -------------------------------------------------------------
@@ -373,7 +334,6 @@ func paramLabel(fig, p string) string {
 // bbolt) beside the thesis's (value, Δ vs original), plus p50/p99 where
 // the figure has latencies.
 func figTable(meta runMeta, fs *figSummary) string {
-	var b strings.Builder
 	multiParam := len(fs.params) > 1
 	cols := []string{}
 	if multiParam {
@@ -405,7 +365,7 @@ func figTable(meta runMeta, fs *figSummary) string {
 	if lat {
 		cols = append(cols, "p50 "+latUnit, "p99 "+latUnit)
 	}
-	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|" + strings.Repeat("---|", len(cols)) + "\n")
+	table := measure.Table{Header: cols}
 	for _, k := range fs.rows {
 		var row []string
 		if multiParam {
@@ -458,10 +418,15 @@ func figTable(meta runMeta, fs *figSummary) string {
 		if lat {
 			row = append(row, fmtVal(fs.stats[k]["p50_s"].Median*latScale), fmtVal(fs.stats[k]["p99_s"].Median*latScale))
 		}
-		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		table.Add(row...)
 	}
-	return b.String()
+	return table.Markdown()
 }
+
+// spreadTarget is the largest round-to-round spread of stock bbolt's
+// headline figure (percent) at which a run resolves the differences it
+// reports; a figure above it is marked in the report.
+const spreadTarget = 10.0
 
 // verdict compares the direction of every difference to bbolt that the
 // thesis also reports (about the same = within ±5%), and names the final
@@ -502,8 +467,8 @@ func verdict(meta runMeta, fs *figSummary) (word, line string) {
 		if k.variant != "bbolt" {
 			continue
 		}
-		if st, ok := fs.stats[k][h0]; ok && st.Median != 0 && st.N > 1 {
-			spread = max(spread, 100*(st.Max-st.Min)/math.Abs(st.Median))
+		if st, ok := fs.stats[k][h0]; ok && !math.IsNaN(st.Spread()) {
+			spread = max(spread, 100*st.Spread())
 		}
 	}
 	if total == 0 {
@@ -523,8 +488,8 @@ func verdict(meta runMeta, fs *figSummary) (word, line string) {
 		line += "; final stage (tuned vs bbolt): " + strings.Join(finals, ", ")
 	}
 	line += fmt.Sprintf("; bbolt's spread across rounds %.0f%%", spread)
-	if spread > 25 {
-		line += " (noisy: differences smaller than that are not resolved)"
+	if spread > spreadTarget {
+		line += fmt.Sprintf(" (above the %.0f%% a comparison needs: differences smaller than the spread are not resolved)", spreadTarget)
 	}
 	return word, line
 }
@@ -635,7 +600,7 @@ func foreignOf(fs *figSummary) string {
 	if len(xs) == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.0f%%", 100*summarize(xs).Median)
+	return fmt.Sprintf("%.0f%%", 100*measure.Median(xs))
 }
 
 // disturbance summarises the CPU other processes used while benchmarks ran.
@@ -652,9 +617,8 @@ func disturbance(sums []*figSummary) string {
 	if len(meds) == 0 {
 		return ""
 	}
-	st := stat{Median: summarize(meds).Median, Max: summarize(maxes).Max}
 	return fmt.Sprintf("Other load during the benchmarks (CPU time of the machine not used by the members or the benchmark tool: other processes and kernel threads, as a share of both cores; column \"other load\" above, foreign_cpu in the CSVs): median %.0f%%, worst single benchmark %.0f%%.\n",
-		100*st.Median, 100*st.Max)
+		100*measure.Median(meds), 100*slices.Max(maxes))
 }
 
 func orDash(s string) string {

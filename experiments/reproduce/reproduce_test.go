@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"testing"
 )
 
@@ -47,19 +46,6 @@ func TestParseBench(t *testing.T) {
 	}
 	if err := parseBench(&BenchResult{Output: "no report here\n"}); err == nil {
 		t.Error("an output without a summary parsed")
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	s := summarize([]float64{3, 1, 2})
-	if s.Median != 2 || s.Min != 1 || s.Max != 3 || s.N != 3 {
-		t.Errorf("%+v", s)
-	}
-	if s := summarize([]float64{4, 1, 2, 3}); s.Median != 2.5 {
-		t.Errorf("even median %v", s.Median)
-	}
-	if s := summarize(nil); !math.IsNaN(s.Median) {
-		t.Errorf("empty median %v", s.Median)
 	}
 }
 

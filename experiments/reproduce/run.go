@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 )
 
 // Stages are the storage variants in the order the thesis built them, then
@@ -164,7 +165,7 @@ func runMain(args []string) error {
 	r.logf("results: %s", r.Out)
 	r.logf("scale %s, %d rounds, %d steps (one fresh %d-member cluster each); stages: %s; compared in 5.10-5.12: %s",
 		sc.Name, r.Rounds, len(r.steps), r.Members, strings.Join(r.Stages, " "), strings.Join(r.Compare, " "))
-	r.logf("machine: %d cores, %s, %s; load average %s", r.Machine.Cores, r.Machine.MemoryGiB, r.Machine.CPU, r.Machine.LoadAtStart)
+	r.logf("machine: %d cores, %s, %s; load average %s", r.Machine.Cores, r.Machine.Memory, r.Machine.CPU, r.Machine.LoadAtStart)
 
 	r.start = time.Now()
 	ctx := context.Background()
@@ -188,7 +189,7 @@ func runMain(args []string) error {
 		return err
 	}
 	meta := runMeta{Machine: r.Machine, Scale: r.Scale, Rounds: r.Rounds, Stages: r.Stages, Compare: r.Compare, Members: r.Members,
-		Duration: elapsed.Round(time.Second).String(), LoadAtEnd: strings.TrimSpace(readSmallFile("/proc/loadavg")),
+		Duration: elapsed.Round(time.Second).String(), LoadAtEnd: measure.LoadAverage(),
 		Failures: len(r.failed), FailedSteps: r.failed, Warnings: r.warnings, Settings: r.Settings,
 		QuietWait: r.quietUsed.String()}
 	if err := writeJSON(filepath.Join(r.Out, "run.json"), meta); err != nil {
@@ -285,9 +286,9 @@ func (r *Runner) waitQuiet() {
 	}
 	start := time.Now()
 	for waited := time.Duration(0); waited < 20*time.Second && r.quietUsed < r.QuietBudget; {
-		b0, t0 := cluster.MachineBusySeconds(), time.Now()
+		b0, t0 := machineBusy(), time.Now()
 		time.Sleep(time.Second)
-		busy := (cluster.MachineBusySeconds() - b0) / time.Since(t0).Seconds() / float64(r.Machine.Cores)
+		busy := (machineBusy() - b0) / time.Since(t0).Seconds() / float64(r.Machine.Cores)
 		if busy <= r.QuietBusy {
 			break
 		}
@@ -318,7 +319,7 @@ func (r *Runner) progress(i int, s *step) {
 		eta = fmtDur(time.Duration(float64(el) * (allW - doneW) / doneW))
 	}
 	r.logf("[%d/%d] %s · %s · round %d/%d · elapsed %s · ETA %s · load %.1f",
-		i+1, len(r.steps), s.label, s.variant, s.round, r.Rounds, fmtDur(el), eta, loadAvg1())
+		i+1, len(r.steps), s.label, s.variant, s.round, r.Rounds, fmtDur(el), eta, measure.Load1())
 }
 
 func fmtDur(d time.Duration) string {
@@ -392,42 +393,41 @@ func (r *Runner) teardown(c *cluster.Cluster, failed bool, name string) {
 	}
 }
 
-// converge waits (at most 60s) until every member has applied the same
-// revision, then a little longer than etcd's backend batch interval
-// (100ms), so what is measured on each member is the whole load.
+// converge waits until every member has applied the highest revision any
+// of them reports (cluster.WaitRevision; at most 60s in all), then a little
+// longer than etcd's backend batch interval (100ms), so what is measured on
+// each member is the whole load.
 func converge(ctx context.Context, c *cluster.Cluster) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	for {
-		var revs []int64
-		var err error
-		for _, m := range c.Members {
-			st, e := m.Status(ctx)
-			if e != nil {
-				err = e
-				break
-			}
-			revs = append(revs, st.Header.Revision)
+	var rev int64
+	for _, m := range c.Members {
+		st, err := m.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("members did not converge: %w", err)
 		}
-		if err == nil && len(revs) == len(c.Members) && allEqual(revs) {
-			time.Sleep(300 * time.Millisecond)
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("members did not converge on one revision: %v (last error %v)", revs, err)
-		case <-time.After(200 * time.Millisecond):
+		rev = max(rev, st.Header.Revision)
+	}
+	for _, m := range c.Members {
+		if _, err := m.WaitRevision(ctx, rev); err != nil {
+			return fmt.Errorf("members did not converge on revision %d: %w", rev, err)
 		}
 	}
+	time.Sleep(300 * time.Millisecond)
+	return nil
 }
 
-func allEqual(x []int64) bool {
-	for _, v := range x {
-		if v != x[0] {
-			return false
-		}
-	}
-	return true
+// machineBusy is the machine's busy CPU seconds since boot (0 if /proc
+// cannot be read).
+func machineBusy() float64 {
+	m, _ := measure.ReadMachineCPU()
+	return m.Busy
+}
+
+// processCPU is a process's user+system CPU seconds (0 once it is gone).
+func processCPU(pid int) float64 {
+	c, _ := measure.ProcessCPU(pid)
+	return c.Total()
 }
 
 // cpuMeter measures CPU time during a benchmark: all CPUs' busy time, and
@@ -440,11 +440,11 @@ type cpuMeter struct {
 }
 
 func startCPU(c *cluster.Cluster) *cpuMeter {
-	cm := &cpuMeter{start: time.Now(), sys0: cluster.MachineBusySeconds()}
+	cm := &cpuMeter{start: time.Now(), sys0: machineBusy()}
 	for _, m := range c.Members {
 		if p := m.Pid(); p > 0 {
 			cm.pids = append(cm.pids, p)
-			cm.mem0 += cluster.ProcCPUSeconds(p)
+			cm.mem0 += processCPU(p)
 		}
 	}
 	return cm
@@ -455,10 +455,10 @@ func startCPU(c *cluster.Cluster) *cpuMeter {
 func (cm *cpuMeter) stop(benchCPU float64, cores int) (members, foreign float64) {
 	var mem float64
 	for _, p := range cm.pids {
-		mem += cluster.ProcCPUSeconds(p)
+		mem += processCPU(p)
 	}
 	members = mem - cm.mem0
-	sys := cluster.MachineBusySeconds() - cm.sys0
+	sys := machineBusy() - cm.sys0
 	wall := time.Since(cm.start).Seconds()
 	f := sys - members - benchCPU
 	if f < 0 {
@@ -662,7 +662,7 @@ func settle(ctx context.Context, c *cluster.Cluster) float64 {
 	for quiet < 2 && time.Since(start) < settleLimit {
 		busy := false
 		for _, m := range c.Members {
-			all, err := cluster.Scrape(ctx, m.ClientURL+"/metrics")
+			all, err := measure.Scrape(ctx, m.ClientURL+"/metrics")
 			if err != nil {
 				return time.Since(start).Seconds()
 			}
@@ -730,15 +730,15 @@ func (r *Runner) measureFootprint(c *cluster.Cluster, variant, param string, rou
 	rss := map[string]float64{"foreign_cpu": foreign}
 	var sumB, sumBApp, sumW, sumR, maxR float64
 	for _, m := range c.Members {
-		snap, err := dirSize(m.SnapDir())
+		snap, err := measure.DirUsage(m.SnapDir())
 		if err != nil {
 			return err
 		}
-		lsm, err := dirSize(m.EngineRoot())
+		lsm, err := measure.DirUsage(m.EngineRoot())
 		if err != nil {
 			return err
 		}
-		wal, err := dirSize(m.WALDir())
+		wal, err := measure.DirUsage(m.WALDir())
 		if err != nil {
 			return err
 		}
@@ -748,15 +748,15 @@ func (r *Runner) measureFootprint(c *cluster.Cluster, variant, param string, rou
 		sumB += float64(b.Alloc) / mib
 		sumBApp += float64(b.Apparent) / mib
 		sumW += float64(wal.Alloc) / mib
-		hwm, err := procStatusKB(m.Pid(), "VmHWM")
+		mem, err := measure.ProcessMemory(m.Pid())
 		if err != nil {
 			return err
 		}
-		rssNow, _ := procStatusKB(m.Pid(), "VmRSS")
-		rss["vmhwm_mb_"+m.Name] = hwm / 1024
-		rss["vmrss_mb_"+m.Name] = rssNow / 1024
-		sumR += hwm / 1024
-		maxR = max(maxR, hwm/1024)
+		hwm := float64(mem.Peak) / mib
+		rss["vmhwm_mb_"+m.Name] = hwm
+		rss["vmrss_mb_"+m.Name] = float64(mem.RSS) / mib
+		sumR += hwm
+		maxR = max(maxR, hwm)
 	}
 	n := float64(len(c.Members))
 	disk["backend_mb"] = sumB / n

@@ -9,12 +9,12 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -217,15 +217,8 @@ func (r *engineRun) do(ctx context.Context, cli *clientv3.Client, op Op, local m
 		if !known {
 			return r.fail(fmt.Errorf("delete of unknown key %s", op.Key))
 		}
-		resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(op.Key), "=", st.modRev)).
-			Then(clientv3.OpDelete(op.Key)).Else(clientv3.OpGet(op.Key)).Commit()
-		if err != nil {
-			delete(local, op.Key)
-			return r.fail(err)
-		}
-		if !resp.Succeeded {
-			r.conflicts.Add(1)
-			r.resync(op.Key, resp, local)
+		resp := r.txn(ctx, cli, op.Key, clientv3.Compare(clientv3.ModRevision(op.Key), "=", st.modRev), clientv3.OpDelete(op.Key), local)
+		if resp == nil {
 			return false
 		}
 		delete(local, op.Key)
@@ -241,20 +234,34 @@ func (r *engineRun) do(ctx context.Context, cli *clientv3.Client, op Op, local m
 	} else {
 		cmp = clientv3.Compare(clientv3.CreateRevision(op.Key), "=", 0)
 	}
-	resp, err := cli.Txn(ctx).If(cmp).Then(clientv3.OpPut(op.Key, string(val))).Else(clientv3.OpGet(op.Key)).Commit()
-	if err != nil {
-		delete(local, op.Key)
-		return r.fail(err)
-	}
-	if !resp.Succeeded {
-		r.conflicts.Add(1)
-		r.resync(op.Key, resp, local)
+	resp := r.txn(ctx, cli, op.Key, cmp, clientv3.OpPut(op.Key, string(val)), local)
+	if resp == nil {
 		return false
 	}
 	rev := resp.Header.Revision
 	r.acct.put(op.Key, len(val), st.size, known, rev)
 	local[op.Key] = keyState{modRev: rev, size: len(val)}
 	return true
+}
+
+// txn runs then on key guarded by cmp, as the apiserver's writes are,
+// and returns the response if then was applied. If the request fails (an
+// error is counted, the key's local state dropped) or the guard does not
+// hold (a conflict is counted, the key's local state refreshed from the
+// read in the else branch), it returns nil.
+func (r *engineRun) txn(ctx context.Context, cli *clientv3.Client, key string, cmp clientv3.Cmp, then clientv3.Op, local map[string]keyState) *clientv3.TxnResponse {
+	resp, err := cli.Txn(ctx).If(cmp).Then(then).Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		delete(local, key)
+		r.fail(err)
+		return nil
+	}
+	if !resp.Succeeded {
+		r.conflicts.Add(1)
+		r.resync(key, resp, local)
+		return nil
+	}
+	return resp
 }
 
 func (r *engineRun) resync(key string, resp *clientv3.TxnResponse, local map[string]keyState) {
@@ -374,7 +381,8 @@ func keyWorker(key string, n int) int {
 func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string, ...any)) (*engineRun, Summary, error) {
 	r := &engineRun{cfg: cfg, engine: engine}
 	r.logf = func(f string, a ...any) { logf("[%s] "+f, append([]any{engine}, a...)...) }
-	binDir := filepath.Join(cfg.BinRoot, engine)
+	build := cfg.build(engine)
+	binDir := filepath.Join(cfg.BinRoot, build.Build)
 	cgName := cluster.MemCgroupName(cgroupPrefix, engine)
 	cg, err := cluster.NewMemCgroup(cgName, cfg.MemLimit)
 	if err != nil {
@@ -393,7 +401,7 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 			fmt.Sprintf("--quota-backend-bytes=%d", cfg.Quota),
 			"--logger=zap", "--log-level=warn",
 		}, cfg.EtcdFlags...),
-		Env:          append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
+		Env:          append(append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...), build.Env...),
 		StartTimeout: 2 * time.Minute,
 		StopTimeout:  60 * time.Second,
 		Logf:         func(f string, a ...any) { r.logf(f, a...) },
@@ -603,41 +611,25 @@ func (r *engineRun) countWindows(kind string) int {
 // ---- sampling ---------------------------------------------------------------
 
 type sampler struct {
-	r       *engineRun
-	c       *cluster.Cluster
-	m       *cluster.Member
-	cg      *cluster.MemCgroup
-	cli     *clientv3.Client
-	pid     int
-	lastT   float64
-	lastOp  int
-	lastM   map[string]float64
-	lastCPU [3]float64
-	lastIO  [3]float64
-	lastSys float64
+	r      *engineRun
+	c      *cluster.Cluster
+	m      *cluster.Member
+	cg     *cluster.MemCgroup
+	cli    *clientv3.Client
+	pid    int
+	lastT  float64
+	lastOp int
+	lastM  map[string]float64
+	last   counters
 }
 
 func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *cluster.MemCgroup, cli *clientv3.Client) *sampler {
 	s := &sampler{r: r, c: c, m: m, cg: cg, cli: cli, pid: m.Pid()}
-	etcd, sys := procCPU(s.pid)
-	self, _ := procCPU(0)
-	s.lastCPU = [3]float64{etcd, self, cluster.MachineBusySeconds()}
-	rd, wr := procIO(s.pid)
-	s.lastIO = [3]float64{float64(rd), float64(wr), cluster.MachineIOWaitSeconds()}
-	s.lastSys = sys
+	s.last = readCounters(s.pid)
 	mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	s.lastM, _ = scrape(mctx, m.ClientURL+"/metrics")
+	s.lastM, _ = measure.Scrape(mctx, m.ClientURL+"/metrics")
 	cancel()
 	return s
-}
-
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	sort.Float64s(xs)
-	i := int(q * float64(len(xs)-1))
-	return xs[i]
 }
 
 func (s *sampler) take(ctx context.Context, phase string) Sample {
@@ -671,8 +663,8 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 	out.WritesPerS /= dt
 	out.ReadsPerS /= dt
 	out.ListsPerS /= dt
-	out.WriteP50Ms = quantile(wl, 0.5)
-	out.WriteP99Ms = quantile(wl, 0.99)
+	out.WriteP50Ms = measure.Percentile(wl, 50)
+	out.WriteP99Ms = measure.Percentile(wl, 99)
 	out.LiveBytes, out.HistoryBytes, out.Keys, _ = r.acct.snapshot()
 	out.LogicalBytes = out.LiveBytes + out.HistoryBytes
 	for _, w := range wins {
@@ -702,7 +694,7 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 		if st, err := s.cli.Status(cctx, s.m.ClientURL); err == nil {
 			out.DBSize, out.DBSizeInUse, out.Revision = st.DbSize, st.DbSizeInUse, st.Header.Revision
 		}
-		if mt, err := scrape(cctx, s.m.ClientURL+"/metrics"); err == nil {
+		if mt, err := measure.Scrape(cctx, s.m.ClientURL+"/metrics"); err == nil {
 			dsum := mt["etcd_disk_backend_commit_duration_seconds_sum"] - s.lastM["etcd_disk_backend_commit_duration_seconds_sum"]
 			dcnt := mt["etcd_disk_backend_commit_duration_seconds_count"] - s.lastM["etcd_disk_backend_commit_duration_seconds_count"]
 			out.CommitBusy = dsum / dt
@@ -719,33 +711,24 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 		}
 		cancel()
 	}
-	out.DiskBackend = duBytes(s.m.SnapDir()) + duBytes(s.m.EngineRoot())
-	out.DiskWAL = duBytes(s.m.WALDir())
-	out.RSS = procStatusKB(s.pid, "VmRSS")
-	out.HWM = procStatusKB(s.pid, "VmHWM")
+	out.DiskBackend = diskUsage(s.m.SnapDir()) + diskUsage(s.m.EngineRoot())
+	out.DiskWAL = diskUsage(s.m.WALDir())
+	out.RSS, out.HWM = memoryOf(s.pid)
 	out.CgroupUsage = s.cg.Usage()
 	out.CgroupRSS, out.CgroupCache = s.cg.AnonFile()
-	etcd, sys := procCPU(s.pid)
-	self, _ := procCPU(0)
-	cpu := [3]float64{etcd, self, cluster.MachineBusySeconds()}
-	if cpu[0] >= 0 && s.lastCPU[0] >= 0 {
-		out.EtcdCPU = (cpu[0] - s.lastCPU[0]) / dt
+	cur, last := readCounters(s.pid), s.last
+	if cur.etcdOK && last.etcdOK {
+		out.EtcdCPU = (cur.etcd.Total() - last.etcd.Total()) / dt
+		out.EtcdSysCPU = (cur.etcd.System - last.etcd.System) / dt
 	}
-	out.DriverCPU = (cpu[1] - s.lastCPU[1]) / dt
-	out.OtherCPU = max(0, (cpu[2]-s.lastCPU[2])/dt-out.EtcdCPU-out.DriverCPU)
-	s.lastCPU = cpu
-	if sys >= 0 && s.lastSys >= 0 {
-		out.EtcdSysCPU = (sys - s.lastSys) / dt
-		s.lastSys = sys
+	out.DriverCPU = (cur.self - last.self) / dt
+	out.OtherCPU = max(0, (cur.machine.Busy-last.machine.Busy)/dt-out.EtcdCPU-out.DriverCPU)
+	if cur.ioOK && last.ioOK {
+		out.DiskReadMbps = float64(cur.io.Read-last.io.Read) / dt / 1e6
+		out.DiskWriteMbps = float64(cur.io.Write-last.io.Write) / dt / 1e6
 	}
-	rd, wr := procIO(s.pid)
-	io := [3]float64{float64(rd), float64(wr), cluster.MachineIOWaitSeconds()}
-	if rd >= 0 && s.lastIO[0] >= 0 {
-		out.DiskReadMbps = (io[0] - s.lastIO[0]) / dt / 1e6
-		out.DiskWriteMbps = (io[1] - s.lastIO[1]) / dt / 1e6
-	}
-	out.IOWait = (io[2] - s.lastIO[2]) / dt
-	s.lastIO = io
+	out.IOWait = (cur.machine.IOWait - last.machine.IOWait) / dt
+	s.last = cur
 	s.lastT = now
 	r.mu.Lock()
 	r.samples = append(r.samples, out)

@@ -14,21 +14,21 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"reflect"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 )
 
 // Config of a run.
@@ -54,7 +54,11 @@ type Config struct {
 	DefragTimeout  time.Duration
 	FinalDefrag    bool
 	EngineEnv      []string // for every engine, after GOMEMLIMIT
-	EtcdFlags      []string
+	// Builds maps an engine label to the build it runs and that engine's
+	// own environment (after EngineEnv), for labels given as
+	// "label=build:ENV=value,..."; a plain label is the build of that name.
+	Builds    map[string]engineBuild
+	EtcdFlags []string
 }
 
 func modeConfig(mode string) (Config, error) {
@@ -126,7 +130,7 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	mode := fs.String("mode", "quick", "quick (smoke run, ~2 min for three engines) or full")
-	engines := fs.String("engines", "bbolt tuned pebble", "engines (bin/<name> builds), space separated")
+	engines := fs.String("engines", "bbolt tuned pebble", `engines, space separated: a build name (bin/<name>), or "label=build:ENV=value,ENV=value" for a build with settings of its own (e.g. tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4)`)
 	binRoot := fs.String("bin", os.Getenv("ETCDLSM_BIN"), "directory holding bin/<engine>/ (default ../bin)")
 	out := fs.String("out", "results", "results root")
 	scratch := fs.String("scratch", "", "where the members' data directories go (default $TMPDIR)")
@@ -154,7 +158,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Engines = strings.Fields(*engines)
+	if cfg.Engines, cfg.Builds, err = parseEngines(*engines); err != nil {
+		return err
+	}
 	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
 	if *binRoot == "" {
 		*binRoot = filepath.Join("..", "bin")
@@ -193,8 +199,9 @@ func run(args []string) error {
 		return fmt.Errorf("needs root: the member runs in a cgroup v1 memory cgroup")
 	}
 	for _, e := range cfg.Engines {
-		if _, err := os.Stat(filepath.Join(cfg.BinRoot, e, "etcd")); err != nil {
-			return fmt.Errorf("no build for engine %s: %v (make build VARIANT=%s)", e, err, e)
+		b := cfg.build(e)
+		if _, err := os.Stat(filepath.Join(cfg.BinRoot, b.Build, "etcd")); err != nil {
+			return fmt.Errorf("no build for engine %s: %v (make build VARIANT=%s)", e, err, b.Build)
 		}
 	}
 
@@ -211,7 +218,11 @@ func run(args []string) error {
 		return err
 	}
 	cfg.ResultsDir = dir
-	machine := describeMachine(cfg.BinRoot, cfg.Engines)
+	var builds []string
+	for _, e := range cfg.Engines {
+		builds = append(builds, cfg.build(e).Build)
+	}
+	machine := describeMachine(cfg.BinRoot, builds)
 	logf("run %s: engines %v, memory limit %s, live-data target %s, quota %s, operator quota %s, compaction every %v, seed %d",
 		runID, cfg.Engines, human(cfg.MemLimit), human(cfg.Target), human(cfg.Quota), human(cfg.OperatorQuota), cfg.CompactEvery, cfg.Seed)
 	t0 := time.Now()
@@ -267,74 +278,18 @@ type windowRow struct {
 	Err        string
 }
 
-func csvRows[T any](items []T) [][]string {
-	var t T
-	rt := reflect.TypeOf(t)
-	var head []string
-	for i := 0; i < rt.NumField(); i++ {
-		head = append(head, snake(rt.Field(i).Name))
-	}
-	rows := [][]string{head}
-	for _, it := range items {
-		v := reflect.ValueOf(it)
-		var row []string
-		for i := 0; i < v.NumField(); i++ {
-			f := v.Field(i)
-			switch f.Kind() {
-			case reflect.Float64:
-				row = append(row, strconv.FormatFloat(f.Float(), 'g', 8, 64))
-			default:
-				row = append(row, fmt.Sprint(f.Interface()))
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows
-}
-
-// snake turns WriteP99Ms into write_p99_ms.
-func snake(s string) string {
-	var b strings.Builder
-	rs := []rune(s)
-	for i, r := range rs {
-		up := r >= 'A' && r <= 'Z'
-		if up && i > 0 && (!(rs[i-1] >= 'A' && rs[i-1] <= 'Z') || (i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z')) {
-			b.WriteByte('_')
-		}
-		if up {
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func writeCSV(path string, rows [][]string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.WriteAll(rows)
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func writeResults(dir string, cfg *Config, m Machine, sums []Summary, samples []Sample, windows []windowRow, took time.Duration) error {
-	if err := writeCSV(filepath.Join(dir, "summary.csv"), csvRows(sums)); err != nil {
+	if err := measure.WriteCSV(filepath.Join(dir, "summary.csv"), measure.StructRows(sums)); err != nil {
 		return err
 	}
-	if err := writeCSV(filepath.Join(dir, "timeseries.csv"), csvRows(samples)); err != nil {
+	if err := measure.WriteCSV(filepath.Join(dir, "timeseries.csv"), measure.StructRows(samples)); err != nil {
 		return err
 	}
-	if err := writeCSV(filepath.Join(dir, "windows.csv"), csvRows(windows)); err != nil {
+	if err := measure.WriteCSV(filepath.Join(dir, "windows.csv"), measure.StructRows(windows)); err != nil {
 		return err
 	}
 	params := map[string]any{
-		"mode": cfg.Mode, "engines": cfg.Engines, "seed": cfg.Seed,
+		"mode": cfg.Mode, "engines": cfg.Engines, "builds": cfg.Builds, "seed": cfg.Seed,
 		"memory_limit_bytes": cfg.MemLimit, "target_logical_bytes": cfg.Target,
 		"create_fraction": cfg.CreateFraction, "quota_backend_bytes": cfg.Quota,
 		"operator_quota_bytes": cfg.OperatorQuota, "workers": cfg.Workers,
@@ -342,11 +297,58 @@ func writeResults(dir string, cfg *Config, m Machine, sums []Summary, samples []
 		"sample_every_s": cfg.SampleEvery.Seconds(), "max_duration_s": cfg.MaxDuration.Seconds(),
 		"steady_max_s": cfg.SteadyMax.Seconds(),
 		"etcd_flags":   cfg.EtcdFlags, "etcd_env": append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
-		"machine": m, "duration_s": took.Seconds(), "mix": DefaultMix,
+		"machine": m.paramsJSON(), "duration_s": took.Seconds(), "mix": DefaultMix,
 	}
 	b, _ := json.MarshalIndent(params, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "params.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(report(cfg, m, sums, took, filepath.Base(dir))), 0o644)
+}
+
+// engineBuild is the build an engine label runs and its own environment.
+type engineBuild struct {
+	Build string
+	Env   []string
+}
+
+// build is the build and environment of engine label e.
+func (c *Config) build(e string) engineBuild {
+	if b, ok := c.Builds[e]; ok {
+		return b
+	}
+	return engineBuild{Build: e}
+}
+
+// parseEngines splits the -engines list into labels and, for entries of
+// the form "label=build:ENV=value,ENV=value", their builds and settings.
+func parseEngines(list string) ([]string, map[string]engineBuild, error) {
+	var labels []string
+	builds := map[string]engineBuild{}
+	for _, f := range strings.Fields(list) {
+		label, rest, ok := strings.Cut(f, "=")
+		if !ok {
+			labels = append(labels, f)
+			continue
+		}
+		build, env, _ := strings.Cut(rest, ":")
+		if label == "" || build == "" || strings.ContainsAny(label, "/:") {
+			return nil, nil, fmt.Errorf("engine %q: want a build name or label=build:ENV=value,...", f)
+		}
+		b := engineBuild{Build: build}
+		if env != "" {
+			for _, kv := range strings.Split(env, ",") {
+				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+					return nil, nil, fmt.Errorf("engine %q: setting %q is not ENV=value", f, kv)
+				}
+				b.Env = append(b.Env, kv)
+			}
+		}
+		if _, dup := builds[label]; dup || slices.Contains(labels, label) {
+			return nil, nil, fmt.Errorf("engine label %q given twice", label)
+		}
+		builds[label] = b
+		labels = append(labels, label)
+	}
+	return labels, builds, nil
 }

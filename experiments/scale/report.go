@@ -1,71 +1,46 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
+
+	"etcd-lsm/experiments/measure"
 )
 
-// Machine describes where a run was made.
+// Machine describes where a run was made: the machine, and the storage
+// library, etcd build and repository commit of the run.
 type Machine struct {
-	Date, Host, CPU, Memory, Kernel, Go, RocksDB, Etcd, LoadAtStart, Commit string
-	Cores                                                                   int
-}
-
-func cmdOut(name string, args ...string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
+	measure.Machine
+	RocksDB, Etcd, Commit string
 }
 
 func describeMachine(binRoot string, engines []string) Machine {
-	m := Machine{Date: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(), Go: runtime.Version()}
-	m.Host, _ = os.Hostname()
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "MemTotal:") {
-				var kb float64
-				fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "MemTotal:")), "%f", &kb)
-				m.Memory = fmt.Sprintf("%.1f GiB", kb/1024/1024)
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		m.LoadAtStart = strings.TrimSpace(string(b))
-	}
-	if v := cmdOut("dpkg-query", "-W", "-f", "${Version}", "librocksdb-dev"); v != "" {
+	m := Machine{Machine: measure.DescribeMachine()}
+	if v := measure.PackageVersion("librocksdb-dev"); v != "" {
 		m.RocksDB = "librocksdb-dev " + v
 	}
-	m.Commit = cmdOut("git", "rev-parse", "--short", "HEAD")
-	if st := cmdOut("git", "status", "--porcelain", "--untracked-files=no", "--", "../common", "../variants", "../etcd-build"); st != "" {
+	m.Commit = measure.Command("git", "rev-parse", "--short", "HEAD")
+	if st := measure.Command("git", "status", "--porcelain", "--untracked-files=no", "--", "../common", "../variants", "../etcd-build"); st != "" {
 		m.Commit += " (engine sources modified in the working tree)"
 	}
 	if len(engines) > 0 {
-		l, _, _ := strings.Cut(cmdOut(filepath.Join(binRoot, engines[0], "etcd"), "--version"), "\n")
+		l, _, _ := strings.Cut(measure.Command(filepath.Join(binRoot, engines[0], "etcd"), "--version"), "\n")
 		m.Etcd = strings.TrimSpace(l)
 	}
 	return m
+}
+
+// paramsJSON is the machine as params.json has always held it: under the
+// Go field names, which notebooks/scale-figures.ipynb reads (measure's
+// JSON form has lower-case keys).
+func (m Machine) paramsJSON() map[string]any {
+	return map[string]any{
+		"Date": m.Date, "Host": m.Host, "CPU": m.CPU, "Memory": m.Memory, "Kernel": m.Kernel, "Go": m.Go,
+		"RocksDB": m.RocksDB, "Etcd": m.Etcd, "LoadAtStart": m.LoadAtStart, "Commit": m.Commit, "Cores": m.Cores,
+	}
 }
 
 func gib(n int64) string {
@@ -146,23 +121,23 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		cfg.Quota, human(cfg.Quota), human(cfg.OperatorQuota))
 	w("- every engine gets the same etcd flags `%s` and environment `GOMEMLIMIT=%d %s` (Go heap target at half the cgroup limit; few glibc arenas for C allocations): with KiB-sized values etcd's default in-memory raft log (10,000 + 5,000 entries) alone overflows a small cgroup; engine settings are the builds' defaults (tuned: 64 MiB RocksDB budget; pebble: Pebble's defaults)\n",
 		strings.Join(cfg.EtcdFlags, " "), cfg.MemLimit/2, strings.Join(cfg.EngineEnv, " "))
-	w("- machine: %d cores (%s), %s, kernel %s, host %s; load average at start %s; %s; %s; harness %s. **The machine is shared** with other engineers' jobs: `other CPU` below is the mean number of cores busy outside etcd and the driver during the run.\n",
-		m.Cores, m.CPU, m.Memory, m.Kernel, m.Host, m.LoadAtStart, m.Etcd, m.RocksDB, m.Go)
+	w("- machine: %s; load average at start %s; %s; %s; harness %s. **The machine is shared** with other engineers' jobs: `other CPU` below is the mean number of cores busy outside etcd and the driver during the run.\n",
+		m.Line(), m.LoadAtStart, m.Etcd, m.RocksDB, m.Go)
 	w("- repository commit %s; binaries built by `make scale` from it\n", m.Commit)
 	w("- run time %v (all engines, including start, stop and the final defrags)\n\n", took.Round(time.Second))
 
 	w("## Results\n\n")
-	b.WriteString("| | " + strings.Join(names(sums), " | ") + " |\n|---|" + strings.Repeat("---|", len(sums)) + "\n")
+	results := measure.Table{Header: append([]string{""}, names(sums)...)}
 	row := func(label string, f func(s Summary) string) {
-		w("| %s |", label)
+		cells := []string{label}
 		for _, s := range sums {
 			if s.Writes == 0 && !strings.HasPrefix(label, "stopped") {
-				w(" — |")
+				cells = append(cells, "—")
 				continue
 			}
-			w(" %s |", f(s))
+			cells = append(cells, f(s))
 		}
-		w("\n")
+		results.Add(cells...)
 	}
 	row("stopped because", func(s Summary) string { return s.StopReason })
 	row("run time (s) / of which create phase", func(s Summary) string { return fmt.Sprintf("%.0f / %.0f", s.DurationS, s.CreatePhaseS) })
@@ -214,6 +189,7 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	row("update phase: etcd CPU (of which kernel) / storage reads MB/s", func(s Summary) string {
 		return fmt.Sprintf("%.2f (%.2f) / %.1f", s.EtcdCPUSteady, s.EtcdSysCPUSteady, s.DiskReadMBSteady)
 	})
+	b.WriteString(results.Markdown())
 	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only).\n\n")
 
 	w("## Per engine\n\n")

@@ -5,6 +5,8 @@
 # SCALE_MODE=quick (default): a smoke run of about two minutes; full: 256 MiB
 # limit, 1 GiB of live data, up to ~16 minutes per engine.
 # SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB").
+# An engine may carry settings of its own, for ablations:
+#   make scale VARIANT="tuned tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4".
 # Results: experiments/results/scale-<UTC time>-<mode>/ (report.md, CSVs);
 # make scale-figures draws them (notebooks/scale-figures.ipynb).
 #
@@ -17,7 +19,7 @@ SCALE_ENGINES = $(if $(filter command line environment,$(origin VARIANT)),$(VARI
 .PHONY: scale scale-figures scale-test
 
 scale: deps
-	@for v in $(SCALE_ENGINES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	@for v in $(SCALE_ENGINES); do b=$${v#*=}; $(MAKE) --no-print-directory build VARIANT=$${b%%:*}; done
 	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 

@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
-	"sort"
+
+	"etcd-lsm/experiments/measure"
 )
 
 // Summary is one row of summary.csv: one engine's run.
@@ -68,14 +69,6 @@ type Summary struct {
 	EtcdCPUSteady            float64 // cores, update phase mean
 	DiskReadMBSteady         float64 // etcd's storage reads, MB/s, update phase mean
 	LSMStallS                float64
-}
-
-func pctile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(xs)
-	return xs[int(q*float64(len(xs)-1))]
 }
 
 func (r *engineRun) summarize(end float64, final Sample) Summary {
@@ -186,9 +179,9 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	if end > s.CreatePhaseS {
 		s.WriteTputSteadyRPS = float64(nSteady) / (end - s.CreatePhaseS)
 	}
-	s.WriteP50Ms, s.WriteP99Ms = pctile(all, 0.5), pctile(all, 0.99)
-	s.SteadyP50Ms, s.SteadyP99Ms = pctile(steady, 0.5), pctile(steady, 0.99)
-	s.GetP99Ms, s.ListP99Ms = pctile(gets, 0.99), pctile(lists, 0.99)
+	s.WriteP50Ms, s.WriteP99Ms = measure.Percentile(all, 50), measure.Percentile(all, 99)
+	s.SteadyP50Ms, s.SteadyP99Ms = measure.Percentile(steady, 50), measure.Percentile(steady, 99)
+	s.GetP99Ms, s.ListP99Ms = measure.Percentile(gets, 99), measure.Percentile(lists, 99)
 	if compactT > 0 {
 		s.TputInCompaction = float64(nIn) / compactT
 	}
@@ -198,7 +191,7 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	if s.TputOutside > 0 && compactT > 0 {
 		s.CompactionImpactPct = (s.TputInCompaction/s.TputOutside - 1) * 100
 	}
-	s.P99InCompactionMs, s.P99OutsideMs = pctile(in, 0.99), pctile(out, 0.99)
+	s.P99InCompactionMs, s.P99OutsideMs = measure.Percentile(in, 99), measure.Percentile(out, 99)
 
 	var rssSum float64
 	var rssN int

@@ -16,9 +16,29 @@ import (
 )
 
 // TestSingleMember runs the client-visible features of etcd against one
-// member, then defragments, snapshots, restores and restarts it, checking
-// that the data survives each step unchanged. The subtests share the member
-// and run in order; each uses its own key prefix.
+// member, and defragments, compacts, snapshots, restores, restarts it and
+// runs etcdutl on its files, checking that the data survives each step
+// unchanged.
+//
+// The subtests share one started member per variant (one start instead of
+// one per subtest) but do not depend on each other: any one of them, or any
+// subset (-run), passes on its own, whatever ran before it. The rules that
+// keep them so:
+//
+//   - a subtest writes only keys under its own prefix, and expects content
+//     only of keys it wrote itself during its own run;
+//   - it may read the whole store (dump, hashkv, snapshot) only to compare it
+//     with itself across an operation (defrag, snapshot and restore,
+//     restart, offline etcdutl), never to expect what other subtests wrote;
+//   - it compacts only at a revision it wrote itself, which hides nothing a
+//     later subtest reads (each reads only revisions of its own run);
+//   - subtests run one at a time (never t.Parallel: some assert consecutive
+//     revisions), and one that stops the member leaves it running; each
+//     starts it again if a failed one did not (sharedMember).
+//
+// One check spans the subtests: hashkv-restart records the store's hashkv,
+// and the parent compares it across variants. Every build runs the same
+// requests (whatever subset -run selects), so it must equal stock etcd's.
 func TestSingleMember(t *testing.T) {
 	hashes := map[string]string{} // variant -> final hashkv, revision, compact revision
 	forEachVariant(t, func(t *testing.T, v variant) { testSingleMember(t, v, hashes) })
@@ -42,10 +62,24 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sharedMember runs a subtest on the shared member, started again
+	// first if a failed subtest left it stopped.
+	sharedMember := func(name string, fn func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			if !m.Running() {
+				t.Logf("member %s is not running (a failed subtest stopped it): starting it", m.Name)
+				if err := m.Start(opCtx(t, time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fn(t)
+		})
+	}
 
-	t.Run("engine-log", func(t *testing.T) {
-		log := m.RunLog()
-		engineLines := m.RunLogLines("storage engine ")
+	sharedMember("engine-log", func(t *testing.T) {
+		// The first run's lines: other subtests restart the member.
+		log := firstRun(m.Log())
+		engineLines := linesWith(log, "storage engine ")
 		if !v.LSM() {
 			if len(engineLines) != 0 {
 				t.Errorf("stock build logs an etcd-lsm engine: %s", engineLines[0])
@@ -72,11 +106,11 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		t.Logf("engine: %s", found)
 	})
 
-	t.Run("kv", func(t *testing.T) {
-		// Runs first, so the store holds only these keys and the from-key
-		// range below is exact.
+	sharedMember("kv", func(t *testing.T) {
+		// Its keys (~kv/...) sort after every other subtest's (lowercase
+		// prefixes), so the from-key range below sees only them.
 		ctx := opCtx(t, 30*time.Second)
-		keys := []string{"kv/a/1", "kv/a/2", "kv/a/3", "kv/a/4", "kv/a/5", "kv/b", "kv/c"}
+		keys := []string{"~kv/a/1", "~kv/a/2", "~kv/a/3", "~kv/a/4", "~kv/a/5", "~kv/b", "~kv/c"}
 		revs := map[string]int64{}
 		var last int64
 		for _, k := range keys {
@@ -91,22 +125,22 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 			revs[k] = last
 		}
 		// Overwrite one key: version 2, create revision unchanged.
-		resp, err := cli.Put(ctx, "kv/b", "val-kv/b-2", clientv3.WithPrevKV())
+		resp, err := cli.Put(ctx, "~kv/b", "val-~kv/b-2", clientv3.WithPrevKV())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.PrevKv == nil || string(resp.PrevKv.Value) != "val-kv/b" {
-			t.Fatalf("prev kv of kv/b: %v", resp.PrevKv)
+		if resp.PrevKv == nil || string(resp.PrevKv.Value) != "val-~kv/b" {
+			t.Fatalf("prev kv of ~kv/b: %v", resp.PrevKv)
 		}
 		overwrite := resp.Header.Revision
 
-		get, err := cli.Get(ctx, "kv/b")
+		get, err := cli.Get(ctx, "~kv/b")
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantB := []kv{{"kv/b", "val-kv/b-2", revs["kv/b"], overwrite, 2, 0}}
+		wantB := []kv{{"~kv/b", "val-~kv/b-2", revs["~kv/b"], overwrite, 2, 0}}
 		if err := sameKVs(wantB, toKVs(get.Kvs)); err != nil {
-			t.Errorf("get kv/b: %v", err)
+			t.Errorf("get ~kv/b: %v", err)
 		}
 
 		expect := func(what string, got *clientv3.GetResponse, want ...string) {
@@ -115,7 +149,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 			for _, p := range got.Kvs {
 				gotKeys = append(gotKeys, string(p.Key))
 				wantVal := "val-" + string(p.Key)
-				if string(p.Key) == "kv/b" {
+				if string(p.Key) == "~kv/b" {
 					wantVal += "-2"
 				}
 				if string(p.Value) != wantVal {
@@ -126,73 +160,73 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 				t.Errorf("%s: got keys %q (count %d), want %q", what, gotKeys, got.Count, want)
 			}
 		}
-		get, err = cli.Get(ctx, "kv/a/", clientv3.WithPrefix())
+		get, err = cli.Get(ctx, "~kv/a/", clientv3.WithPrefix())
 		if err != nil {
 			t.Fatal(err)
 		}
-		expect("prefix kv/a/", get, keys[:5]...)
-		get, err = cli.Get(ctx, "kv/a/3", clientv3.WithFromKey())
+		expect("prefix ~kv/a/", get, keys[:5]...)
+		get, err = cli.Get(ctx, "~kv/a/3", clientv3.WithFromKey())
 		if err != nil {
 			t.Fatal(err)
 		}
-		expect("from key kv/a/3", get, "kv/a/3", "kv/a/4", "kv/a/5", "kv/b", "kv/c")
-		get, err = cli.Get(ctx, "kv/a/2", clientv3.WithRange("kv/a/4"))
+		expect("from key ~kv/a/3", get, "~kv/a/3", "~kv/a/4", "~kv/a/5", "~kv/b", "~kv/c")
+		get, err = cli.Get(ctx, "~kv/a/2", clientv3.WithRange("~kv/a/4"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		expect("range [kv/a/2, kv/a/4)", get, "kv/a/2", "kv/a/3")
-		get, err = cli.Get(ctx, "kv/", clientv3.WithPrefix(), clientv3.WithLimit(2))
+		expect("range [~kv/a/2, ~kv/a/4)", get, "~kv/a/2", "~kv/a/3")
+		get, err = cli.Get(ctx, "~kv/", clientv3.WithPrefix(), clientv3.WithLimit(2))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !get.More || get.Count != 7 || len(get.Kvs) != 2 {
-			t.Errorf("limit 2 of prefix kv/: more=%v count=%d len=%d, want true 7 2", get.More, get.Count, len(get.Kvs))
+			t.Errorf("limit 2 of prefix ~kv/: more=%v count=%d len=%d, want true 7 2", get.More, get.Count, len(get.Kvs))
 		}
-		get, err = cli.Get(ctx, "kv/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		get, err = cli.Get(ctx, "~kv/", clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if get.Count != 7 || len(get.Kvs) != 0 {
-			t.Errorf("count-only prefix kv/: count %d, %d kvs; want 7, 0", get.Count, len(get.Kvs))
+			t.Errorf("count-only prefix ~kv/: count %d, %d kvs; want 7, 0", get.Count, len(get.Kvs))
 		}
 		// Reading at an old revision sees the old value.
-		get, err = cli.Get(ctx, "kv/b", clientv3.WithRev(overwrite-1))
+		get, err = cli.Get(ctx, "~kv/b", clientv3.WithRev(overwrite-1))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(get.Kvs) != 1 || string(get.Kvs[0].Value) != "val-kv/b" {
-			t.Errorf("kv/b at revision %d: %v, want val-kv/b", overwrite-1, toKVs(get.Kvs))
+		if len(get.Kvs) != 1 || string(get.Kvs[0].Value) != "val-~kv/b" {
+			t.Errorf("~kv/b at revision %d: %v, want val-~kv/b", overwrite-1, toKVs(get.Kvs))
 		}
 
-		del, err := cli.Delete(ctx, "kv/c")
+		del, err := cli.Delete(ctx, "~kv/c")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if del.Deleted != 1 {
-			t.Errorf("delete kv/c: deleted %d, want 1", del.Deleted)
+			t.Errorf("delete ~kv/c: deleted %d, want 1", del.Deleted)
 		}
-		del, err = cli.Delete(ctx, "kv/a/", clientv3.WithPrefix(), clientv3.WithPrevKV())
+		del, err = cli.Delete(ctx, "~kv/a/", clientv3.WithPrefix(), clientv3.WithPrevKV())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if del.Deleted != 5 || len(del.PrevKvs) != 5 || string(del.PrevKvs[4].Value) != "val-kv/a/5" {
-			t.Errorf("delete prefix kv/a/: deleted %d, prev %v; want 5", del.Deleted, toKVs(del.PrevKvs))
+		if del.Deleted != 5 || len(del.PrevKvs) != 5 || string(del.PrevKvs[4].Value) != "val-~kv/a/5" {
+			t.Errorf("delete prefix ~kv/a/: deleted %d, prev %v; want 5", del.Deleted, toKVs(del.PrevKvs))
 		}
-		del, err = cli.Delete(ctx, "kv/none")
+		del, err = cli.Delete(ctx, "~kv/none")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if del.Deleted != 0 {
 			t.Errorf("delete of a missing key deleted %d", del.Deleted)
 		}
-		get, err = cli.Get(ctx, "kv/", clientv3.WithPrefix())
+		get, err = cli.Get(ctx, "~kv/", clientv3.WithPrefix())
 		if err != nil {
 			t.Fatal(err)
 		}
-		expect("prefix kv/ after deletes", get, "kv/b")
+		expect("prefix ~kv/ after deletes", get, "~kv/b")
 	})
 
-	t.Run("txn", func(t *testing.T) {
+	sharedMember("txn", func(t *testing.T) {
 		ctx := opCtx(t, 30*time.Second)
 		put, err := cli.Put(ctx, "txn/k", "v1")
 		if err != nil {
@@ -252,7 +286,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 	})
 
-	t.Run("watch", func(t *testing.T) {
+	sharedMember("watch", func(t *testing.T) {
 		ctx := opCtx(t, 30*time.Second)
 		wch := cli.Watch(clientv3.WithRequireLeader(ctx), "watch/", clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 		select {
@@ -304,7 +338,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 	})
 
-	t.Run("lease", func(t *testing.T) {
+	sharedMember("lease", func(t *testing.T) {
 		ctx := opCtx(t, 30*time.Second)
 		lease, err := cli.Grant(ctx, 60)
 		if err != nil {
@@ -356,7 +390,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 	})
 
-	t.Run("compaction", func(t *testing.T) {
+	sharedMember("compaction", func(t *testing.T) {
 		ctx := opCtx(t, 30*time.Second)
 		var revs []int64
 		for i := 1; i <= 5; i++ {
@@ -398,7 +432,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 	})
 
-	t.Run("defrag", func(t *testing.T) {
+	sharedMember("defrag", func(t *testing.T) {
 		ctx := opCtx(t, 60*time.Second)
 		before, rev, err := dump(ctx, cli, false)
 		if err != nil {
@@ -445,7 +479,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		t.Logf("defrag kept %d keys at revision %d, hash %d; engine directories %q -> %q", len(after), rev, hashAfter.Hash, dirsBefore, dirsAfter)
 	})
 
-	t.Run("snapshot", func(t *testing.T) {
+	sharedMember("snapshot", func(t *testing.T) {
 		ctx := opCtx(t, 120*time.Second)
 		// End on a put, so the snapshot's newest revision is a live key and
 		// `snapshot status` reports the store's revision.
@@ -547,9 +581,9 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 	})
 
-	t.Run("endpoint-status", func(t *testing.T) {
+	sharedMember("endpoint-status", func(t *testing.T) {
 		ctx := opCtx(t, 30*time.Second)
-		get, err := cli.Get(ctx, "snap/last")
+		get, err := cli.Put(ctx, "status/k", "v") // the store's revision is this put's
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -586,9 +620,33 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		t.Logf("endpoint status: revision %d, db size %d, raft index %d", s.Status.Header.Revision, s.Status.DBSize, s.Status.RaftIndex)
 	})
 
-	t.Run("metrics", func(t *testing.T) { testMetrics(t, v, m) })
+	sharedMember("metrics", func(t *testing.T) {
+		// Writes of its own, so the engine has keys and commits to report
+		// once etcd's backend has committed them (every 100ms by default).
+		ctx := opCtx(t, 30*time.Second)
+		for i := 0; i < 20; i++ {
+			if _, err := cli.Put(ctx, fmt.Sprintf("metrics/%02d", i), strings.Repeat("m", 1000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v.LSM() {
+			series := fmt.Sprintf(`etcd_lsm_keys{variant="%s"}`, v.Name)
+			for {
+				got, err := scrape(ctx, m)
+				if err == nil && got[series] >= 20 {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					t.Fatalf("%s did not reach the subtest's 20 keys: %v (%v)", series, got[series], err)
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}
+		testMetrics(t, v, m)
+	})
 
-	t.Run("hashkv-restart", func(t *testing.T) {
+	sharedMember("hashkv-restart", func(t *testing.T) {
 		ctx := opCtx(t, 60*time.Second)
 		type hashkv struct {
 			Endpoint string
@@ -614,6 +672,15 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 			}
 			return out[0]
 		}
+		// A compaction of its own, so hashkv has a compact revision to
+		// report and keep across the restart.
+		put, err := cli.Put(ctx, "hashkv/k", "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli.Compact(ctx, put.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+			t.Fatal(err)
+		}
 		before := hash()
 		if before.HashKV.Hash == 0 || before.HashKV.HashRevision != before.HashKV.Header.Revision || before.HashKV.CompactRevision <= 0 {
 			t.Errorf("hashkv before restart: %+v; want a hash of the current revision after the compaction", before)
@@ -631,7 +698,7 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 	})
 
-	t.Run("offline-etcdutl", func(t *testing.T) {
+	sharedMember("offline-etcdutl", func(t *testing.T) {
 		// etcdutl on the stopped member's files: hashkv agrees with the
 		// server, and an offline defrag keeps the data and the layout.
 		ctx := opCtx(t, 60*time.Second)
@@ -687,4 +754,24 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		}
 		t.Logf("offline hashkv %d at revision %d matches the server's, before and after etcdutl defrag", wantHash.Hash, wantHash.HashRevision)
 	})
+}
+
+// firstRun is the part of a member's log written by its first run.
+func firstRun(log string) string {
+	const marker = "=== cluster harness: run "
+	if i := strings.Index(log[min(len(log), 1):], marker); i >= 0 {
+		return log[:i+1]
+	}
+	return log
+}
+
+// linesWith are the lines of log that contain substr.
+func linesWith(log, substr string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -110,7 +110,7 @@ func forEachVariant(t *testing.T, fn func(t *testing.T, v variant)) {
 
 // opCtx is a context for one step of a test: bounded, cancelled at the end
 // of the test.
-func opCtx(t *testing.T, d time.Duration) context.Context {
+func opCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -175,7 +175,7 @@ type fileState struct {
 	SHA256  [32]byte
 }
 
-func statFile(t *testing.T, path string) fileState {
+func statFile(t testing.TB, path string) fileState {
 	t.Helper()
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -193,7 +193,7 @@ func statFile(t *testing.T, path string) fileState {
 
 // emptyDir fails the test if dir has entries (e.g. leaked temporary
 // engines in a process's TMPDIR).
-func emptyDir(t *testing.T, dir string) {
+func emptyDir(t testing.TB, dir string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -210,7 +210,7 @@ func emptyDir(t *testing.T, dir string) {
 }
 
 // decodeJSON parses etcdctl/etcdutl -w json output.
-func decodeJSON(t *testing.T, res cluster.Result, into any) {
+func decodeJSON(t testing.TB, res cluster.Result, into any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(strings.TrimSpace(res.Stdout)), into); err != nil {
 		t.Fatalf("%s: parsing JSON output %q: %v", strings.Join(res.Args, " "), res.Stdout, err)

@@ -37,9 +37,33 @@ type testResult struct {
 	status   string
 	elapsed  float64
 	subFails []string // failed subtests, full names
-	detail   []string // the last failure-looking output lines
+	lines    []string // failure-looking output lines, in order, at most maxLines
 	cont     int      // continuation lines of a kept line still to keep
 }
+
+// maxLines bounds the failure lines kept per test (what expected-failure
+// patterns are matched against); messageLines of them make the report.
+const (
+	maxLines     = 200
+	messageLines = 6
+)
+
+func (t *testResult) keep(line string) {
+	if len(t.lines) < maxLines && !slices.Contains(t.lines, line) {
+		t.lines = append(t.lines, line)
+	}
+}
+
+// message is the first relevant lines of the failure, for the report.
+func (t *testResult) message() string {
+	return strings.Join(head(t.lines, messageLines), " | ")
+}
+
+// output is every kept failure line, what expected-failures.txt patterns
+// are matched against.
+func (t *testResult) output() string { return strings.Join(t.lines, "\n") }
+
+func isPseudo(name string) bool { return strings.HasPrefix(name, "(") }
 
 // pkgRun is one go test invocation of one package on one engine.
 type pkgRun struct {
@@ -48,7 +72,10 @@ type pkgRun struct {
 	tests       map[string]*testResult
 	order       []string
 	pkgStatus   string   // pass, fail, skip ("no test files"), or "" when none was reported
-	pkgOutput   []string // tail of the output that belongs to no test (panics, build errors)
+	pkgOutput   []string // output that belongs to no test (build errors, go's own messages), first and last lines
+	buildFailed bool
+	crash       []string // a runtime panic or fatal error (timeouts too) and the lines after it
+	crashMore   int      // lines after the panic still to keep
 	engineLines int      // log lines naming the storage engine: proof the layer ran
 	seconds     float64
 	err         error // go test's own failure (exit status), informational
@@ -164,9 +191,25 @@ func (r *pkgRun) addPkgOutput(s string) {
 	if s == "" {
 		return
 	}
+	// The first lines say what broke (build errors), the last how it ended.
+	if len(r.pkgOutput) >= 40 {
+		r.pkgOutput = append(r.pkgOutput[:20], r.pkgOutput[21:]...)
+	}
 	r.pkgOutput = append(r.pkgOutput, s)
-	if len(r.pkgOutput) > 40 {
-		r.pkgOutput = r.pkgOutput[len(r.pkgOutput)-40:]
+}
+
+// noteCrash keeps a runtime panic (a test's, or the -timeout one) or fatal
+// error, which print at the start of a line, and the few lines after it.
+func (r *pkgRun) noteCrash(out string) {
+	switch {
+	case r.crashMore > 0:
+		if strings.TrimSpace(out) != "" {
+			r.crash = append(r.crash, strings.Join(strings.Fields(out), " "))
+			r.crashMore--
+		}
+	case r.crash == nil && (strings.HasPrefix(out, "panic: ") || strings.HasPrefix(out, "fatal error: ")):
+		r.crash = []string{out}
+		r.crashMore = 4
 	}
 }
 
@@ -174,13 +217,15 @@ func (r *pkgRun) handle(ev event, engineMark string) {
 	if engineMark != "" && ev.Action == "output" && strings.Contains(ev.Output, engineMark) {
 		r.engineLines++
 	}
+	if ev.Action == "output" {
+		r.noteCrash(strings.TrimRight(ev.Output, "\n"))
+	}
 	switch ev.Action {
 	case "build-output":
 		r.addPkgOutput(ev.Output)
 		return
 	case "build-fail":
-		r.pkgStatus = statusFail
-		r.test(pseudoBuild).status = statusFail
+		r.buildFailed = true
 		return
 	}
 	if ev.Test == "" {
@@ -192,8 +237,7 @@ func (r *pkgRun) handle(ev event, engineMark string) {
 		}
 		return
 	}
-	top, sub, isSub := strings.Cut(ev.Test, "/")
-	_ = sub
+	top, _, isSub := strings.Cut(ev.Test, "/")
 	t := r.test(top)
 	switch ev.Action {
 	case "run":
@@ -215,11 +259,8 @@ func (r *pkgRun) handle(ev event, engineMark string) {
 		default:
 			t.cont = 0
 		}
-		if line := strings.Join(strings.Fields(out), " "); keep && !slices.Contains(t.detail, line) {
-			t.detail = append(t.detail, line)
-			if len(t.detail) > 8 {
-				t.detail = t.detail[len(t.detail)-8:]
-			}
+		if keep {
+			t.keep(strings.Join(strings.Fields(out), " "))
 		}
 	case statusPass, statusFail, statusSkip:
 		if isSub {
@@ -244,31 +285,54 @@ func (r *pkgRun) test(name string) *testResult {
 }
 
 // finish turns what the stream left open into failures: tests that never
-// ended, and a failed package (or go command) without a failed test.
+// ended, and a package-level failure (a build failure, a crash or timeout
+// of the test binary, a kill, a failed package without a failed test) into
+// a pseudo test, so it counts and cannot be explained away as a test's
+// expected, upstream or flaky failure.
 func (r *pkgRun) finish(ctxErr error) {
+	unfinished := 0
 	for _, t := range r.tests {
 		if t.status == statusRun {
 			t.status = statusFail
-			t.detail = append(t.detail, "did not finish (test binary timed out or crashed)")
+			t.keep("did not finish (test binary timed out or crashed)")
+			unfinished++
 		}
 	}
-	if len(r.failed()) > 0 {
+	failedTests := len(r.failed())
+	var name string
+	var detail []string
+	switch {
+	case r.buildFailed || r.pkgStatus == "" && r.err != nil && len(r.tests) == 0:
+		name, detail = pseudoBuild, head(r.pkgOutput, 8)
+	case r.crash != nil:
+		name = pseudoPackage
+		detail = append([]string{"the test binary crashed (tests after the crash did not run):"}, r.crash...)
+	case ctxErr != nil || unfinished > 0 || r.pkgStatus == "" && r.err != nil:
+		name, detail = pseudoPackage, tail(r.pkgOutput, 8)
+		detail = append(detail, "the test binary did not report every test's result")
+	case r.pkgStatus == statusFail && failedTests == 0:
+		name, detail = pseudoPackage, tail(r.pkgOutput, 8)
+		detail = append(detail, "the package failed without a failing test")
+	default:
 		return
 	}
-	if r.pkgStatus == statusFail || (r.pkgStatus == "" && r.err != nil) {
-		name := pseudoPackage
-		if r.pkgStatus == "" {
-			name = pseudoBuild
-		}
-		t := r.test(name)
-		t.status = statusFail
-		t.detail = tail(r.pkgOutput, 8)
-		if ctxErr != nil {
-			t.detail = append(t.detail, fmt.Sprintf("killed: %v", ctxErr))
-		} else if r.err != nil {
-			t.detail = append(t.detail, fmt.Sprintf("go test: %v", r.err))
-		}
+	if ctxErr != nil {
+		detail = append(detail, fmt.Sprintf("killed: %v", ctxErr))
+	} else if r.err != nil {
+		detail = append(detail, fmt.Sprintf("go test: %v", r.err))
 	}
+	t := r.test(name)
+	t.status = statusFail
+	for _, d := range detail {
+		t.keep(strings.Join(strings.Fields(d), " "))
+	}
+}
+
+func head(s []string, n int) []string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return append([]string(nil), s...)
 }
 
 func tail(s []string, n int) []string {

@@ -6,9 +6,18 @@
 // Every failing test of the layer is classified:
 //
 //	expected    listed in expected-failures.txt (a bbolt-internal assumption)
+//	            and its failure output matches the entry's pattern
 //	upstream    fails on the real bbolt on this machine too
-//	flaky       failed, then passed when run again alone
+//	FLAKY       failed, then passed -retries times in a row when run again
+//	            alone; the run still passes, and the report's first and last
+//	            lines count them
 //	UNEXPECTED  anything else: a bug of the layer; the exit status is 1
+//
+// A package-level failure (build failure, a panic or timeout of the test
+// binary, a package failing without a failing test) is a pseudo test
+// "(build)" or "(package)" and always UNEXPECTED on the layer. A listed
+// expected failure that passes, or fails with output its pattern does not
+// match, fails the run too: the entry is stale, or the failure is new.
 //
 // The modules come from etcd-build/compat/<version>/{lsm,stock}; runs never
 // change their go.mod or go.sum (-mod=readonly, checked). Results go to
@@ -55,7 +64,7 @@ func main() {
 	flag.StringVar(&c.goCmd, "go", "go", "go command")
 	flag.StringVar(&c.stockMode, "stock", "full", "real bbolt runs: full (every test of the suite), failing (only the layer's unexplained failures), none")
 	flag.StringVar(&c.label, "label", "", "name of the run in the report (default: the suite file's name)")
-	flag.IntVar(&c.retries, "retries", 1, "times a failing test is run again alone before it counts as failing")
+	flag.IntVar(&c.retries, "retries", 3, "passing reruns in a row (each running the failed tests alone) that make a failing test flaky rather than failing")
 	flag.Parse()
 	c.variants = strings.FieldsFunc(variants, func(r rune) bool { return r == ',' || r == ' ' })
 	if c.label == "" {
@@ -221,7 +230,7 @@ func run(ctx context.Context, c config) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		pr := &pkgReport{entry: e, runs: map[string]*pkgRun{}, stockFailed: map[string]bool{}, retryPassed: map[string]map[string]bool{}}
+		pr := &pkgReport{entry: e, runs: map[string]*pkgRun{}, stockFailed: map[string]bool{}, flaky: map[string]map[string]bool{}}
 		rep.pkgs = append(rep.pkgs, pr)
 
 		if c.stockMode == "full" {
@@ -234,21 +243,9 @@ func run(ctx context.Context, c config) (int, error) {
 		for _, v := range lsmVariants {
 			r := runOne(v, e, e.runRegexp(), "")
 			pr.runs[v] = r
-			pr.retryPassed[v] = map[string]bool{}
 			// Run what failed again, alone, to tell a flaky test apart.
-			pending := retryable(r, c.version, exps, pr.stockFailed)
-			for i := 1; i <= c.retries && len(pending) > 0 && ctx.Err() == nil; i++ {
-				rr := runOne(v, e, anchored(pending), fmt.Sprintf("retry%d", i))
-				var still []string
-				for _, name := range pending {
-					if t, ok := rr.tests[name]; ok && t.status == statusPass {
-						pr.retryPassed[v][name] = true
-					} else {
-						still = append(still, name)
-					}
-				}
-				pending = still
-			}
+			pr.flaky[v] = rerunFlaky(ctx, retryable(r, c.version, exps, pr.stockFailed), c.retries,
+				func(i int, names []string) *pkgRun { return runOne(v, e, anchored(names), fmt.Sprintf("retry%d", i)) })
 		}
 		if c.stockMode == "failing" && ctx.Err() == nil {
 			// Only the layer's unexplained failures go to the real bbolt.
@@ -256,7 +253,7 @@ func run(ctx context.Context, c config) (int, error) {
 			seen := map[string]bool{}
 			for _, v := range lsmVariants {
 				for _, name := range retryable(pr.runs[v], c.version, exps, nil) {
-					if !seen[name] && !pr.retryPassed[v][name] {
+					if !seen[name] && !pr.flaky[v][name] {
 						seen[name] = true
 						names = append(names, name)
 					}
@@ -283,12 +280,13 @@ func run(ctx context.Context, c config) (int, error) {
 		}
 	}
 
-	unexpected, err := rep.write(outDir)
+	rep.retries = c.retries
+	failing, err := rep.write(outDir)
 	if err != nil {
 		return 0, err
 	}
 	fmt.Fprintf(os.Stderr, "results in %s\n", outDir)
-	if unexpected > 0 || rep.interrupted || rep.modChanged {
+	if failing > 0 || rep.interrupted || rep.modChanged {
 		return 1, nil
 	}
 	return 0, nil
@@ -307,12 +305,41 @@ func whatTag(what string) string {
 func retryable(r *pkgRun, version string, exps []*expectation, stockFailed map[string]bool) []string {
 	var out []string
 	for _, t := range r.failed() {
-		if strings.HasPrefix(t.name, "(") || stockFailed[t.name] || lookupExpected(exps, version, r.pkg, t.name) != nil {
+		if isPseudo(t.name) || stockFailed[t.name] || matchExpected(exps, version, r.pkg, t) != nil {
 			continue
 		}
 		out = append(out, t.name)
 	}
 	return out
+}
+
+// rerunFlaky runs the failed tests again, alone, up to reruns times
+// (rerun(i, names) runs the names once) and returns those that passed every
+// time: flaky. A test drops out at its first failing rerun; one that a
+// rerun does not report at all (the rerun crashed, or was interrupted)
+// counts as failing.
+func rerunFlaky(ctx context.Context, failed []string, reruns int, rerun func(i int, names []string) *pkgRun) map[string]bool {
+	pending := failed
+	for i := 1; i <= reruns && len(pending) > 0; i++ {
+		if ctx.Err() != nil {
+			return map[string]bool{}
+		}
+		r := rerun(i, pending)
+		var still []string
+		for _, name := range pending {
+			if t, ok := r.tests[name]; ok && t.status == statusPass {
+				still = append(still, name)
+			}
+		}
+		pending = still
+	}
+	flaky := map[string]bool{}
+	if reruns > 0 {
+		for _, name := range pending {
+			flaky[name] = true
+		}
+	}
+	return flaky
 }
 
 // environ returns the process environment with the given variables set

@@ -14,8 +14,9 @@ import (
 const (
 	classExpected   = "expected"
 	classUpstream   = "fails upstream too"
-	classFlaky      = "flaky"
+	classFlaky      = "FLAKY"
 	classUnexpected = "UNEXPECTED"
+	classStale      = "STALE ENTRY" // a listed expected failure passed
 )
 
 type pkgReport struct {
@@ -23,18 +24,20 @@ type pkgReport struct {
 	runs        map[string]*pkgRun         // by engine
 	stockRerun  *pkgRun                    // -stock=failing: the layer's failures on the real bbolt
 	stockFailed map[string]bool            // tests that fail on the real bbolt
-	retryPassed map[string]map[string]bool // by variant: failed, then passed alone
+	flaky       map[string]map[string]bool // by variant: failed, then passed every rerun alone
 }
 
 type failure struct {
-	engine, pkg, test, class, reason string
-	subs                             []string
+	engine, pkg, test, class string
+	message                  string // the real failure: its first relevant lines
+	entry                    string // the expected-failures.txt entry that lists the test, if any
+	subs                     []string
 }
 
 type report struct {
 	version, label, suite, stockMode, goVersion string
 	variants, engines                           []string
-	cpus                                        int
+	cpus, retries                               int
 	started, finished                           time.Time
 	exps                                        []*expectation
 	pkgs                                        []*pkgReport
@@ -42,62 +45,118 @@ type report struct {
 	interrupted, modChanged                     bool
 }
 
-// classify lists every failing test of every engine with its class.
+func (e *expectation) String() string {
+	return fmt.Sprintf("expected-failures.txt:%d /%s/: %s", e.line, e.match, e.reason)
+}
+
+// classify lists every failing test of every engine with its class, and
+// every listed expected failure that passed (class STALE ENTRY).
 func (rep *report) classify() []failure {
 	var out []failure
 	for _, pr := range rep.pkgs {
+		pkg := pr.entry.pkg
 		for _, engine := range rep.engines {
 			r := pr.runs[engine]
 			if r == nil {
 				continue
 			}
 			for _, t := range r.failed() {
-				f := failure{engine: engine, pkg: pr.entry.pkg, test: t.name, subs: t.subFails, reason: strings.Join(t.detail, " | ")}
+				f := failure{engine: engine, pkg: pkg, test: t.name, subs: t.subFails, message: t.message()}
+				listed := lookupExpected(rep.exps, rep.version, pkg, t.name)
+				if listed != nil {
+					f.entry = listed.String()
+				}
 				switch {
 				case engine == stockEngine:
 					f.class = classUpstream
-				case lookupExpected(rep.exps, rep.version, pr.entry.pkg, t.name) != nil:
-					e := lookupExpected(rep.exps, rep.version, pr.entry.pkg, t.name)
-					e.used = true
-					f.class, f.reason = classExpected, e.reason
+				case isPseudo(t.name):
+					f.class = classUnexpected
+				case matchExpected(rep.exps, rep.version, pkg, t) != nil:
+					f.class = classExpected
 				case pr.stockFailed[t.name]:
 					f.class = classUpstream
-				case pr.retryPassed[engine][t.name]:
+				case pr.flaky[engine][t.name]:
 					f.class = classFlaky
-					f.reason = "passed when run again alone; first failure: " + f.reason
+					f.message = fmt.Sprintf("passed %d reruns alone after failing: %s", rep.retries, f.message)
 				default:
 					f.class = classUnexpected
+					if listed != nil {
+						f.message = "listed as an expected failure, but this failure does not match its pattern: " + f.message
+					}
 				}
 				out = append(out, f)
+			}
+			if engine == stockEngine {
+				continue
+			}
+			for _, name := range r.order {
+				t := r.tests[name]
+				if e := lookupExpected(rep.exps, rep.version, pkg, name); e != nil && t.status == statusPass {
+					out = append(out, failure{engine: engine, pkg: pkg, test: name, class: classStale, entry: e.String(),
+						message: "passed: remove the entry, or fix what it no longer describes"})
+				}
 			}
 		}
 		if r := pr.stockRerun; r != nil {
 			for _, t := range r.failed() {
-				out = append(out, failure{engine: stockEngine + " (rerun)", pkg: pr.entry.pkg, test: t.name, subs: t.subFails,
-					class: classUpstream, reason: strings.Join(t.detail, " | ")})
+				out = append(out, failure{engine: stockEngine + " (rerun)", pkg: pkg, test: t.name, subs: t.subFails,
+					class: classUpstream, message: t.message()})
 			}
 		}
 	}
 	return out
 }
 
-func (rep *report) write(dir string) (unexpected int, err error) {
+// verdict is the report's first and last line: whether the run fails, and
+// what it counts, flaky tests included.
+func verdict(failing int, byClass map[string]int, interrupted bool, reruns int) string {
+	status := "PASS"
+	if failing > 0 || interrupted {
+		status = "FAIL"
+	}
+	var parts []string
+	for _, c := range []string{classUnexpected, classStale, classFlaky, classUpstream, classExpected} {
+		if byClass[c] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", byClass[c], c))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no failure")
+	}
+	if interrupted {
+		parts = append(parts, "interrupted")
+	}
+	line := fmt.Sprintf("**%s: %s**", status, strings.Join(parts, ", "))
+	if byClass[classFlaky] > 0 {
+		line += fmt.Sprintf(" — %d FLAKY test(s): failed, then passed %d reruns alone in a row; they do not fail the run, but look at them", byClass[classFlaky], reruns)
+	}
+	return line
+}
+
+// write writes summary.md (also printed), summary.csv and failures.csv and
+// returns the number of failures that fail the run: unexpected ones and
+// stale expected-failure entries.
+func (rep *report) write(dir string) (failing int, err error) {
 	fails := rep.classify()
 	byCell := map[[2]string]map[string]int{} // engine,pkg -> class -> n
+	byClass := map[string]int{}
 	for _, f := range fails {
 		k := [2]string{f.engine, f.pkg}
 		if byCell[k] == nil {
 			byCell[k] = map[string]int{}
 		}
 		byCell[k][f.class]++
-		if f.class == classUnexpected {
-			unexpected++
+		byClass[f.class]++
+		if f.class == classUnexpected || f.class == classStale {
+			failing++
 		}
 	}
+	summary := verdict(failing, byClass, rep.interrupted, rep.retries)
 
 	var md strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&md, format, a...) }
 	w("# etcd %s tests on the etcd-lsm layer (%s)\n\n", rep.version, rep.label)
+	w("%s\n\n", summary)
 	w("%s; %d CPUs; %s; suite %s; real bbolt runs: %s; took %s.\n\n",
 		rep.started.UTC().Format("2006-01-02 15:04 UTC"), rep.cpus, rep.goVersion, rep.suite, rep.stockMode,
 		rep.finished.Sub(rep.started).Round(time.Second))
@@ -148,19 +207,22 @@ func (rep *report) write(dir string) (unexpected int, err error) {
 	if len(fails) == 0 {
 		w("No test failed.\n")
 	} else {
-		w("## Failures\n\n| engine | package | test | class | reason |\n|---|---|---|---|---|\n")
+		w("## Failures\n\n| engine | package | test | class | failure (first lines) | expected-failures.txt entry |\n|---|---|---|---|---|---|\n")
 		sort.SliceStable(fails, func(i, j int) bool { return classRank(fails[i].class) < classRank(fails[j].class) })
 		for _, f := range fails {
 			name := f.test
 			if len(f.subs) > 0 {
 				name += " (" + strings.Join(limit(f.subs, 4), ", ") + ")"
 			}
-			w("| %s | %s | %s | %s | %s |\n", f.engine, shortPkg(f.pkg), md1(name), f.class, md1(clip(f.reason, 300)))
+			w("| %s | %s | %s | %s | %s | %s |\n", f.engine, shortPkg(f.pkg), md1(name), f.class, md1(clip(f.message, 400)), md1(f.entry))
 		}
 	}
 	w("\n")
-	if unexpected > 0 {
-		w("**%d unexpected failure(s)**: bugs of the layer until shown otherwise.\n\n", unexpected)
+	if n := byClass[classUnexpected]; n > 0 {
+		w("**%d unexpected failure(s)**: bugs of the layer until shown otherwise.\n\n", n)
+	}
+	if n := byClass[classStale]; n > 0 {
+		w("**Stale expected-failure entries: %d**: the listed test passed; update etcd-build/compat/expected-failures.txt.\n\n", n)
 	}
 
 	// Tests the suite names that this release does not have.
@@ -181,22 +243,6 @@ func (rep *report) write(dir string) (unexpected int, err error) {
 			rep.notes = append(rep.notes, fmt.Sprintf("%s: not in etcd %s (not run): %s", shortPkg(pr.entry.pkg), rep.version, strings.Join(missing, " ")))
 		}
 	}
-	for _, e := range rep.exps {
-		if e.used {
-			continue
-		}
-		for _, pr := range rep.pkgs {
-			if (pr.entry.pkg == e.pkg || shortPkg(pr.entry.pkg) == e.pkg) && lookupExpected([]*expectation{e}, rep.version, pr.entry.pkg, e.test) != nil {
-				for _, v := range rep.variants {
-					if r := pr.runs[v]; r != nil {
-						if t := r.tests[e.test]; t != nil && t.status == statusPass {
-							rep.notes = append(rep.notes, fmt.Sprintf("expected failure %s %s passed on %s", shortPkg(e.pkg), e.test, v))
-						}
-					}
-				}
-			}
-		}
-	}
 	if rep.interrupted {
 		rep.notes = append(rep.notes, "the run was interrupted; the table is incomplete")
 	}
@@ -208,6 +254,7 @@ func (rep *report) write(dir string) (unexpected int, err error) {
 		w("\n")
 	}
 
+	w("%s\n", summary)
 	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md.String()), 0o644); err != nil {
 		return 0, err
 	}
@@ -216,7 +263,7 @@ func (rep *report) write(dir string) (unexpected int, err error) {
 	// summary.csv: one row per package and engine.
 	var rows [][]string
 	rows = append(rows, []string{"etcd_version", "suite", "engine", "package", "passed", "failed", "skipped",
-		"unexpected", "expected", "upstream", "flaky", "seconds", "engine_log_lines"})
+		"unexpected", "expected", "upstream", "flaky", "stale", "seconds", "engine_log_lines"})
 	for _, pr := range rep.pkgs {
 		for _, e := range rep.engines {
 			r := pr.runs[e]
@@ -226,23 +273,23 @@ func (rep *report) write(dir string) (unexpected int, err error) {
 			p, f, s := r.counts()
 			c := byCell[[2]string{e, pr.entry.pkg}]
 			rows = append(rows, []string{rep.version, rep.label, e, pr.entry.pkg, itoa(p), itoa(f), itoa(s),
-				itoa(c[classUnexpected]), itoa(c[classExpected]), itoa(c[classUpstream]), itoa(c[classFlaky]),
+				itoa(c[classUnexpected]), itoa(c[classExpected]), itoa(c[classUpstream]), itoa(c[classFlaky]), itoa(c[classStale]),
 				fmt.Sprintf("%.1f", r.seconds), itoa(r.engineLines)})
 		}
 	}
 	if err := writeCSV(filepath.Join(dir, "summary.csv"), rows); err != nil {
 		return 0, err
 	}
-	rows = [][]string{{"etcd_version", "suite", "engine", "package", "test", "class", "failed_subtests", "reason"}}
+	rows = [][]string{{"etcd_version", "suite", "engine", "package", "test", "class", "failed_subtests", "failure", "expected_entry"}}
 	for _, f := range fails {
-		rows = append(rows, []string{rep.version, rep.label, f.engine, f.pkg, f.test, f.class, strings.Join(f.subs, " "), f.reason})
+		rows = append(rows, []string{rep.version, rep.label, f.engine, f.pkg, f.test, f.class, strings.Join(f.subs, " "), f.message, f.entry})
 	}
-	return unexpected, writeCSV(filepath.Join(dir, "failures.csv"), rows)
+	return failing, writeCSV(filepath.Join(dir, "failures.csv"), rows)
 }
 
 func cellNote(c map[string]int) string {
 	var parts []string
-	for _, k := range []string{classUnexpected, classExpected, classUpstream, classFlaky} {
+	for _, k := range []string{classUnexpected, classStale, classExpected, classUpstream, classFlaky} {
 		if c[k] > 0 {
 			label := k
 			if k == classUpstream {
@@ -261,12 +308,14 @@ func classRank(c string) int {
 	switch c {
 	case classUnexpected:
 		return 0
-	case classFlaky:
+	case classStale:
 		return 1
-	case classUpstream:
+	case classFlaky:
 		return 2
+	case classUpstream:
+		return 3
 	}
-	return 3
+	return 4
 }
 
 func writeCSV(file string, rows [][]string) error {

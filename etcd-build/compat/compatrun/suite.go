@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -87,12 +88,25 @@ func isIdent(s string) bool {
 	return s != ""
 }
 
-// expectation is one line of expected-failures.txt.
+// expectation is one entry of expected-failures.txt: a test that fails on
+// the layer with a known message. It explains a failure only when the
+// test's failure output matches match.
 type expectation struct {
 	versionGlob, pkg, test, reason string
-	used                           bool
+	match                          *regexp.Regexp
+	line                           int // where the entry starts, for messages
 }
 
+// readExpected parses expected-failures.txt. Each entry is a line
+//
+//	<version-glob> <package> <TestName>
+//
+// followed by two indented lines, in any order:
+//
+//	match:  <regexp the failure output must match>
+//	reason: <why the failure is expected>
+//
+// '#' at the start of a line starts a comment (a regexp may contain '#').
 func readExpected(file string) ([]*expectation, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -105,27 +119,60 @@ func readExpected(file string) ([]*expectation, error) {
 	var out []*expectation
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		raw := sc.Text()
+		line := strings.TrimSpace(raw)
 		if line == "" || line[0] == '#' {
 			continue
 		}
+		if raw[0] == ' ' || raw[0] == '\t' {
+			if len(out) == 0 {
+				return nil, fmt.Errorf("%s:%d: indented line before any entry", file, n)
+			}
+			e := out[len(out)-1]
+			key, val, _ := strings.Cut(line, ":")
+			val = strings.TrimSpace(val)
+			switch {
+			case val == "":
+				return nil, fmt.Errorf("%s:%d: want \"match: <regexp>\" or \"reason: <text>\"", file, n)
+			case key == "match" && e.match == nil:
+				re, err := regexp.Compile(val)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: bad match regexp: %v", file, n, err)
+				}
+				e.match = re
+			case key == "reason" && e.reason == "":
+				e.reason = val
+			default:
+				return nil, fmt.Errorf("%s:%d: want one \"match:\" and one \"reason:\" line per entry, got %q", file, n, key)
+			}
+			continue
+		}
 		fields := strings.Fields(line)
-		if len(fields) < 4 {
-			return nil, fmt.Errorf("%s:%d: want <version-glob> <package> <TestName> <reason>", file, n)
+		if len(fields) != 3 {
+			return nil, fmt.Errorf("%s:%d: want <version-glob> <package> <TestName>, then indented match: and reason: lines", file, n)
 		}
 		if _, err := path.Match(fields[0], "v3"); err != nil {
 			return nil, fmt.Errorf("%s:%d: bad glob: %v", file, n, err)
 		}
-		out = append(out, &expectation{
-			versionGlob: fields[0], pkg: fields[1], test: fields[2],
-			reason: strings.Join(fields[3:], " "),
-		})
+		if !isIdent(fields[2]) {
+			return nil, fmt.Errorf("%s:%d: %q is not a test name", file, n, fields[2])
+		}
+		out = append(out, &expectation{versionGlob: fields[0], pkg: fields[1], test: fields[2], line: n})
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for _, e := range out {
+		if e.match == nil || e.reason == "" {
+			return nil, fmt.Errorf("%s:%d: %s %s needs both a match: and a reason: line", file, e.line, e.pkg, e.test)
+		}
+	}
+	return out, nil
 }
 
-// lookupExpected returns the expectation covering a failing test, if any.
-// The package may be written as the import path or its short form.
+// lookupExpected returns the entry that lists a test, if any, whatever the
+// test's outcome. The package may be written as the import path or its
+// short form.
 func lookupExpected(exps []*expectation, version, pkg, test string) *expectation {
 	for _, e := range exps {
 		if ok, _ := path.Match(e.versionGlob, version); !ok {
@@ -137,6 +184,18 @@ func lookupExpected(exps []*expectation, version, pkg, test string) *expectation
 		if e.test == test {
 			return e
 		}
+	}
+	return nil
+}
+
+// matchExpected returns the entry that explains t's failure: one listing
+// the test whose pattern matches its failure output.
+func matchExpected(exps []*expectation, version, pkg string, t *testResult) *expectation {
+	if t.status == statusPass || t.status == statusSkip {
+		return nil
+	}
+	if e := lookupExpected(exps, version, pkg, t.name); e != nil && e.match.MatchString(t.output()) {
+		return e
 	}
 	return nil
 }

@@ -1,0 +1,64 @@
+package measure
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// metricsClient never goes through a proxy: the members are on this host.
+var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+
+// Scrape reads the Prometheus text exposition at url (an etcd member's
+// /metrics) and returns every series by name, summed over its labels:
+// counters, gauges and untyped series under their own name, histograms and
+// summaries as <name>_sum and <name>_count (their buckets and quantiles
+// are left out).
+func Scrape(ctx context.Context, url string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := metricsClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return flatten(fams), nil
+}
+
+// flatten sums every family over its labels as Scrape describes.
+func flatten(fams map[string]*dto.MetricFamily) map[string]float64 {
+	out := map[string]float64{}
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.Histogram != nil:
+				out[name+"_sum"] += m.Histogram.GetSampleSum()
+				out[name+"_count"] += float64(m.Histogram.GetSampleCount())
+			case m.Summary != nil:
+				out[name+"_sum"] += m.Summary.GetSampleSum()
+				out[name+"_count"] += float64(m.Summary.GetSampleCount())
+			case m.Counter != nil:
+				out[name] += m.Counter.GetValue()
+			case m.Gauge != nil:
+				out[name] += m.Gauge.GetValue()
+			case m.Untyped != nil:
+				out[name] += m.Untyped.GetValue()
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+package measure
+
+import (
+	"math"
+	"slices"
+)
+
+// Percentile is the nearest-rank percentile p (0 < p <= 100) of xs: the
+// smallest value of xs such that at least p% of xs are at most it (rank
+// ceil(p/100 * n) of the sorted values; p <= 0 gives the minimum). It is
+// always one of the values, so with fewer than 100 values p99 is the
+// largest. Empty input gives NaN. xs is not modified.
+func Percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return percentileSorted(sorted(xs), p)
+}
+
+func percentileSorted(s []float64, p float64) float64 {
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	return s[min(max(rank, 1), len(s))-1]
+}
+
+// Median is the middle value of xs, the mean of the two middle values when
+// their number is even. Empty input gives NaN. xs is not modified.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return medianSorted(sorted(xs))
+}
+
+func medianSorted(s []float64) float64 {
+	n := len(s)
+	if n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[n/2]
+}
+
+func sorted(xs []float64) []float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s
+}
+
+// Summary describes a sample. Every field but N is NaN for an empty sample.
+type Summary struct {
+	N             int
+	Min, Max      float64
+	Median        float64 // as Median
+	P50, P90, P99 float64 // as Percentile
+}
+
+// Summarize returns the summary of xs, which it does not modify.
+func Summarize(xs []float64) Summary {
+	if len(xs) == 0 {
+		nan := math.NaN()
+		return Summary{Min: nan, Max: nan, Median: nan, P50: nan, P90: nan, P99: nan}
+	}
+	s := sorted(xs)
+	return Summary{
+		N: len(s), Min: s[0], Max: s[len(s)-1], Median: medianSorted(s),
+		P50: percentileSorted(s, 50), P90: percentileSorted(s, 90), P99: percentileSorted(s, 99),
+	}
+}
+
+// Spread is the range of the sample relative to its median, (Max-Min) /
+// |Median|: 0.3 means the values span 30% of their median. It is NaN for
+// fewer than two values or a median of 0.
+func (s Summary) Spread() float64 {
+	if s.N < 2 || s.Median == 0 {
+		return math.NaN()
+	}
+	return (s.Max - s.Min) / math.Abs(s.Median)
+}
