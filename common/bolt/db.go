@@ -68,6 +68,14 @@ type DB struct {
 	iterators atomic.Int64 // engine iterators open for cursors
 	values    *valueCache  // committed values read by point reads; nil: none
 
+	// Spilling (spill.go). fresh: this DB created the database empty and no
+	// read transaction has begun, so a write transaction may spill.
+	// spillView: while the writer has spilled, what new readers see.
+	// spillFailed: a spilled transaction could not commit or be undone.
+	fresh       atomic.Bool
+	spillView   atomic.Pointer[sharedView]
+	spillFailed atomic.Bool
+
 	txID    atomic.Int64
 	txN     atomic.Int64
 	openTxN atomic.Int64
@@ -89,6 +97,16 @@ type dbState struct {
 	// seq counts the commits since open: a transaction sees the state of
 	// commit seq and no later one (the value cache relies on it).
 	seq uint64
+	// boltBytes is boltBound(buckets), computed at the first Size of a read
+	// transaction in bbolt mode.
+	boltOnce  sync.Once
+	boltBytes int64
+}
+
+// boltSize is the size a bbolt snapshot of this state is padded to.
+func (s *dbState) boltSize() int64 {
+	s.boltOnce.Do(func() { s.boltBytes = boltBound(s.buckets) })
+	return s.boltBytes
 }
 
 func newState(buckets map[string]bucketTotals, bounds map[string][]byte, seq uint64) *dbState {
@@ -162,6 +180,14 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 	}
 	if err := db.loadState(); err != nil {
 		db.closeEngine()
+		// Unlock the engine directory too, so the database can be opened
+		// again (a refused open used to keep it "in use" until exit).
+		if db.dir != nil {
+			db.dir.release()
+		}
+		if db.tmpDir != "" {
+			os.RemoveAll(db.tmpDir)
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	db.values = newValueCache(db.settings.valueCacheBytes(v.Layer.ValueCacheBytes), 0)
@@ -313,6 +339,7 @@ func (db *DB) create(abs, root string, mode os.FileMode, src importSource, keep 
 		if err := db.initFormat(); err != nil {
 			return fail(err)
 		}
+		db.fresh.Store(true)
 	}
 	if keep != nil {
 		if kept, err = keep(); err != nil {
@@ -402,6 +429,9 @@ func (db *DB) loadState() error {
 	if !ok || string(v) != string(formatVersion) {
 		return fmt.Errorf("%w: engine data has layout %q, this build reads %q", berrors.ErrVersionMismatch, v, formatVersion)
 	}
+	if err := checkSpilled(view); err != nil {
+		return err
+	}
 	buckets := map[string]bucketTotals{}
 	it := view.NewIterator(markerLower, markerUpper)
 	defer it.Close()
@@ -414,6 +444,11 @@ func (db *DB) loadState() error {
 	}
 	if err := it.Error(); err != nil {
 		return err
+	}
+	if db.settings.snapshotFormat == FormatBolt {
+		if err := db.completeShapes(view, buckets); err != nil {
+			return err
+		}
 	}
 	bounds := map[string][]byte{}
 	for name, t := range buckets {
@@ -473,6 +508,11 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 	tx.iters.tx, tx.iters.reuse = tx, db.variant.Layer.ReuseIterators
 	if writable {
 		db.writer.Lock()
+		if db.spillFailed.Load() {
+			db.writer.Unlock()
+			db.txMu.RUnlock()
+			return nil, berrors.ErrSpillUndoFailed
+		}
 		txn, err := db.eng.Begin()
 		if err != nil {
 			db.writer.Unlock()
@@ -484,8 +524,17 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 		tx.touched = map[string]*touch{}
 		tx.overlay = map[string]bool{}
 	} else {
+		if db.fresh.Load() {
+			db.fresh.Store(false) // a reader could see spilled writes from now on
+		}
 		db.commitMu.RLock()
-		view, err := db.eng.View()
+		var view engine.View
+		var err error
+		if sv := db.spillView.Load(); sv != nil {
+			view = sv.ref() // the writer has spilled: the state before
+		} else {
+			view, err = db.eng.View()
+		}
 		tx.state = db.state.Load()
 		db.commitMu.RUnlock()
 		if err != nil {

@@ -18,8 +18,9 @@ import (
 //	                         receives: "archive" (default; the layer's own
 //	                         format, which only etcd-lsm members read) or
 //	                         "bbolt" (a stock bbolt file, which stock etcd
-//	                         members and tools read too; costs a temporary
-//	                         file of the database's size per snapshot).
+//	                         members and tools read too; written as it is
+//	                         sent, with no temporary file, and sized by a
+//	                         bound that Tx.Size documents).
 //	ETCDLSM_VALUE_CACHE_MB   size of the layer's cache of committed values
 //	                         read by exact key, in MiB (0 turns it off);
 //	                         default: the variant's choice (see

@@ -2,8 +2,10 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,8 +25,18 @@ import (
 //
 // bbolt has no page checksums: a damaged page is found only when a read
 // trips over it, as a panic (a bad page type or offset) or a fault in the
-// mmap (a truncated file). Both become an ErrBoltCorrupt error here, never a
-// crash; a damaged value inside an intact page cannot be told from data.
+// mmap (a truncated file), or by bbolt's consistency check (tx.Check: pages
+// referenced twice, neither reachable nor free, beyond the high-water mark,
+// keys out of order). Before anything is imported the source runs that
+// check in the same read transaction (see checkStock); any problem is an
+// ErrBoltCorrupt error naming the first finding, never a crash, and nothing
+// is imported. A damaged value inside an intact page cannot be told from
+// data.
+//
+// A file written with NoFreelistSync (no freelist page; etcd does not write
+// such files) gets only checkStock's own page checks: for such a file
+// bbolt's check first rebuilds the freelist with a walk that panics, in a
+// goroutine where no recover reaches, at the first problem it finds.
 func stockBoltSource(path string) importSource {
 	return func(im *importer) (err error) {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -39,25 +51,239 @@ func stockBoltSource(path string) importSource {
 		}
 		defer src.Close()
 		return src.View(func(tx *rb.Tx) error {
-			return tx.ForEach(func(name []byte, b *rb.Bucket) error {
-				if err := im.bucket(name); err != nil {
-					return err
-				}
-				c := b.Cursor()
-				for k, v := c.First(); k != nil; k, v = c.Next() {
-					if v == nil {
-						return fmt.Errorf("%w: bucket %q holds a nested bucket %q, which this layer does not support", berrors.ErrIncompatibleValue, name, k)
-					}
-					// v lives in bbolt's mmap, which is gone once the
-					// source closes; the engine may keep values until commit.
-					if err := im.entry(k, bytes.Clone(v)); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			if err := checkStock(tx, path); err != nil {
+				return err
+			}
+			return walkStock(tx, im)
 		})
 	}
+}
+
+// walkStock imports every key and value of tx into im.
+func walkStock(tx *rb.Tx, im *importer) error {
+	return tx.ForEach(func(name []byte, b *rb.Bucket) error {
+		if err := im.bucket(name); err != nil {
+			return err
+		}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				return fmt.Errorf("%w: bucket %q holds a nested bucket %q, which this layer does not support", berrors.ErrIncompatibleValue, name, k)
+			}
+			// v lives in bbolt's mmap, which is gone once the source
+			// closes; the engine may keep values until commit.
+			if err := im.entry(k, bytes.Clone(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkStock runs bbolt's consistency check on tx, the open read
+// transaction of the file at path (see stockBoltSource). The check runs in
+// a goroutine of bbolt's, where a fault or panic ends the process, so the
+// pages it follows are first read from the file and checked for what would
+// make it fault or loop: page ids past the file, page runs and elements
+// past their page, pages reached twice (a cycle), a freelist page that
+// is none.
+func checkStock(tx *rb.Tx, path string) error {
+	sf, err := openStockFile(path, tx.DB().Info().PageSize)
+	if err != nil {
+		return err
+	}
+	defer sf.f.Close()
+	if err := sf.walk(sf.root, 0, map[uint64]bool{}); err != nil {
+		return fmt.Errorf("%w: snapshot file integrity check failed: %v", berrors.ErrBoltCorrupt, err)
+	}
+	synced, err := sf.freelistSound()
+	if err != nil {
+		return fmt.Errorf("%w: snapshot file integrity check failed: %v", berrors.ErrBoltCorrupt, err)
+	}
+	if !synced {
+		return nil
+	}
+	var first error
+	n := 0
+	for err := range tx.Check() {
+		if first == nil {
+			first = err
+		}
+		n++
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: snapshot file integrity check failed: %d problems found, the first: %s", berrors.ErrBoltCorrupt, n, strings.ReplaceAll(first.Error(), "\n", " "))
+	}
+	return nil
+}
+
+// stockFile is a stock bbolt file read directly, to check its pages before
+// bbolt's check follows them.
+type stockFile struct {
+	f               *os.File
+	psize           uint64
+	pages           uint64 // whole pages in the file
+	root, free, hwm uint64 // from the meta bbolt uses
+}
+
+// openStockFile reads the meta bbolt uses: the valid one with the higher
+// txid.
+func openStockFile(path string, psize int) (*stockFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	sf := &stockFile{f: f, psize: uint64(psize), pages: uint64(st.Size()) / uint64(psize)}
+	var best []byte
+	for i := range int64(2) {
+		p := make([]byte, pageHeaderSize+metaChecksumAt+8)
+		if _, err := f.ReadAt(p, i*int64(psize)); err != nil {
+			continue
+		}
+		m := p[pageHeaderSize:]
+		h := fnv.New64a()
+		h.Write(m[:metaChecksumAt])
+		if binary.NativeEndian.Uint32(m) != boltMagic || binary.NativeEndian.Uint32(m[4:]) != boltVersion ||
+			binary.NativeEndian.Uint64(m[metaChecksumAt:]) != h.Sum64() {
+			continue
+		}
+		if best == nil || binary.NativeEndian.Uint64(m[48:]) > binary.NativeEndian.Uint64(best[48:]) {
+			best = m
+		}
+	}
+	if best == nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: no valid meta page", berrors.ErrBoltCorrupt)
+	}
+	sf.root = binary.NativeEndian.Uint64(best[16:])
+	sf.free, sf.hwm = binary.NativeEndian.Uint64(best[32:]), binary.NativeEndian.Uint64(best[40:])
+	return sf, nil
+}
+
+// maxTreeDepth bounds the walk: a bbolt tree of 2^64 keys is far shallower.
+const maxTreeDepth = 64
+
+// page reads the page run starting at id.
+func (sf *stockFile) page(id uint64) ([]byte, error) {
+	if id < 2 || id >= sf.pages {
+		return nil, fmt.Errorf("page %d: beyond the end of the file (%d pages)", id, sf.pages)
+	}
+	hdr := make([]byte, pageHeaderSize)
+	if _, err := sf.f.ReadAt(hdr, int64(id*sf.psize)); err != nil {
+		return nil, fmt.Errorf("page %d: %v", id, err)
+	}
+	overflow := uint64(binary.NativeEndian.Uint32(hdr[12:]))
+	if id+overflow+1 > sf.pages {
+		return nil, fmt.Errorf("page %d: %d overflow pages run past the end of the file", id, overflow)
+	}
+	p := make([]byte, (overflow+1)*sf.psize)
+	if _, err := sf.f.ReadAt(p, int64(id*sf.psize)); err != nil {
+		return nil, fmt.Errorf("page %d: %v", id, err)
+	}
+	return p, nil
+}
+
+// walk checks the tree rooted at page id and every bucket below it.
+func (sf *stockFile) walk(id uint64, depth int, seen map[uint64]bool) error {
+	if seen[id] {
+		return fmt.Errorf("page %d: multiple references", id)
+	}
+	seen[id] = true
+	if depth > maxTreeDepth {
+		return fmt.Errorf("page %d: a tree deeper than %d levels", id, maxTreeDepth)
+	}
+	p, err := sf.page(id)
+	if err != nil {
+		return err
+	}
+	return sf.walkPage(p, id, depth, seen)
+}
+
+// walkPage checks page p (id 0 for an inline bucket's page) and what it
+// references.
+func (sf *stockFile) walkPage(p []byte, id uint64, depth int, seen map[uint64]bool) error {
+	if len(p) < pageHeaderSize {
+		return fmt.Errorf("page %d: shorter than a page header", id)
+	}
+	flags, count := binary.NativeEndian.Uint16(p[8:]), int(binary.NativeEndian.Uint16(p[10:]))
+	if pageHeaderSize+count*leafElementSize > len(p) {
+		return fmt.Errorf("page %d: %d elements do not fit the page", id, count)
+	}
+	for i := range count {
+		at := pageHeaderSize + i*leafElementSize
+		e := p[at:]
+		switch flags {
+		case pageBranch:
+			pos, ksize := uint64(binary.NativeEndian.Uint32(e)), uint64(binary.NativeEndian.Uint32(e[4:]))
+			if uint64(at)+pos+ksize > uint64(len(p)) {
+				return fmt.Errorf("page %d: element %d's key lies outside the page", id, i)
+			}
+			if err := sf.walk(binary.NativeEndian.Uint64(e[8:]), depth+1, seen); err != nil {
+				return err
+			}
+		case pageLeaf:
+			eflags := binary.NativeEndian.Uint32(e)
+			pos, ksize, vsize := uint64(binary.NativeEndian.Uint32(e[4:])), uint64(binary.NativeEndian.Uint32(e[8:])), uint64(binary.NativeEndian.Uint32(e[12:]))
+			end := uint64(at) + pos + ksize + vsize
+			if end > uint64(len(p)) {
+				return fmt.Errorf("page %d: element %d's key or value lies outside the page", id, i)
+			}
+			if eflags&leafIsBucket == 0 {
+				continue
+			}
+			v := p[end-vsize : end]
+			if len(v) < bucketHeaderSize {
+				return fmt.Errorf("page %d: element %d: a bucket header of %d bytes", id, i, len(v))
+			}
+			var err error
+			if root := binary.NativeEndian.Uint64(v); root != 0 {
+				err = sf.walk(root, depth+1, seen)
+			} else { // an inline bucket: its page follows the header
+				err = sf.walkPage(v[bucketHeaderSize:], 0, depth+1, seen)
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("page %d: invalid type %#x", id, flags)
+		}
+	}
+	if flags != pageBranch && flags != pageLeaf {
+		return fmt.Errorf("page %d: invalid type %#x", id, flags)
+	}
+	return nil
+}
+
+// freelistSound reports whether the file has a freelist page; an error
+// when bbolt could not read it without reading past it or the file.
+func (sf *stockFile) freelistSound() (bool, error) {
+	if sf.free == noFreelist {
+		return false, nil
+	}
+	bad := func(why string) (bool, error) { return false, fmt.Errorf("freelist page %d: %s", sf.free, why) }
+	if sf.free >= sf.hwm {
+		return bad("beyond the high-water mark")
+	}
+	p, err := sf.page(sf.free)
+	if err != nil {
+		return false, err
+	}
+	flags, count := binary.NativeEndian.Uint16(p[8:]), uint64(binary.NativeEndian.Uint16(p[10:]))
+	if flags != pageFreelist {
+		return bad(fmt.Sprintf("not a freelist page (flags %#x)", flags))
+	}
+	if count == 0xFFFF { // the count is the first element
+		count = binary.NativeEndian.Uint64(p[pageHeaderSize:]) + 1
+	}
+	if count > uint64(len(p))/8 || pageHeaderSize+8*count > uint64(len(p)) {
+		return bad(fmt.Sprintf("%d free pages do not fit its %d bytes", count, len(p)))
+	}
+	return true, nil
 }
 
 // stockOpenError names what is wrong with a stock file bbolt refused.
@@ -166,78 +392,30 @@ func (tx *Tx) ExportBolt(path string) (err error) {
 	return out.Sync()
 }
 
-// boltSnapshot is a read transaction's data exported as a stock bbolt file
-// in the engine root, for snapshots sent to stock etcd members. The file is
-// flocked while it exists, so that cleanup at the next Open (after a crash)
-// tells a live export from a leftover one.
-type boltSnapshot struct {
-	path string
-	f    *os.File // open and flocked (shared)
-	size int64
-	err  error
-}
-
-const exportPrefix = ".export-"
-
-// boltSnapshot makes the export at the first call; nil when the database
-// sends archives or tx is a write transaction.
-func (tx *Tx) boltSnapshot() *boltSnapshot {
-	if tx.writable || tx.db.settings.snapshotFormat != FormatBolt {
-		return nil
-	}
-	tx.boltOnce.Do(func() {
-		if tx.closed.Load() {
-			return
-		}
-		tx.boltSnap = tx.exportSnapshot()
-	})
-	return tx.boltSnap
-}
-
-func (tx *Tx) exportSnapshot() *boltSnapshot {
-	// A read-only DB creates nothing beside its file.
-	dir := tx.db.root
-	if dir == "" || tx.db.readOnly {
-		dir = os.TempDir()
-	}
-	bs := &boltSnapshot{path: filepath.Join(dir, exportPrefix+randomID()+".db")}
+// writeBolt writes the stock bbolt file of the view, padded to Size().
+func (tx *Tx) writeBolt(w io.Writer) (int64, error) {
 	start := time.Now()
-	if bs.err = os.MkdirAll(dir, 0o700); bs.err == nil {
-		bs.err = tx.ExportBolt(bs.path)
+	size := tx.Size()
+	lay, err := layoutBolt(tx.r)
+	var n int64
+	if err == nil {
+		n, err = lay.write(tx.r, w, size)
 	}
-	if bs.err == nil {
-		bs.f, bs.err = lockFile(bs.path, false, 0)
-	}
-	if bs.err == nil {
-		var st os.FileInfo
-		if st, bs.err = bs.f.Stat(); bs.err == nil {
-			bs.size = st.Size()
+	if err != nil {
+		err = fmt.Errorf("writing a bbolt snapshot of %s: %w", tx.db.path, err)
+		if tx.db.opts.Logger != nil {
+			tx.db.opts.Logger.Errorf("%v (after %d of %d bytes)", err, n, size)
 		}
+		return n, err
 	}
-	if bs.err != nil {
-		bs.err = fmt.Errorf("exporting a bbolt snapshot of %s: %w", tx.db.path, bs.err)
-		tx.db.logf("%v", bs.err)
-		bs.remove()
-		return bs
-	}
-	tx.db.logf("exported a bbolt snapshot of %s for sending: %d bytes in %v", tx.db.path, bs.size, time.Since(start).Round(time.Millisecond))
-	return bs
+	tx.db.logf("wrote a bbolt snapshot of %s: %d bytes of pages, padded to %d, in %v",
+		tx.db.path, int64(lay.pages)*pageSize, size, time.Since(start).Round(time.Millisecond))
+	return n, nil
 }
 
-func (bs *boltSnapshot) writeTo(w io.Writer) (int64, error) {
-	if bs.err != nil {
-		return 0, bs.err
-	}
-	return io.Copy(w, io.NewSectionReader(bs.f, 0, bs.size))
-}
-
-func (bs *boltSnapshot) remove() {
-	if bs.f != nil {
-		unlockFile(bs.f)
-		bs.f = nil
-	}
-	os.Remove(bs.path)
-}
+// exportPrefix names the temporary export files that versions before the
+// streaming bbolt snapshot made in the engine root; Open removes leftovers.
+const exportPrefix = ".export-"
 
 // removeStaleExports deletes export files in root that no process holds: a
 // crash left them behind.

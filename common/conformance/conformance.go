@@ -32,6 +32,10 @@ func Run(t *testing.T, v engine.Variant) {
 		runCrashChild(t, v)
 		return
 	}
+	if spillChildRequested() {
+		runSpillChild(t, v)
+		return
+	}
 	s := &suite{v: v, runName: t.Name()}
 	groups := []struct {
 		name string
@@ -48,6 +52,8 @@ func Run(t *testing.T, v engine.Variant) {
 		{"layout", testLayout},
 		{"stock-bbolt", testStockBolt},
 		{"crash", testCrash},
+		{"wal-syncs", testWALSyncs},
+		{"spill", testSpill},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, s) })

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/fnv"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +32,10 @@ func testStockBolt(t *testing.T, s *suite) {
 		{"import-nested-bucket-refused", testImportNested},
 		{"import-damaged", testImportDamaged},
 		{"export", testExport},
+		{"import-check-fails", testImportCheckFails},
 		{"snapshot-format-bbolt", testSnapshotFormatBolt},
+		{"snapshot-format-bbolt-import", testSnapshotBoltImport},
+		{"snapshot-format-bbolt-failed-write", testSnapshotBoltFailedWrite},
 		{"bad-settings", testBadSettings},
 	})
 }
@@ -227,24 +232,128 @@ func testImportDamaged(t *testing.T, s *suite) {
 	good := fileBytes(t, src)
 	for name, c := range damagedStock(t, good) {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, "db")
-			must(t, os.WriteFile(path, c.b, 0o600), "writing")
-			before := snapshotTree(t, dir)
-			for _, ro := range []bool{false, true} {
-				db, err := s.open(path, &bolt.Options{ReadOnly: ro})
-				if err == nil {
-					db.Close()
-				}
-				requireRefused(t, err, path, name)
+			requireStockRefused(t, s, dir, c.b, name, func(err error) {
 				mustIs(t, err, c.want, name)
-				requireTree(t, dir, before, name)
 				if left := listNames(t, tmp); len(left) != 0 {
 					t.Fatalf("%s left %q in TMPDIR", name, left)
 				}
-			}
-			must(t, os.Remove(path), "removing")
+			})
 		})
 	}
+}
+
+// requireStockRefused writes b as dir/db and opens it read-write and
+// read-only: each open must be refused (check says how), leaving dir and the
+// file exactly as they were. The file is removed at the end.
+func requireStockRefused(t *testing.T, s *suite, dir string, b []byte, name string, check func(error)) {
+	t.Helper()
+	path := filepath.Join(dir, "db")
+	must(t, os.WriteFile(path, b, 0o600), "writing")
+	before := snapshotTree(t, dir)
+	for _, ro := range []bool{false, true} {
+		db, err := s.open(path, &bolt.Options{ReadOnly: ro})
+		if err == nil {
+			db.Close()
+		}
+		requireRefused(t, err, path, name)
+		check(err)
+		requireTree(t, dir, before, name)
+		if !bytes.Equal(fileBytes(t, path), b) {
+			t.Fatalf("%s: the refused file changed", name)
+		}
+	}
+	must(t, os.Remove(path), "removing")
+}
+
+// testImportCheckFails: a stock file whose pages read fine but which
+// bbolt's consistency check finds broken is refused with ErrBoltCorrupt,
+// naming the check's first finding, and nothing changes.
+func testImportCheckFails(t *testing.T, s *suite) {
+	src := filepath.Join(t.TempDir(), "good.db")
+	d := stockDataset()
+	writeStockDataset(t, src, d)
+	// A second transaction frees pages, so the freelist has entries.
+	rdb, err := realbolt.Open(src, 0o600, &realbolt.Options{Timeout: time.Second})
+	must(t, err, "reopening the stock file")
+	must(t, rdb.Update(func(tx *realbolt.Tx) error { return tx.DeleteBucket([]byte("big")) }), "deleting a bucket")
+	must(t, rdb.Close(), "closing")
+	good := fileBytes(t, src)
+	const pageSize = 4096
+	meta := func(b []byte) []byte { // the meta bbolt uses: the higher txid
+		m0, m1 := b[16:16+64], b[pageSize+16:pageSize+16+64]
+		if binary.LittleEndian.Uint64(m1[48:]) > binary.LittleEndian.Uint64(m0[48:]) {
+			return m1
+		}
+		return m0
+	}
+	free := int(binary.LittleEndian.Uint64(meta(good)[32:]))
+	if n := binary.LittleEndian.Uint16(good[free*pageSize+10:]); n == 0 {
+		t.Fatal("the stock file's freelist is empty: the test needs free pages")
+	}
+	branch := stockBranchPage(t, good, meta(good))
+	cases := map[string]func(b []byte){
+		// Every free page becomes neither reachable nor free.
+		"freelist-emptied": func(b []byte) { binary.LittleEndian.PutUint16(b[free*pageSize+10:], 0) },
+		// A page past the old high-water mark is neither reachable nor free.
+		"high-water-mark-raised": func(b []byte) {
+			for _, off := range []int{16, pageSize + 16} {
+				m := b[off : off+64]
+				binary.LittleEndian.PutUint64(m[40:], binary.LittleEndian.Uint64(m[40:])+1)
+				h := fnv.New64a()
+				h.Write(m[:56])
+				binary.LittleEndian.PutUint64(m[56:], h.Sum64())
+			}
+		},
+		// The freelist page is not one: bbolt would panic reading it.
+		"freelist-not-a-freelist": func(b []byte) { binary.LittleEndian.PutUint16(b[free*pageSize+8:], 0x02) },
+		// Damage that would make bbolt's check fault or recurse forever in
+		// its own goroutine, which no recover reaches.
+		"branch-key-outside-page": func(b []byte) { binary.LittleEndian.PutUint32(b[branch+16:], 1<<30) },
+		"branch-child-beyond-file": func(b []byte) {
+			binary.LittleEndian.PutUint64(b[branch+16+8:], 1<<40)
+		},
+		"branch-cycle": func(b []byte) {
+			binary.LittleEndian.PutUint64(b[branch+16+8:], uint64(branch/pageSize))
+		},
+	}
+	dir := t.TempDir()
+	for name, corrupt := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := bytes.Clone(good)
+			corrupt(b)
+			requireStockRefused(t, s, dir, b, name, func(err error) {
+				mustIs(t, err, berrors.ErrBoltCorrupt, name)
+				if !strings.Contains(err.Error(), "integrity check failed") {
+					t.Fatalf("%s: %v, want the check's finding", name, err)
+				}
+			})
+		})
+	}
+}
+
+// stockBranchPage returns the offset of a bucket's root page that is a
+// branch page, in the stock file b with meta m (root bucket: one leaf).
+func stockBranchPage(t *testing.T, b, m []byte) int {
+	t.Helper()
+	const pageSize = 4096
+	le := binary.LittleEndian
+	root := b[int(le.Uint64(m[16:]))*pageSize:]
+	if le.Uint16(root[8:]) != 0x02 {
+		t.Fatal("the stock file's root bucket is not one leaf page")
+	}
+	for i := range int(le.Uint16(root[10:])) {
+		e := root[16+16*i:]
+		if le.Uint32(e)&1 == 0 { // not a bucket
+			continue
+		}
+		pos, ksize := int(le.Uint32(e[4:])), int(le.Uint32(e[8:]))
+		id := int(le.Uint64(e[pos+ksize:]))
+		if id != 0 && le.Uint16(b[id*pageSize+8:]) == 0x01 {
+			return id * pageSize
+		}
+	}
+	t.Fatal("no bucket of the stock file has a branch page as its root")
+	return 0
 }
 
 func testExport(t *testing.T, s *suite) {
@@ -272,44 +381,162 @@ func testExport(t *testing.T, s *suite) {
 	mustClose(t, db)
 }
 
+// testSnapshotFormatBolt: with ETCDLSM_SNAPSHOT_FORMAT=bbolt a read
+// transaction's WriteTo writes a stock bbolt file, padded with zeros to
+// Size() bytes, a multiple of 512 (etcdutl finds the hash etcd appends to a
+// snapshot by size % 512 == 32). Size() makes no export: etcd calls it
+// after every commit.
 func testSnapshotFormatBolt(t *testing.T, s *suite) {
 	t.Setenv("ETCDLSM_SNAPSHOT_FORMAT", "bbolt")
 	db, path := s.tempDB(t)
 	want := stockDataset()
 	load(t, db, want)
 	root := engineRootFor(path)
-	var snap bytes.Buffer
-	view(t, db, func(tx *bolt.Tx) error {
-		size := tx.Size()
-		n, err := tx.WriteTo(&snap)
-		must(t, err, "WriteTo in bbolt format")
-		if n != size || int64(snap.Len()) != size {
-			t.Fatalf("Size() = %d, WriteTo wrote %d (returned %d)", size, snap.Len(), n)
+	requireBoltSnapshot(t, db, want, "after one commit")
+	r := rand.New(rand.NewPCG(11, 12))
+	for i := range 40 {
+		update(t, db, func(tx *bolt.Tx) error {
+			randomChanges(r, want.clone(), both{want, txMutator{t, tx}})
+			return nil
+		})
+		view(t, db, func(tx *bolt.Tx) error {
+			if size := tx.Size(); size%512 != 0 || size < 4*4096 || size != tx.Size() {
+				t.Fatalf("commit %d: Size() = %d, then %d: want a stable multiple of 512 of at least 4 pages", i, size, tx.Size())
+			}
+			return nil
+		})
+		if hasExportFile(t, root) {
+			t.Fatalf("commit %d: Size() made an export file", i)
 		}
-		if !hasExportFile(t, root) {
-			t.Fatal("no export file while the transaction is open")
-		}
-		return nil
-	})
-	if hasExportFile(t, root) {
-		t.Fatal("the export file outlived its transaction")
 	}
-	out := filepath.Join(t.TempDir(), "snap.db")
-	must(t, os.WriteFile(out, snap.Bytes(), 0o600), "writing the snapshot")
-	requireDataset(t, readStockDataset(t, out), want, "bbolt-format snapshot")
+	requireBoltSnapshot(t, db, want, "after random commits")
+
+	// A read transaction keeps its Size and data while commits go on.
+	old := want.clone()
+	tx := begin(t, db, false)
+	size := tx.Size()
+	update(t, db, func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("later"))
+		if err == nil {
+			err = b.Put([]byte("k"), bytes.Repeat([]byte("v"), 50000))
+		}
+		return err
+	})
+	if tx.Size() != size {
+		t.Fatalf("Size() of an open transaction changed from %d to %d after a commit", size, tx.Size())
+	}
+	requireTxBoltSnapshot(t, tx, old, "a transaction older than the last commit")
+	must(t, tx.Rollback(), "rollback")
+
 	// Write transactions keep the archive accounting (etcd reads Size at
 	// every commit).
-	tx := begin(t, db, true)
-	if got, want := tx.Size(), datasetTotals(want).Len(); got != want {
+	tx = begin(t, db, true)
+	if got, want := tx.Size(), datasetTotals(dbDataset(t, db)).Len(); got != want {
 		t.Fatalf("write transaction Size() = %d, want the archive length %d", got, want)
 	}
 	must(t, tx.Rollback(), "rollback")
-	// A transaction closed without Size or WriteTo leaves nothing behind.
-	view(t, db, func(tx *bolt.Tx) error { return nil })
 	if hasExportFile(t, root) {
-		t.Fatal("an export file appeared for an unused transaction")
+		t.Fatal("an export file appeared")
 	}
 	mustClose(t, db)
+}
+
+// requireBoltSnapshot checks a bbolt-format snapshot of db's committed data.
+func requireBoltSnapshot(t *testing.T, db *bolt.DB, want dataset, what string) {
+	t.Helper()
+	view(t, db, func(tx *bolt.Tx) error { requireTxBoltSnapshot(t, tx, want, what); return nil })
+}
+
+// requireTxBoltSnapshot checks the snapshot tx writes: exactly Size()
+// bytes, a multiple of 512, a file the real bbolt opens, checks clean and
+// reads as want, no more than twice the size of its pages; and the layer
+// imports it back as want.
+func requireTxBoltSnapshot(t *testing.T, tx *bolt.Tx, want dataset, what string) {
+	t.Helper()
+	var snap bytes.Buffer
+	size := tx.Size()
+	n, err := tx.WriteTo(&snap)
+	must(t, err, what+": WriteTo in bbolt format")
+	if n != size || int64(snap.Len()) != size || size%512 != 0 {
+		t.Fatalf("%s: Size() = %d, WriteTo wrote %d (returned %d): want equal and a multiple of 512", what, size, snap.Len(), n)
+	}
+	hwm := int64(binary.LittleEndian.Uint64(snap.Bytes()[16+40:])) * 4096
+	if hwm > size || size > 2*hwm {
+		t.Fatalf("%s: the file's pages take %d bytes, Size() is %d: want at least that and at most twice", what, hwm, size)
+	}
+	if !bytes.Equal(snap.Bytes()[hwm:], make([]byte, size-hwm)) {
+		t.Fatalf("%s: the padding after the file's pages is not zeros", what)
+	}
+	out := filepath.Join(t.TempDir(), "snap.db")
+	must(t, os.WriteFile(out, snap.Bytes(), 0o600), "writing the snapshot")
+	requireStockCheck(t, out, what)
+	requireDataset(t, readStockDataset(t, out), want, what+": bbolt-format snapshot")
+}
+
+// requireStockCheck runs the real bbolt's consistency check on the file.
+func requireStockCheck(t testing.TB, path, what string) {
+	t.Helper()
+	db, err := realbolt.Open(path, 0o400, &realbolt.Options{ReadOnly: true, Timeout: time.Second})
+	must(t, err, what+": opening with the real bbolt")
+	defer db.Close()
+	must(t, db.View(func(tx *realbolt.Tx) error {
+		for err := range tx.Check() {
+			t.Errorf("%s: real bbolt's check: %v", what, err)
+		}
+		return nil
+	}), what+": checking with the real bbolt")
+}
+
+// testSnapshotBoltImport: what a member in bbolt format sends, a member of
+// this layer receives: the snapshot imports back as the same data.
+func testSnapshotBoltImport(t *testing.T, s *suite) {
+	t.Setenv("ETCDLSM_SNAPSHOT_FORMAT", "bbolt")
+	db, _ := s.tempDB(t)
+	want := stockDataset()
+	load(t, db, want)
+	back := filepath.Join(t.TempDir(), "db")
+	view(t, db, func(tx *bolt.Tx) error { return tx.CopyFile(back, 0o600) })
+	mustClose(t, db)
+	db2 := s.mustOpen(t, back, nil)
+	requireDataset(t, dbDataset(t, db2), want, "bbolt-format snapshot imported back")
+	mustClose(t, db2)
+}
+
+// testSnapshotBoltFailedWrite: a WriteTo that fails returns the error and
+// leaves nothing behind.
+func testSnapshotBoltFailedWrite(t *testing.T, s *suite) {
+	t.Setenv("ETCDLSM_SNAPSHOT_FORMAT", "bbolt")
+	db, path := s.tempDB(t)
+	load(t, db, stockDataset())
+	before := listNames(t, filepath.Dir(path))
+	errFull := errors.New("disk full")
+	view(t, db, func(tx *bolt.Tx) error {
+		w := &failingWriter{left: 3 * 4096, err: errFull}
+		n, err := tx.WriteTo(w)
+		if !errors.Is(err, errFull) || n > 3*4096 {
+			t.Fatalf("WriteTo into a writer failing after 3 pages: %d bytes, %v; want at most 3 pages and the writer's error", n, err)
+		}
+		return nil
+	})
+	if after := listNames(t, filepath.Dir(path)); !slices.Equal(after, before) || hasExportFile(t, engineRootFor(path)) {
+		t.Fatalf("a failed bbolt-format WriteTo left files behind: %q, was %q", after, before)
+	}
+	mustClose(t, db)
+}
+
+type failingWriter struct {
+	left int
+	err  error
+}
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	if len(b) > w.left {
+		n := w.left
+		w.left = 0
+		return n, w.err
+	}
+	w.left -= len(b)
+	return len(b), nil
 }
 
 func hasExportFile(t testing.TB, root string) bool {

@@ -22,7 +22,21 @@ type ScanIterator struct {
 	run   int  // entries to read ahead next time
 	ahead bool // the RocksDB iterator is past the run, not on the current key
 	val   []byte
+
+	// remake, when set, makes a RocksDB iterator over the same snapshot and
+	// bounds that does not fill the block cache. Once a scan has read
+	// noFillAfter bytes it continues on such an iterator: a scan of the
+	// whole database (etcd's defrag, a snapshot) would otherwise replace
+	// the cache's working set with blocks read once, and fill it to its
+	// capacity plus allocator overhead (measured: +83 MiB VmRSS for a 32
+	// MiB cache while a 150 MiB database was read once, +11 MiB without).
+	remake  func() (*grocksdb.Iterator, *grocksdb.ReadOptions)
+	scanned int
 }
+
+// noFillAfter is how many bytes a scan reads through the block cache
+// before it bypasses it (ScanIterator.remake).
+const noFillAfter = 8 << 20
 
 type scanEntry struct{ key, value []byte }
 
@@ -46,6 +60,10 @@ func (s *ScanIterator) load() bool {
 			s.buf = make([]byte, max(need, 2*len(s.buf)))
 			continue
 		}
+		s.scanned += used
+		if s.remake != nil && s.scanned > noFillAfter {
+			s.bypassCache()
+		}
 		for off := 0; off < used; {
 			kl := int(binary.LittleEndian.Uint32(s.buf[off:]))
 			vl := int(binary.LittleEndian.Uint32(s.buf[off+4:]))
@@ -62,6 +80,22 @@ func (s *ScanIterator) load() bool {
 		s.run = min(2*s.run, maxRun)
 		return s.settle()
 	}
+}
+
+// bypassCache moves the scan to an iterator that does not fill the block
+// cache, positioned where RocksDB's iterator is (past the run just read).
+func (s *ScanIterator) bypassCache() {
+	if !s.it.Valid() {
+		return // nothing left to read
+	}
+	it, ro := s.remake()
+	s.remake = nil
+	it.Seek(append([]byte(nil), s.it.Key().Data()...))
+	s.it.Close()
+	if s.ro != nil {
+		s.ro.Destroy()
+	}
+	s.it, s.ro = it, ro
 }
 
 // settle makes ents[pos] current if it is within bounds.

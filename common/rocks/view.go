@@ -45,6 +45,21 @@ func (v *View) Snapshot() *grocksdb.Snapshot { return v.snap }
 func (v *View) Get(key []byte) ([]byte, bool, error) { return Get(v.base, v.ro, key) }
 
 func (v *View) NewIterator(lower, upper []byte) engine.Iterator {
+	ro := v.readOptions(lower, upper)
+	if v.scan {
+		si := NewScanIterator(v.base.NewIterator(ro), ro, lower, upper)
+		si.remake = func() (*grocksdb.Iterator, *grocksdb.ReadOptions) {
+			ro := v.readOptions(lower, upper)
+			ro.SetFillCache(false)
+			return v.base.NewIterator(ro), ro
+		}
+		return si
+	}
+	return NewIterator(v.base.NewIterator(ro), ro, lower, upper)
+}
+
+// readOptions reads the view's snapshot within the bounds.
+func (v *View) readOptions(lower, upper []byte) *grocksdb.ReadOptions {
 	ro := grocksdb.NewDefaultReadOptions()
 	ro.SetSnapshot(v.snap)
 	if lower != nil {
@@ -53,10 +68,7 @@ func (v *View) NewIterator(lower, upper []byte) engine.Iterator {
 	if upper != nil {
 		ro.SetIterateUpperBound(upper)
 	}
-	if v.scan {
-		return NewScanIterator(v.base.NewIterator(ro), ro, lower, upper)
-	}
-	return NewIterator(v.base.NewIterator(ro), ro, lower, upper)
+	return ro
 }
 
 func (v *View) Release() {

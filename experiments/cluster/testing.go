@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -50,4 +52,32 @@ func (c *Cluster) ClientT(t testing.TB, ms ...*Member) *clientv3.Client {
 		t.Fatalf("client: %v", err)
 	}
 	return cli
+}
+
+// BinRootT is where tests find the builds (bin/<variant>/): $ETCDLSM_BIN,
+// or the repository's bin/ beside the experiments module that holds the
+// working directory. It fails the test if neither can be found.
+func BinRootT(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("ETCDLSM_BIN"); d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(filepath.Dir(dir), "bin")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("cannot find the experiments module (go.mod) above the working directory; set ETCDLSM_BIN")
+		}
+		dir = parent
+	}
 }

@@ -16,7 +16,7 @@ import (
 // overwrites a shared key: the checks must report both, so a clean round
 // means something.
 func TestChecksCatchTampering(t *testing.T) {
-	bin := filepath.Join(binDir(), "bbolt")
+	bin := filepath.Join(cluster.BinRootT(t), "bbolt")
 	if _, err := cluster.FindBinaries(bin); err != nil {
 		t.Skipf("%v (make build VARIANT=bbolt)", err)
 	}

@@ -12,15 +12,6 @@ import (
 	"etcd-lsm/experiments/cluster"
 )
 
-// binDir is where the tests find bin/<variant>: $ETCDLSM_BIN, or the
-// repository's bin when run from experiments/faults.
-func binDir() string {
-	if d := os.Getenv("ETCDLSM_BIN"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "bin")
-}
-
 // TestKillDuringDefragLeavesNoEngineDir reproduces what the fault rounds
 // found on the LSM builds: a member killed (SIGKILL) while etcd defragments
 // leaves member/snap/db.tmp.<n> (the pointer of the half-made copy) and its
@@ -42,7 +33,7 @@ func TestKillDuringDefragLeavesNoEngineDir(t *testing.T) {
 	}
 	for _, v := range variants {
 		t.Run(v, func(t *testing.T) {
-			dir := filepath.Join(binDir(), v)
+			dir := filepath.Join(cluster.BinRootT(t), v)
 			if _, err := cluster.FindBinaries(dir); err != nil {
 				t.Skipf("%v (make build VARIANT=%s)", err, v)
 			}

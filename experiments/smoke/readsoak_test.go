@@ -109,14 +109,7 @@ func testReadOnlySoak(t *testing.T, v variant) {
 
 	// live ends, with the reason as its cause, when the member exits or
 	// passes the memory limit; every phase runs under it.
-	live, end := context.WithCancelCause(context.Background())
-	t.Cleanup(func() { end(nil) })
-	go func() {
-		err := m.WaitExit(live)
-		if live.Err() == nil {
-			end(fmt.Errorf("member %s (pid %d) exited: %v%s", m.Name, pid, err, oomNote(cg)))
-		}
-	}()
+	live, end := memberLife(t, m, pid, cg)
 	rss := startRSSWatch(t, live, m, pid, cg, end)
 
 	// Write phase.
@@ -401,6 +394,21 @@ func soakErr(err error, live context.Context) error {
 		return cause
 	}
 	return fmt.Errorf("%w (request error: %v)", cause, err)
+}
+
+// memberLife returns a context that ends, with the reason as its cause,
+// when member m (pid) exits, or when end is called; the test's cleanup
+// ends it.
+func memberLife(t *testing.T, m *cluster.Member, pid int, cg *cluster.MemCgroup) (context.Context, context.CancelCauseFunc) {
+	live, end := context.WithCancelCause(context.Background())
+	t.Cleanup(func() { end(nil) })
+	go func() {
+		err := m.WaitExit(live)
+		if live.Err() == nil {
+			end(fmt.Errorf("member %s (pid %d) exited: %v%s", m.Name, pid, err, oomNote(cg)))
+		}
+	}()
+	return live, end
 }
 
 // oomNote says whether the kernel OOM-killed something in cg.

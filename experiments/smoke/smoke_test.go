@@ -46,30 +46,8 @@ type variant struct {
 // bbolt-compatible layer (every variant but the stock build).
 func (v variant) LSM() bool { return v.Name != stock }
 
-// binRoot is ETCDLSM_BIN, or ../bin relative to the module root.
-func binRoot(t *testing.T) string {
-	if d := os.Getenv("ETCDLSM_BIN"); d != "" {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "bin")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("cannot find the module root (go.mod) above the working directory; set ETCDLSM_BIN")
-		}
-		dir = parent
-	}
-}
+// binRoot is where the builds are (cluster.BinRootT).
+func binRoot(t *testing.T) string { return cluster.BinRootT(t) }
 
 // variants are the variants under test: ETCDLSM_SMOKE_VARIANTS, then the
 // stock control.

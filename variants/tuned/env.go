@@ -13,8 +13,9 @@ import (
 // start rather than run with a setting nobody asked for.
 const (
 	EnvMemoryBudget   = "ETCDLSM_ROCKSDB_MEMORY_BUDGET"         // bytes, or with KiB/MiB/GiB
+	EnvIndex          = "ETCDLSM_ROCKSDB_INDEX"                 // partitioned, cached or uncharged
 	EnvBloomBits      = "ETCDLSM_ROCKSDB_BLOOM_BITS"            // bits per key, 0 disables
-	EnvCompression    = "ETCDLSM_ROCKSDB_COMPRESSION"           // true: lz4/zstd, false: RocksDB default (snappy)
+	EnvCompression    = "ETCDLSM_ROCKSDB_COMPRESSION"           // lz4/zstd, lz4, snappy or none (true and false: lz4/zstd and snappy)
 	EnvDynamicLevels  = "ETCDLSM_ROCKSDB_DYNAMIC_LEVELS"        // true or false
 	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS"       // 1..64
 	EnvMmapThreshold  = "ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD" // bytes (KiB/MiB); 0 = glibc's dynamic default
@@ -24,7 +25,7 @@ const (
 // refused (most likely a typo that would otherwise be ignored silently).
 const EnvPrefix = "ETCDLSM_ROCKSDB_"
 
-var known = []string{EnvMemoryBudget, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold}
+var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold}
 
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
@@ -41,19 +42,34 @@ func FromEnv(base Options) (Options, error) {
 			return o, fmt.Errorf("%s=%q: want a size of at least 8MiB, like 256MiB", EnvMemoryBudget, v)
 		}
 	}
+	if v, ok := os.LookupEnv(EnvIndex); ok {
+		switch v {
+		case IndexPartitioned, IndexCached, IndexUncharged:
+			o.Index = v
+		default:
+			return o, fmt.Errorf("%s=%q: want one of %s, %s, %s", EnvIndex, v, IndexPartitioned, IndexCached, IndexUncharged)
+		}
+	}
 	if v, ok := os.LookupEnv(EnvBloomBits); ok {
 		if o.BloomBitsPerKey, err = strconv.ParseFloat(v, 64); err != nil || o.BloomBitsPerKey < 0 || o.BloomBitsPerKey > 64 {
 			return o, fmt.Errorf("%s=%q: want bits per key between 0 and 64", EnvBloomBits, v)
 		}
 	}
-	for _, b := range []struct {
-		env string
-		dst *bool
-	}{{EnvCompression, &o.Compression}, {EnvDynamicLevels, &o.DynamicLevelBytes}} {
-		if v, ok := os.LookupEnv(b.env); ok {
-			if *b.dst, err = strconv.ParseBool(v); err != nil {
-				return o, fmt.Errorf("%s=%q: want true or false", b.env, v)
-			}
+	if v, ok := os.LookupEnv(EnvCompression); ok {
+		switch v {
+		case CompressLZ4ZSTD, CompressLZ4, CompressSnappy, CompressNone:
+			o.Compression = v
+		case "true": // the setting's earlier boolean form
+			o.Compression = CompressLZ4ZSTD
+		case "false":
+			o.Compression = CompressSnappy
+		default:
+			return o, fmt.Errorf("%s=%q: want one of %s, %s, %s, %s", EnvCompression, v, CompressLZ4ZSTD, CompressLZ4, CompressSnappy, CompressNone)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvDynamicLevels); ok {
+		if o.DynamicLevelBytes, err = strconv.ParseBool(v); err != nil {
+			return o, fmt.Errorf("%s=%q: want true or false", EnvDynamicLevels, v)
 		}
 	}
 	if v, ok := os.LookupEnv(EnvBackgroundJobs); ok {

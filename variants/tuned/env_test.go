@@ -9,8 +9,9 @@ import (
 // error that names the variable.
 func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvMemoryBudget, "256MiB")
+	t.Setenv(EnvIndex, "partitioned")
 	t.Setenv(EnvBloomBits, "0")
-	t.Setenv(EnvCompression, "false")
+	t.Setenv(EnvCompression, "lz4")
 	t.Setenv(EnvDynamicLevels, "false")
 	t.Setenv(EnvBackgroundJobs, "4")
 	t.Setenv(EnvMmapThreshold, "0")
@@ -18,10 +19,18 @@ func TestFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{MemoryBudget: 256 << 20, BloomBitsPerKey: 0, Compression: false, DynamicLevelBytes: false, BackgroundJobs: 4}
+	want := Options{MemoryBudget: 256 << 20, Index: IndexPartitioned, BloomBitsPerKey: 0, Compression: CompressLZ4, DynamicLevelBytes: false, BackgroundJobs: 4}
 	if o != want {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
+	t.Run("compression's boolean form", func(t *testing.T) {
+		for v, want := range map[string]string{"true": CompressLZ4ZSTD, "false": CompressSnappy, "none": CompressNone} {
+			t.Setenv(EnvCompression, v)
+			if o, err := FromEnv(Defaults); err != nil || o.Compression != want {
+				t.Errorf("%s=%s: %q, %v; want %q", EnvCompression, v, o.Compression, err, want)
+			}
+		}
+	})
 	t.Run("unknown", func(t *testing.T) {
 		t.Setenv(EnvPrefix+"BLOOM_BIT", "10")
 		if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), EnvPrefix+"BLOOM_BIT") {
@@ -29,7 +38,7 @@ func TestFromEnv(t *testing.T) {
 		}
 	})
 	for env, bad := range map[string]string{
-		EnvMemoryBudget: "lots", EnvBloomBits: "-1", EnvCompression: "maybe",
+		EnvMemoryBudget: "lots", EnvIndex: "full", EnvBloomBits: "-1", EnvCompression: "maybe",
 		EnvDynamicLevels: "2", EnvBackgroundJobs: "0", EnvMmapThreshold: "64MiB",
 	} {
 		t.Run(env, func(t *testing.T) {

@@ -19,22 +19,30 @@ import (
 // a reason; the effect of each is measured by the variants benchmark.
 type Options struct {
 	// MemoryBudget bounds the engine's memory: memtables take half (two of
-	// them), the block cache the other half, and index and filter blocks are
-	// charged to the cache. Default 64 MiB. Memtables got half (they had a
+	// them), the block cache the other half (with the index and filter
+	// blocks, see Index). Default 64 MiB. Memtables got half (they had a
 	// quarter) after the cluster benchmark found tuned's writes slower than
 	// iterpool's, which runs RocksDB's 64 MiB memtables: small memtables mean
 	// more flushes and compactions competing with the WAL for 2 cores. The
 	// micro-benchmark does not resolve the difference (8 vs 16 vs 64 MiB
 	// memtables within noise, experiments/ablation.sh).
 	MemoryBudget uint64
+	// Index says where index and filter blocks live: IndexPartitioned (in
+	// the block cache, in partitions of 4 KiB under a pinned top level, so
+	// that a lookup loads only the partition it needs), IndexCached (whole
+	// per-file blocks in the block cache, those of level 0 pinned) or
+	// IndexUncharged (held by each open file outside the cache: memory
+	// grows with the data).
+	Index string
 	// BloomBitsPerKey sizes the full-key bloom filters (0 disables them).
 	// They make a lookup of a missing key cheap: every commit asks for the
 	// old size of each key it writes, and etcd's new revisions never exist.
 	// Default 10 (about 1% false positives).
 	BloomBitsPerKey float64
-	// Compression is LZ4 on every level but the last, which is ZSTD:
-	// cheap on the write path, dense where most data lives. Default true.
-	Compression bool
+	// Compression names the block compression of each level:
+	// CompressLZ4ZSTD (LZ4 on every level but the last, ZSTD on the last),
+	// CompressLZ4, CompressSnappy (RocksDB's default) or CompressNone.
+	Compression string
 	// DynamicLevelBytes sizes levels from the bottom up, which bounds space
 	// amplification near 1.1x. Default true.
 	DynamicLevelBytes bool
@@ -49,11 +57,27 @@ type Options struct {
 	MallocMmapThreshold uint64
 }
 
+// Index settings (Options.Index).
+const (
+	IndexPartitioned = "partitioned"
+	IndexCached      = "cached"
+	IndexUncharged   = "uncharged"
+)
+
+// Compression settings (Options.Compression).
+const (
+	CompressLZ4ZSTD = "lz4/zstd"
+	CompressLZ4     = "lz4"
+	CompressSnappy  = "snappy"
+	CompressNone    = "none"
+)
+
 // Defaults are the options the tuned variant runs with.
 var Defaults = Options{
 	MemoryBudget:        64 << 20,
+	Index:               IndexCached,
 	BloomBitsPerKey:     10,
-	Compression:         true,
+	Compression:         CompressLZ4ZSTD,
 	DynamicLevelBytes:   true,
 	BackgroundJobs:      2,
 	MallocMmapThreshold: 128 << 10,
@@ -86,8 +110,8 @@ func init() {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), bloom %g bits/key, compression lz4/zstd %v, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB; batched writes; shared iterators, point-read seeks, value cache",
-		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10)
+	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), index and filters %s, bloom %g bits/key, compression %s, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB; batched writes; shared iterators, point-read seeks, value cache",
+		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.Index, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10)
 }
 
 func (o Options) memtable() uint64 { return o.MemoryBudget / 4 }
@@ -100,18 +124,34 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 	cache := grocksdb.NewLRUCache(o.cache())
 	t := grocksdb.NewDefaultBlockBasedTableOptions()
 	t.SetBlockCache(cache)
-	t.SetCacheIndexAndFilterBlocks(true)
-	t.SetCacheIndexAndFilterBlocksWithHighPriority(true)
-	t.SetPinL0FilterAndIndexBlocksInCache(true)
+	switch o.Index {
+	case IndexPartitioned:
+		t.SetIndexType(grocksdb.KTwoLevelIndexSearchIndexType)
+		t.SetPartitionFilters(true)
+		t.SetMetadataBlockSize(4096)
+		t.SetCacheIndexAndFilterBlocks(true)
+		t.SetCacheIndexAndFilterBlocksWithHighPriority(true)
+		t.SetPinTopLevelIndexAndFilter(true)
+		t.SetPinL0FilterAndIndexBlocksInCache(true)
+	case IndexCached:
+		t.SetCacheIndexAndFilterBlocks(true)
+		t.SetCacheIndexAndFilterBlocksWithHighPriority(true)
+		t.SetPinL0FilterAndIndexBlocksInCache(true)
+	}
 	if o.BloomBitsPerKey > 0 {
 		t.SetFilterPolicy(grocksdb.NewBloomFilterFull(o.BloomBitsPerKey))
 	}
 	opts.SetBlockBasedTableFactory(t)
 	opts.SetWriteBufferSize(o.memtable())
 	opts.SetMaxWriteBufferNumber(2)
-	if o.Compression {
+	switch o.Compression {
+	case CompressLZ4ZSTD:
 		opts.SetCompression(grocksdb.LZ4Compression)
 		opts.SetBottommostCompression(grocksdb.ZSTDCompression)
+	case CompressLZ4:
+		opts.SetCompression(grocksdb.LZ4Compression)
+	case CompressNone:
+		opts.SetCompression(grocksdb.NoCompression)
 	}
 	opts.SetLevelCompactionDynamicLevelBytes(o.DynamicLevelBytes)
 	opts.SetMaxBackgroundJobs(o.BackgroundJobs)
@@ -156,6 +196,14 @@ func (w *withCache) Stats() engine.Stats {
 		return r.Stats()
 	}
 	return engine.Stats{}
+}
+
+// WALSyncs forwards to the engine (engine.SyncCounter).
+func (w *withCache) WALSyncs() int64 {
+	if c, ok := w.Engine.(engine.SyncCounter); ok {
+		return c.WALSyncs()
+	}
+	return -1
 }
 
 func (w *withCache) Close() error {

@@ -1,0 +1,250 @@
+package bolt
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+
+	"etcd-lsm/common/engine"
+)
+
+// memStores are the memory engines' contents by directory: they survive a
+// close and reopen within the test process.
+var (
+	memMu     sync.Mutex
+	memStores = map[string]map[string][]byte{}
+)
+
+// memVariant is an engine kept in memory, for tests of the layer that must
+// reach below it (markers as older versions wrote them).
+var memVariant = engine.Variant{Name: "mem-test", Family: "mem-test", Open: func(dir string, opts engine.Options) (engine.Engine, error) {
+	memMu.Lock()
+	defer memMu.Unlock()
+	if memStores[dir] == nil {
+		memStores[dir] = map[string][]byte{}
+	}
+	// Leave something on disk: the layer expects the engine directory.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &memEngine{dir: dir}, nil
+}}
+
+type memEngine struct{ dir string }
+
+func (e *memEngine) snapshot() *memReader {
+	memMu.Lock()
+	defer memMu.Unlock()
+	r := &memReader{}
+	m := memStores[e.dir]
+	for k := range m {
+		r.keys = append(r.keys, []byte(k))
+	}
+	sort.Slice(r.keys, func(i, j int) bool { return bytes.Compare(r.keys[i], r.keys[j]) < 0 })
+	for _, k := range r.keys {
+		r.vals = append(r.vals, m[string(k)])
+	}
+	return r
+}
+
+func (e *memEngine) View() (engine.View, error) { return memView{e.snapshot()}, nil }
+func (e *memEngine) Begin() (engine.Txn, error) {
+	return &memTxn{e: e, writes: map[string][]byte{}, dels: map[string]bool{}}, nil
+}
+func (e *memEngine) DiskSize() int64 { return 0 }
+func (e *memEngine) Close() error    { return nil }
+func (e *memEngine) Sizes(keys [][]byte) ([]int, error) {
+	memMu.Lock()
+	defer memMu.Unlock()
+	out := make([]int, len(keys))
+	for i, k := range keys {
+		out[i] = -1
+		if v, ok := memStores[e.dir][string(k)]; ok {
+			out[i] = len(v)
+		}
+	}
+	return out, nil
+}
+
+type memView struct{ *memReader }
+
+func (memView) Release() {}
+
+// memTxn buffers writes; its reads merge them into a fresh snapshot.
+type memTxn struct {
+	e      *memEngine
+	writes map[string][]byte
+	dels   map[string]bool
+}
+
+func (t *memTxn) merged() *memReader {
+	r := t.e.snapshot()
+	m := map[string][]byte{}
+	for i, k := range r.keys {
+		m[string(k)] = r.vals[i]
+	}
+	for k := range t.dels {
+		delete(m, k)
+	}
+	for k, v := range t.writes {
+		m[k] = v
+	}
+	out := &memReader{}
+	for k := range m {
+		out.keys = append(out.keys, []byte(k))
+	}
+	sort.Slice(out.keys, func(i, j int) bool { return bytes.Compare(out.keys[i], out.keys[j]) < 0 })
+	for _, k := range out.keys {
+		out.vals = append(out.vals, m[string(k)])
+	}
+	return out
+}
+
+func (t *memTxn) Get(k []byte) ([]byte, bool, error) { return t.merged().Get(k) }
+func (t *memTxn) NewIterator(lower, upper []byte) engine.Iterator {
+	return t.merged().NewIterator(lower, upper)
+}
+func (t *memTxn) Put(k, v []byte) error {
+	delete(t.dels, string(k))
+	t.writes[string(k)] = bytes.Clone(v)
+	return nil
+}
+func (t *memTxn) Delete(k []byte) error {
+	delete(t.writes, string(k))
+	t.dels[string(k)] = true
+	return nil
+}
+func (t *memTxn) Rollback() {}
+func (t *memTxn) Commit() error {
+	memMu.Lock()
+	defer memMu.Unlock()
+	m := memStores[t.e.dir]
+	for k := range t.dels {
+		delete(m, k)
+	}
+	for k, v := range t.writes {
+		m[k] = v
+	}
+	return nil
+}
+
+// storeOf is the memory engine's content behind the database at path.
+func storeOf(t *testing.T, db *DB) map[string][]byte {
+	t.Helper()
+	memMu.Lock()
+	defer memMu.Unlock()
+	for dir, m := range memStores {
+		if filepath.Dir(dir) == db.dir.path {
+			return m
+		}
+	}
+	t.Fatalf("no memory store under %s", db.dir.path)
+	return nil
+}
+
+// TestLegacyMarkersCompleted: markers written before shapes existed (16
+// bytes) open; in bbolt mode Open computes the shapes once and stores them,
+// and Size() covers the file WriteTo writes.
+func TestLegacyMarkersCompleted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	db, err := OpenVariant(path, 0o600, nil, memVariant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kvs{"key": {}, "meta": {"term": []byte("12345678")}, "empty": {}}
+	err = db.Update(func(tx *Tx) error {
+		for name, b := range want {
+			bk, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			for k, v := range b {
+				if err := bk.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range 3000 {
+			k, v := []byte(fmt.Sprintf("%017d", i)), bytes.Repeat([]byte{byte(i)}, 100+i%700)
+			want["key"][string(k)] = v
+			if err := tx.Bucket([]byte("key")).Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite every marker as the first layout did: entries and bytes.
+	store := storeOf(t, db)
+	memMu.Lock()
+	legacy := 0
+	for k, v := range store {
+		if k[0] == tagBucket {
+			store[k] = bytes.Clone(v[:16])
+			legacy++
+		}
+	}
+	memMu.Unlock()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Archive mode opens them as they are.
+	db, err = OpenVariant(path, 0o600, nil, memVariant)
+	if err != nil {
+		t.Fatalf("opening 16-byte markers: %v", err)
+	}
+	if s := db.state.Load(); s.buckets["key"].sized() || s.buckets["key"].entries != 3000 {
+		t.Fatalf("legacy marker read as %+v", s.buckets["key"])
+	}
+	db.Close()
+
+	t.Setenv("ETCDLSM_SNAPSHOT_FORMAT", "bbolt")
+	for _, ro := range []bool{true, false} {
+		db, err = OpenVariant(path, 0o600, &Options{ReadOnly: ro}, memVariant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range db.state.Load().buckets {
+			if !b.sized() {
+				t.Fatalf("read-only %v: bucket %q has no shape after a bbolt-mode open", ro, name)
+			}
+		}
+		// Stored only by a read-write open.
+		memMu.Lock()
+		long := 0
+		for k, v := range store {
+			if k[0] == tagBucket && len(v) > 16 {
+				long++
+			}
+		}
+		memMu.Unlock()
+		if wantLong := map[bool]int{true: 0, false: 2}[ro]; long != wantLong { // "empty" stays 16 bytes
+			t.Fatalf("read-only %v: %d markers with a shape stored, want %d", ro, long, wantLong)
+		}
+		var snap bytes.Buffer
+		err = db.View(func(tx *Tx) error {
+			size := tx.Size()
+			n, err := tx.WriteTo(&snap)
+			if err == nil && (n != size || int64(snap.Len()) != size) {
+				err = fmt.Errorf("Size() %d, wrote %d", size, snap.Len())
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "snap.db")
+		if err := os.WriteFile(out, snap.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		requireStock(t, out, want)
+		db.Close()
+	}
+}

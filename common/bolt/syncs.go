@@ -1,0 +1,19 @@
+package bolt
+
+import "etcd-lsm/common/engine"
+
+// WALSyncs is the number of write-ahead-log syncs the engine has made since
+// this DB opened it; ok is false when the engine cannot count them (it does
+// not implement engine.SyncCounter). Tests use it to check that a commit
+// without NoSync asked the disk to keep it, which no crash test can tell.
+func (db *DB) WALSyncs() (n int64, ok bool) {
+	if !db.open.Load() || db.eng == nil {
+		return 0, false
+	}
+	c, ok := db.eng.(engine.SyncCounter)
+	if !ok {
+		return 0, false
+	}
+	n = c.WALSyncs()
+	return n, n >= 0
+}

@@ -1,0 +1,39 @@
+package engine
+
+// Spiller is implemented by a Txn that can hand its buffered writes to the
+// engine before Commit, so that a transaction of any size holds a bounded
+// amount of memory. The layer uses it only for a database that this process
+// created empty and that no reader has seen (etcd's defrag target), because
+// spilled writes are neither isolated nor atomic:
+//
+//   - After Spill the transaction still reads its own writes: Get and
+//     iterators made afterwards see every write, spilled or not.
+//   - Spilled writes are visible to Views made after the Spill, and to
+//     Sizes. Views made before it do not see them.
+//   - Rollback does not undo spilled writes; they stay in the engine.
+//   - A crash may leave any part of the spilled writes on disk, but in
+//     order: the writes of one Spill are never on disk after a crash unless
+//     those of every earlier Spill of the transaction are too.
+//   - Commit keeps its contract for all the transaction's writes: once it
+//     returns they are durable (unless NoSync). The writes made after the
+//     last Spill reach the disk only after every spilled write has: a crash
+//     that keeps any of them keeps all spilled writes, with or without
+//     NoSync.
+type Spiller interface {
+	// Buffered is the number of bytes of keys and values written since
+	// Begin or the last Spill: what the transaction holds in memory for them.
+	Buffered() int
+	// Spill writes the buffered writes to the engine and drops them from
+	// the transaction's memory.
+	Spill() error
+}
+
+// SyncCounter is implemented by engines that count the fsyncs of their
+// write-ahead log. The conformance suite requires it of every variant: it is
+// the only way a test can tell a commit that reached the disk from one that
+// did not (a killed process loses neither).
+type SyncCounter interface {
+	// WALSyncs is the number of times the engine synced its write-ahead
+	// log since it was opened.
+	WALSyncs() int64
+}
