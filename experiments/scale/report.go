@@ -119,11 +119,11 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		cfg.CreateFraction*100, DefaultMix.Update*100, DefaultMix.Create*100, DefaultMix.Delete*100, DefaultMix.Get*100, DefaultMix.List*100, ListLimit, cfg.CompactEvery, cfg.CompactTail)
 	w("- `--quota-backend-bytes=%d` (%s) for every engine, high enough that none hit it; defrag rule during the run (as an operator running etcd-defrag with a dbQuotaUsage rule would): after a compaction, `defrag` when etcd's db size (what the quota counts) passes 80%% of an operator quota of %s (3× the live-data target, about 2× the peak logical data). One more defrag at the end measures what defrag gives back.\n",
 		cfg.Quota, human(cfg.Quota), human(cfg.OperatorQuota))
-	w("- every engine gets the same etcd flags `%s` and environment `GOMEMLIMIT=%d %s` (Go heap target at half the cgroup limit; few glibc arenas for C allocations): with KiB-sized values etcd's default in-memory raft log (10,000 + 5,000 entries) alone overflows a small cgroup; engine settings are the builds' defaults (tuned: 64 MiB RocksDB budget; pebble: Pebble's defaults)\n",
-		strings.Join(cfg.EtcdFlags, " "), cfg.MemLimit/2, strings.Join(cfg.EngineEnv, " "))
+	w("- every engine gets the same etcd flags `%s` and environment `GOMEMLIMIT=%d %s` (Go heap target at half the cgroup limit; few glibc arenas for C allocations): with KiB-sized values etcd's default in-memory raft log (10,000 + 5,000 entries) alone overflows a small cgroup; engine settings are the builds' defaults (tuned: 64 MiB RocksDB budget; pebble: Pebble's defaults)%s\n",
+		strings.Join(cfg.EtcdFlags, " "), cfg.MemLimit/2, strings.Join(cfg.EngineEnv, " "), ownSettings(cfg))
 	w("- machine: %s; load average at start %s; %s; %s; harness %s. **The machine is shared** with other engineers' jobs: `other CPU` below is the mean number of cores busy outside etcd and the driver during the run.\n",
 		m.Line(), m.LoadAtStart, m.Etcd, m.RocksDB, m.Go)
-	w("- repository commit %s; binaries built by `make scale` from it\n", m.Commit)
+	w("- repository commit %s; binaries built from it (by `make scale`, unless the run was started by hand)\n", m.Commit)
 	w("- run time %v (all engines, including start, stop and the final defrags)\n\n", took.Round(time.Second))
 
 	w("## Results\n\n")
@@ -238,4 +238,19 @@ func names(sums []Summary) []string {
 		n = append(n, s.Engine)
 	}
 	return n
+}
+
+// ownSettings names the engines that ran a build with settings of their own
+// ("label=build:ENV=value"), or "" when none did.
+func ownSettings(cfg *Config) string {
+	var parts []string
+	for _, e := range cfg.Engines {
+		if b, ok := cfg.Builds[e]; ok {
+			parts = append(parts, fmt.Sprintf("%s = build %s with `%s`", e, b.Build, strings.Join(b.Env, " ")))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", except: " + strings.Join(parts, "; ")
 }
