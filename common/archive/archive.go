@@ -33,12 +33,18 @@ const Magic = "ETCD-LSM-ARCHIV\x01"
 // Version is the format version this package writes and reads.
 const Version = 1
 
+// HeaderLen is the length of the header; the first record starts there.
+const HeaderLen = 512
+
+// TrailerLen is the length of the trailer record, which ends the content
+// (Totals.ContentLen counts it): its kind byte, the bucket count, the entry
+// count and its CRC, in that order.
+const TrailerLen = 1 + 8 + 8 + 4
+
 const (
-	headerLen  = 512
 	align      = 512
 	bucketOver = 1 + 4 + 4     // kind, name length, crc
 	entryOver  = 1 + 4 + 4 + 4 // kind, key length, value length, crc
-	trailerLen = 1 + 8 + 8 + 4 // kind, buckets, entries, crc
 
 	kindBucket  = 'B'
 	kindEntry   = 'K'
@@ -63,13 +69,13 @@ func (t Totals) Add(o Totals) Totals {
 
 // ContentLen is the length of the records and trailer.
 func (t Totals) ContentLen() int64 {
-	return t.Buckets*bucketOver + t.NameBytes + t.Entries*entryOver + t.DataBytes + trailerLen
+	return t.Buckets*bucketOver + t.NameBytes + t.Entries*entryOver + t.DataBytes + TrailerLen
 }
 
 // Len is the exact number of bytes of the archive of a database with these
 // totals, padding included.
 func (t Totals) Len() int64 {
-	n := headerLen + t.ContentLen()
+	n := HeaderLen + t.ContentLen()
 	return (n + align - 1) / align * align
 }
 
@@ -93,7 +99,7 @@ type header struct {
 }
 
 func (h header) encode() []byte {
-	b := make([]byte, headerLen)
+	b := make([]byte, HeaderLen)
 	copy(b, Magic)
 	p := len(Magic)
 	binary.BigEndian.PutUint32(b[p:], Version)

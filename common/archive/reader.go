@@ -35,7 +35,7 @@ type Reader struct {
 // NewReader reads and checks the header.
 func NewReader(r io.Reader) (*Reader, error) {
 	ar := &Reader{r: bufio.NewReaderSize(r, 256<<10), sha: sha256.New()}
-	hb := make([]byte, headerLen)
+	hb := make([]byte, HeaderLen)
 	if _, err := io.ReadFull(ar.r, hb); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			if IsArchive(hb) {
@@ -51,7 +51,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	ar.h = h
 	ar.sha.Write(hb)
-	ar.off = headerLen
+	ar.off = HeaderLen
 	return ar, nil
 }
 

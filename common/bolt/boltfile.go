@@ -159,7 +159,7 @@ func layoutBolt(r engine.Reader) (*boltLayout, error) {
 	names := r.NewIterator(markerLower, markerUpper)
 	defer names.Close()
 	for ok := names.First(); ok; ok = names.Next() {
-		name := bytes.Clone(names.Key()[1:])
+		name := bytes.Clone(markerName(names.Key()))
 		prefix := dataPrefix(name)
 		it := r.NewIterator(prefix, prefixEnd(prefix))
 		leaves := level{min: 1}

@@ -41,8 +41,16 @@ func (b *Bucket) Get(key []byte) []byte {
 	return v
 }
 
-// Put sets key to value. The write transaction sees it at once; others
-// after Commit.
+// Put sets the value of key, replacing any previous value. The write
+// transaction sees it at once; other transactions see it once Commit
+// returns. key may be reused as soon as Put returns; value must not change
+// until the transaction ends, because the engine may keep it rather than a
+// copy until Commit or Rollback (bbolt's contract too).
+//
+// It returns ErrTxClosed after the transaction ended, ErrTxNotWritable in a
+// read transaction, ErrKeyRequired for an empty key, ErrKeyTooLarge for a
+// key longer than MaxKeySize, ErrValueTooLarge for a value longer than
+// MaxValueSize, or the engine's error.
 func (b *Bucket) Put(key, value []byte) error {
 	if err := b.tx.checkWritable(); err != nil {
 		return err
@@ -58,7 +66,9 @@ func (b *Bucket) Put(key, value []byte) error {
 	return b.tx.putKey(b, key, value)
 }
 
-// Delete removes key. Deleting a missing key is not an error.
+// Delete removes key. Deleting a missing key, or an empty one, is not an
+// error. It returns ErrTxClosed after the transaction ended,
+// ErrTxNotWritable in a read transaction, or the engine's error.
 func (b *Bucket) Delete(key []byte) error {
 	if err := b.tx.checkWritable(); err != nil {
 		return err
@@ -69,12 +79,16 @@ func (b *Bucket) Delete(key []byte) error {
 	return b.tx.deleteKey(b, dataKey(b.prefix, key))
 }
 
-// Cursor returns a cursor over the bucket's keys.
+// Cursor returns a cursor over the bucket's keys, positioned nowhere until
+// its first move. It is valid only while the transaction is open.
 func (b *Bucket) Cursor() *Cursor {
 	return newCursor(b.tx, b, b.prefix, prefixEnd(b.prefix), len(b.prefix))
 }
 
-// ForEach calls fn for every key in order; it stops at fn's first error.
+// ForEach calls fn for every key in order with the key and its value (valid
+// as a cursor's are, see Cursor). It stops at fn's first error and returns
+// it; otherwise it returns the engine's error if the walk met one, or
+// ErrTxClosed after the transaction ended. fn must not write to the bucket.
 func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
 	if b.tx.closed.Load() {
 		return berrors.ErrTxClosed

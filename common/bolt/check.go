@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 )
 
@@ -29,30 +28,25 @@ func (tx *Tx) check(ch chan<- error) {
 		k := it.Key()
 		switch k[0] {
 		case tagBucket:
-			name := string(k[1:])
+			name := string(markerName(k))
 			if _, good := decodeTotals(it.Value()); !good {
 				ch <- fmt.Errorf("bucket %q: malformed marker", name)
 			}
 			marked = append(marked, name)
 			seen[name] = &count{}
 		case tagData:
-			if len(k) < 5 {
+			bucket, key, good := splitDataKey(k)
+			if !good {
 				ch <- fmt.Errorf("malformed key %x", k)
 				continue
 			}
-			n := int(binary.BigEndian.Uint32(k[1:5]))
-			if len(k) < 5+n+1 {
-				ch <- fmt.Errorf("malformed key %x", k)
-				continue
-			}
-			name := string(k[5 : 5+n])
-			c, ok := seen[name]
+			c, ok := seen[string(bucket)]
 			if !ok {
-				ch <- fmt.Errorf("key %q belongs to bucket %q, which does not exist", k[5+n:], name)
+				ch <- fmt.Errorf("key %q belongs to bucket %q, which does not exist", key, bucket)
 				continue
 			}
 			c.entries++
-			c.bytes += int64(len(k)-5-n) + int64(len(it.Value()))
+			c.bytes += int64(len(key)) + int64(len(it.Value()))
 		case tagMeta:
 			if !bytes.Equal(k, formatKey) {
 				ch <- fmt.Errorf("unknown meta key %q", k[1:])

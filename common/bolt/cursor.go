@@ -53,8 +53,10 @@ func newCursor(tx *Tx, b *Bucket, lower, upper []byte, strip int) *Cursor {
 // Bucket is the cursor's bucket (nil for the root cursor).
 func (c *Cursor) Bucket() *Bucket { return c.bucket }
 
-// First moves to the first key and returns it with its value, or nil if
-// the bucket is empty.
+// First moves to the first key and returns it with its value. It returns
+// nil, nil when the bucket is empty, after the transaction ended, or when
+// the engine fails (the bucket's ForEach reports such errors; a cursor move
+// cannot).
 func (c *Cursor) First() ([]byte, []byte) {
 	s, _ := c.acquire()
 	if s == nil {
@@ -69,8 +71,8 @@ func (c *Cursor) First() ([]byte, []byte) {
 	return k, v
 }
 
-// Last moves to the last key and returns it with its value, or nil if the
-// bucket is empty.
+// Last moves to the last key and returns it with its value. It returns
+// nil, nil as First does.
 func (c *Cursor) Last() ([]byte, []byte) {
 	s, _ := c.acquire()
 	if s == nil {
@@ -85,8 +87,10 @@ func (c *Cursor) Last() ([]byte, []byte) {
 	return k, v
 }
 
-// Seek moves to the first key >= seek and returns it with its value, or
-// nil if there is none.
+// Seek moves to the first key >= seek and returns it with its value. When
+// there is none it returns nil, nil and a following Prev returns the last
+// key. It returns nil, nil after the transaction ended or when the engine
+// fails, too.
 func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
 	if c.tx.closed.Load() {
 		return nil, nil
@@ -94,7 +98,7 @@ func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
 	target := make([]byte, len(c.lower)+len(seek))
 	copy(target, c.lower)
 	copy(target[len(c.lower):], seek)
-	if c.bucket != nil && c.tx.db.variant.Layer.PointSeek {
+	if c.bucket != nil && c.tx.db.layer.PointSeek {
 		// etcd reads a revision as a Seek to its exact key: a point read
 		// answers it without an iterator.
 		if v, ok, err := c.tx.get(target); err == nil && ok {
@@ -115,8 +119,10 @@ func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
 	return k, v
 }
 
-// Next moves to the next key and returns it with its value, or nil at the
-// end (the cursor then stays on the last key).
+// Next moves to the next key and returns it with its value. At the end it
+// returns nil, nil and the cursor stays on the last key. On a cursor that is
+// on no key (not moved yet, or its last First, Last or Seek found none) it
+// returns nil, nil and does not move.
 func (c *Cursor) Next() ([]byte, []byte) {
 	if c.where != atKey {
 		return nil, nil
@@ -139,8 +145,10 @@ func (c *Cursor) Next() ([]byte, []byte) {
 	return k, v
 }
 
-// Prev moves to the previous key and returns it with its value, or nil at
-// the start (the cursor then stays on the first key).
+// Prev moves to the previous key and returns it with its value. At the
+// start it returns nil, nil and the cursor stays on the first key. After a
+// Seek past the end it moves to the last key; on a cursor that is on no key
+// otherwise it returns nil, nil.
 func (c *Cursor) Prev() ([]byte, []byte) {
 	var ok bool
 	switch c.where {
@@ -174,8 +182,11 @@ func (c *Cursor) Prev() ([]byte, []byte) {
 	return nil, nil
 }
 
-// Delete removes the key the cursor is on. It fails with ErrTxNotWritable
-// in a read transaction and ErrIncompatibleValue on the root cursor.
+// Delete removes the key the cursor is on; on no key it does nothing. As
+// after any write, the cursor must then be repositioned (see Cursor). It
+// returns ErrTxClosed after the transaction ended,
+// ErrTxNotWritable in a read transaction, ErrIncompatibleValue on the root
+// cursor (whose keys are buckets), or the engine's error.
 func (c *Cursor) Delete() error {
 	if err := c.tx.checkWritable(); err != nil {
 		return err

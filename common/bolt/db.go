@@ -41,6 +41,7 @@ type DB struct {
 	path     string
 	opts     Options
 	variant  engine.Variant
+	layer    LayerOptions // the variant's layer behaviours (see Register)
 	eng      engine.Engine
 	dir      *engineDir
 	tmpDir   string // set for a read-only open of an archive: removed at Close
@@ -152,7 +153,7 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, opts: *options, variant: v, readOnly: options.ReadOnly, settings: set,
+	db := &DB{path: path, opts: *options, variant: v, layer: layerOptions(v.Name), readOnly: options.ReadOnly, settings: set,
 		NoSync: options.NoSync, NoFreelistSync: options.NoFreelistSync, FreelistType: options.FreelistType,
 		NoGrowSync: options.NoGrowSync, PreLoadFreelist: options.PreLoadFreelist, MmapFlags: options.MmapFlags,
 		Mlock: options.Mlock, MaxBatchSize: 1000, MaxBatchDelay: 10 * time.Millisecond, AllocSize: 16 << 20}
@@ -179,18 +180,10 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 		return nil, err
 	}
 	if err := db.loadState(); err != nil {
-		db.closeEngine()
-		// Unlock the engine directory too, so the database can be opened
-		// again (a refused open used to keep it "in use" until exit).
-		if db.dir != nil {
-			db.dir.release()
-		}
-		if db.tmpDir != "" {
-			os.RemoveAll(db.tmpDir)
-		}
+		db.abandonOpen()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	db.values = newValueCache(db.settings.valueCacheBytes(v.Layer.ValueCacheBytes), 0)
+	db.values = newValueCache(db.settings.valueCacheBytes(db.layer.ValueCacheBytes), 0)
 	db.open.Store(true)
 	trackOpen(db)
 	db.logf("storage engine %s (family %s, etcd-lsm): %s: %s; open took %v; %d buckets, %d keys",
@@ -199,275 +192,6 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 		db.logf("storage engine %s settings: %s", v.Name, v.Describe())
 	}
 	return db, nil
-}
-
-// openAt resolves what is at abs and opens or creates the engine behind it.
-// It reports how ("opened", "created", "imported snapshot archive").
-func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
-	kind, ptr, err := inspect(abs)
-	if err != nil {
-		return "", err
-	}
-	root := engineRoot(abs)
-	db.root, db.abs = root, abs
-	db.openedAt = time.Now()
-	switch kind {
-	case kindPointer:
-		if ptr.family != db.variant.Family {
-			return "", fmt.Errorf("%w: %s holds a %s database; this binary runs the %s engine (%s)", berrors.ErrEngineMismatch, db.path, ptr.family, db.variant.Family, db.variant.Name)
-		}
-		dir, err := openEngineDir(root, ptr.dir, abs, db.readOnly, db.opts.Timeout)
-		if err != nil {
-			return "", err
-		}
-		db.dir = dir
-		if db.eng, err = db.variant.Open(dir.dataDir(), db.engineOptions()); err != nil {
-			dir.release()
-			return "", fmt.Errorf("%s: opening engine %s: %w", db.path, dir.path, err)
-		}
-		if !db.readOnly {
-			db.recheck.Store(db.cleanup(root, abs))
-		}
-		return "opened", nil
-
-	case kindMissing, kindEmpty:
-		if db.readOnly {
-			if kind == kindMissing {
-				return "", fmt.Errorf("open %s: %w", db.path, os.ErrNotExist)
-			}
-			return "", fmt.Errorf("%w: %s is empty", berrors.ErrInvalid, db.path)
-		}
-		_, err := db.create(abs, root, mode, nil, nil)
-		return "created", err
-
-	case kindArchive:
-		f, err := os.Open(abs)
-		if err != nil {
-			return "", err
-		}
-		defer f.Close()
-		return db.importFrom(abs, root, mode, "snapshot archive", archiveSource(f), false)
-
-	case kindStockBolt:
-		return db.importFrom(abs, root, mode, "stock bbolt database", stockBoltSource(abs), db.settings.keepImported)
-	default:
-		return "", fmt.Errorf("%w: %s holds neither a database pointer, a snapshot archive nor a bbolt file", berrors.ErrNotDatabase, db.path)
-	}
-}
-
-// importFrom imports the database image at abs. Read-write, abs becomes a
-// pointer to the new engine (with keepOriginal, the file at abs is kept: see keepStockFile);
-// read-only, the import goes to a temporary engine removed at Close and
-// nothing at abs changes.
-func (db *DB) importFrom(abs, root string, mode os.FileMode, what string, src importSource, keepOriginal bool) (string, error) {
-	start := time.Now()
-	var im *importer
-	counted := func(i *importer) error { im = i; return src(i) }
-	if db.readOnly {
-		tmp, err := os.MkdirTemp("", "etcd-lsm-readonly-")
-		if err != nil {
-			return "", err
-		}
-		db.tmpDir = tmp
-		if err := db.importInto(filepath.Join(tmp, "data"), counted); err != nil {
-			db.closeEngine()
-			os.RemoveAll(tmp)
-			db.tmpDir = ""
-			return "", fmt.Errorf("%s: %w", db.path, err)
-		}
-		return fmt.Sprintf("imported %s (read-only, into a temporary engine; %s)", what, im.summary(time.Since(start))), nil
-	}
-	var keep func() (string, error)
-	if keepOriginal {
-		keep = func() (string, error) { return keepStockFile(abs, root) }
-	}
-	kept, err := db.create(abs, root, mode, counted, keep)
-	if err != nil {
-		return "", err
-	}
-	how := fmt.Sprintf("imported %s (%s)", what, im.summary(time.Since(start)))
-	if kept != "" {
-		how += fmt.Sprintf("; the original file is kept as %s: remove it once it is no longer needed for a rollback", kept)
-	}
-	return how, nil
-}
-
-// create makes a new engine directory for abs, fills it from src if one is
-// given, and only then points abs at it. keep, when given, runs just before
-// abs is replaced and preserves what is there (its result is returned). On
-// any failure abs is left as it was and the new directory is removed.
-func (db *DB) create(abs, root string, mode os.FileMode, src importSource, keep func() (string, error)) (string, error) {
-	_, statErr := os.Stat(root)
-	madeRoot := os.IsNotExist(statErr)
-	rootLock, err := lockRoot(root)
-	if err != nil {
-		return "", err
-	}
-	defer unlockFile(rootLock)
-	// A failed create leaves the directory as it found it: a root made
-	// here goes again (if nothing else appeared in it meanwhile).
-	dropRoot := func() {
-		if ents, err := os.ReadDir(root); madeRoot && err == nil && len(ents) == 1 && ents[0].Name() == ".lock" {
-			os.Remove(filepath.Join(root, ".lock"))
-			os.Remove(root)
-		}
-	}
-	dir, name, err := newEngineDir(root, abs)
-	if err != nil {
-		dropRoot()
-		return "", err
-	}
-	kept := ""
-	fail := func(err error) (string, error) {
-		db.closeEngine()
-		dir.release()
-		os.RemoveAll(dir.path)
-		if kept != "" {
-			os.Remove(kept) // a second link to abs, which is unchanged
-		}
-		dropRoot()
-		return "", err
-	}
-	if src != nil {
-		if err := db.importInto(dir.dataDir(), src); err != nil {
-			return fail(fmt.Errorf("%s: %w", db.path, err))
-		}
-	} else {
-		if db.eng, err = db.variant.Open(dir.dataDir(), db.engineOptions()); err != nil {
-			return fail(err)
-		}
-		if err := db.initFormat(); err != nil {
-			return fail(err)
-		}
-		db.fresh.Store(true)
-	}
-	if keep != nil {
-		if kept, err = keep(); err != nil {
-			return fail(fmt.Errorf("%s: keeping the original file: %w", db.path, err))
-		}
-	}
-	p := pointer{family: db.variant.Family, dir: name}
-	if err := writeFileAtomic(abs, root, p.encode(), mode); err != nil {
-		return fail(err)
-	}
-	db.dir = dir
-	db.recheck.Store(removeOrphans(root, abs, name, db.logf))
-	return kept, nil
-}
-
-const (
-	recheckEvery = 2 * time.Second
-	recheckFor   = time.Minute
-)
-
-// recheckOrphans runs a deferred cleanup (see DB.recheck) in the
-// background when one is due; Close waits for it.
-func (db *DB) recheckOrphans() {
-	if db.dir == nil || !db.recheck.Load() {
-		return
-	}
-	now := time.Now()
-	if now.Sub(db.openedAt) > recheckFor {
-		db.recheck.Store(false)
-		return
-	}
-	last := db.lastRecheck.Load()
-	if now.UnixNano()-last < int64(recheckEvery) || !db.lastRecheck.CompareAndSwap(last, now.UnixNano()) {
-		return
-	}
-	db.bg.Add(1)
-	go func() {
-		defer db.bg.Done()
-		if !db.cleanup(db.root, db.abs) {
-			db.recheck.Store(false)
-		}
-	}()
-}
-
-// cleanup removes orphaned engine directories and stale export files in
-// root; it reports whether a directory was kept for a sibling pointer.
-func (db *DB) cleanup(root, abs string) bool {
-	lock, err := lockRoot(root)
-	if err != nil {
-		return false
-	}
-	kept := removeOrphans(root, abs, db.dir.pathName(), db.logf)
-	removeStaleExports(root)
-	unlockFile(lock)
-	return kept
-}
-
-func (e *engineDir) pathName() string { return filepath.Base(e.path) }
-
-func (db *DB) engineOptions() engine.Options {
-	return engine.Options{ReadOnly: db.readOnly, NoSync: db.opts.NoSync, Logf: db.logf}
-}
-
-func (db *DB) initFormat() error {
-	txn, err := db.eng.Begin()
-	if err != nil {
-		return err
-	}
-	if err := txn.Put(formatKey, formatVersion); err != nil {
-		txn.Rollback()
-		return err
-	}
-	return txn.Commit()
-}
-
-// loadState reads the bucket markers and checks the layout version.
-func (db *DB) loadState() error {
-	view, err := db.eng.View()
-	if err != nil {
-		return err
-	}
-	defer view.Release()
-	v, ok, err := view.Get(formatKey)
-	if err != nil {
-		return err
-	}
-	if !ok || string(v) != string(formatVersion) {
-		return fmt.Errorf("%w: engine data has layout %q, this build reads %q", berrors.ErrVersionMismatch, v, formatVersion)
-	}
-	if err := checkSpilled(view); err != nil {
-		return err
-	}
-	buckets := map[string]bucketTotals{}
-	it := view.NewIterator(markerLower, markerUpper)
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		t, good := decodeTotals(it.Value())
-		if !good {
-			return fmt.Errorf("%w: bucket %q has a malformed marker", berrors.ErrInvalid, it.Key()[1:])
-		}
-		buckets[string(it.Key()[1:])] = t
-	}
-	if err := it.Error(); err != nil {
-		return err
-	}
-	if db.settings.snapshotFormat == FormatBolt {
-		if err := db.completeShapes(view, buckets); err != nil {
-			return err
-		}
-	}
-	bounds := map[string][]byte{}
-	for name, t := range buckets {
-		if t.entries == 0 {
-			continue
-		}
-		prefix := dataPrefix([]byte(name))
-		last := view.NewIterator(prefix, prefixEnd(prefix))
-		if last.Last() {
-			bounds[name] = append([]byte(nil), last.Key()...)
-		}
-		err := last.Error()
-		last.Close()
-		if err != nil {
-			return err
-		}
-	}
-	db.state.Store(newState(buckets, bounds, 0))
-	return nil
 }
 
 func (db *DB) logf(format string, args ...any) {
@@ -505,7 +229,7 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 		return nil, berrors.ErrDatabaseNotOpen
 	}
 	tx := &Tx{db: db, writable: writable, id: int(db.txID.Add(1))}
-	tx.iters.tx, tx.iters.reuse = tx, db.variant.Layer.ReuseIterators
+	tx.iters.tx, tx.iters.reuse = tx, db.layer.ReuseIterators
 	if writable {
 		db.writer.Lock()
 		if db.spillFailed.Load() {
@@ -521,8 +245,7 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 		}
 		tx.txn, tx.r = txn, txn
 		tx.state = db.state.Load()
-		tx.touched = map[string]*touch{}
-		tx.overlay = map[string]bool{}
+		tx.writes = newWriteSet()
 	} else {
 		if db.fresh.Load() {
 			db.fresh.Store(false) // a reader could see spilled writes from now on
@@ -593,32 +316,7 @@ func (db *DB) Close() error {
 	trackClose(db)
 	err := db.closeEngine()
 	db.values.close()
-	if db.dir != nil {
-		if !db.readOnly {
-			abs, _ := filepath.Abs(db.path)
-			kind, p, ierr := inspect(abs)
-			// Kept while another pointer beside the path names it (see namedInDir).
-			if ierr == nil && !(kind == kindPointer && p.dir == db.dir.pathName()) &&
-				!namedInDir(filepath.Dir(abs), db.dir.pathName()) {
-				if rerr := os.RemoveAll(db.dir.path); rerr == nil {
-					db.logf("removed engine directory %s: %s now points elsewhere", db.dir.path, db.path)
-				}
-			}
-		}
-		db.dir.release()
-	}
-	if db.tmpDir != "" {
-		os.RemoveAll(db.tmpDir)
-	}
-	return err
-}
-
-func (db *DB) closeEngine() error {
-	if db.eng == nil {
-		return nil
-	}
-	err := db.eng.Close()
-	db.eng = nil
+	db.releaseFiles()
 	return err
 }
 

@@ -23,7 +23,7 @@ const maxIterators = 8
 // transaction therefore holds at most maxIterators iterators, plus one per
 // goroutine inside a move while all are busy (closed when that move ends).
 //
-// With reuse (engine.LayerOptions.ReuseIterators) a taken-over iterator is
+// With reuse (LayerOptions.ReuseIterators) a taken-over iterator is
 // repositioned for its new cursor; without, it is closed and the new cursor
 // gets a fresh iterator bounded to its bucket, as in the thesis's stages.
 //

@@ -26,6 +26,7 @@ var (
 	markerUpper   = []byte{tagBucket + 1}
 )
 
+// markerKey is the engine key of the named bucket's marker.
 func markerKey(name []byte) []byte {
 	k := make([]byte, 1+len(name))
 	k[0] = tagBucket
@@ -33,13 +34,33 @@ func markerKey(name []byte) []byte {
 	return k
 }
 
+// markerName is the bucket name in the marker key k. It aliases k.
+func markerName(k []byte) []byte { return k[1:] }
+
+// dataHeaderLen is the length of a data key's tag and name length.
+const dataHeaderLen = 1 + 4
+
 // dataPrefix is the prefix shared by every key of the named bucket.
 func dataPrefix(name []byte) []byte {
-	p := make([]byte, 5+len(name))
+	p := make([]byte, dataHeaderLen+len(name))
 	p[0] = tagData
 	binary.BigEndian.PutUint32(p[1:], uint32(len(name)))
-	copy(p[5:], name)
+	copy(p[dataHeaderLen:], name)
 	return p
+}
+
+// splitDataKey splits the engine key k of a bucket's key into the bucket's
+// name and the key, both aliasing k. ok is false when k is not one: another
+// tag, or too short for its name length and a key of at least one byte.
+func splitDataKey(k []byte) (bucket, key []byte, ok bool) {
+	if len(k) < dataHeaderLen || k[0] != tagData {
+		return nil, nil, false
+	}
+	n := int(binary.BigEndian.Uint32(k[1:dataHeaderLen]))
+	if len(k) < dataHeaderLen+n+1 {
+		return nil, nil, false
+	}
+	return k[dataHeaderLen : dataHeaderLen+n], k[dataHeaderLen+n:], true
 }
 
 func dataKey(prefix, key []byte) []byte {

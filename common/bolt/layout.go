@@ -43,10 +43,11 @@ const pointerMagic = "etcd-lsm engine pointer v1"
 // stock bbolt files carry this magic in the meta page (after the page header).
 const boltMagic = 0xED0CDAED
 
-// engineRoot is where the engine directories for the database file at path
-// live: member/lsm for etcd's member/snap/db, else a hidden .lsm directory
-// beside the file.
-func engineRoot(path string) string {
+// EngineRoot is the directory holding the engine directories of the
+// database file at path: <data>/member/lsm for etcd's <data>/member/snap/db
+// (any path whose directory is named snap), else a hidden .lsm directory
+// beside the file. It is a function of the path alone; nothing is read.
+func EngineRoot(path string) string {
 	dir := filepath.Dir(path)
 	if filepath.Base(dir) == "snap" {
 		return filepath.Join(filepath.Dir(dir), "lsm")
@@ -231,6 +232,25 @@ func writeFileAtomic(path, tmpDir string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
+// writeSynced opens path with flag and mode, lets write fill it, then syncs
+// and closes it. The file is closed whatever fails; what was written before
+// a failure stays in it.
+func writeSynced(path string, flag int, mode os.FileMode, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, flag, mode)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // engineDir is an engine directory held open by this process.
 type engineDir struct {
 	path string   // root/<name>
@@ -238,6 +258,9 @@ type engineDir struct {
 }
 
 func (e *engineDir) dataDir() string { return filepath.Join(e.path, "data") }
+
+// pathName is the engine directory's name inside the engine root.
+func (e *engineDir) pathName() string { return filepath.Base(e.path) }
 
 func (e *engineDir) release() {
 	unlockFile(e.lock)

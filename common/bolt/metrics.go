@@ -10,15 +10,15 @@ import (
 	"etcd-lsm/common/engine"
 )
 
-// The layer exports the engine's internals on the default Prometheus
-// registry, which etcd serves on /metrics: names in etcd's style
-// (etcd_lsm_*), the variant as a label. Values are summed over the databases
-// this process has open (etcd opens a second one only while it defragments).
+// The layer describes the engine's internals as Prometheus metrics: names
+// in etcd's style (etcd_lsm_*), the variant as a label. Values are summed
+// over the databases this process has open (etcd opens a second one only
+// while it defragments). Nothing is registered until RegisterMetrics: the
+// process that serves the metrics decides where they go.
 
 var (
 	openDBsMu sync.Mutex
 	openDBs   = map[*DB]struct{}{}
-	register  sync.Once
 
 	commitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "etcd", Subsystem: "lsm", Name: "commit_duration_seconds",
@@ -27,10 +27,27 @@ var (
 	}, []string{"variant"})
 )
 
+// RegisterMetrics registers the layer's metrics (etcd_lsm_*) with r. They
+// cover every database of this process open at collection time, including
+// those opened before the call. It returns r's error, such as
+// prometheus.AlreadyRegisteredError when called twice with one registry,
+// in which case nothing of the layer is registered by this call.
+//
+// etcd serves prometheus.DefaultRegisterer on /metrics; the etcd build's
+// bbolt package registers there.
+func RegisterMetrics(r prometheus.Registerer) error {
+	if err := r.Register(collector{}); err != nil {
+		return err
+	}
+	if err := r.Register(commitSeconds); err != nil {
+		r.Unregister(collector{})
+		return err
+	}
+	return nil
+}
+
+// trackOpen makes db's metrics part of every collection until trackClose.
 func trackOpen(db *DB) {
-	register.Do(func() {
-		prometheus.MustRegister(collector{}, commitSeconds)
-	})
 	openDBsMu.Lock()
 	openDBs[db] = struct{}{}
 	openDBsMu.Unlock()

@@ -24,7 +24,7 @@ import (
 //	ETCDLSM_VALUE_CACHE_MB   size of the layer's cache of committed values
 //	                         read by exact key, in MiB (0 turns it off);
 //	                         default: the variant's choice (see
-//	                         engine.LayerOptions.ValueCacheBytes).
+//	                         LayerOptions.ValueCacheBytes).
 //	ETCDLSM_IMPORT_BACKUP    what happens to a stock bbolt file that Open
 //	                         imports: "keep" (default; it is moved into the
 //	                         engine root as bbolt-import-<time>-<id>.db, the
@@ -106,17 +106,8 @@ func copyFileSynced(from, to string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	return writeSynced(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	})
 }

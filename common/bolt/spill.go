@@ -168,12 +168,12 @@ func (tx *Tx) undoSpill() error {
 	}
 	tx.iters.dropAll()
 	err := func() error {
-		for _, key := range tx.order {
+		for _, key := range tx.writes.order {
 			if err := restore(key); err != nil {
 				return err
 			}
 		}
-		for name := range tx.overlay {
+		for name := range tx.writes.bucketChanges {
 			if err := restore(markerKey([]byte(name))); err != nil {
 				return err
 			}

@@ -307,7 +307,7 @@ func (tx *Tx) ExportBolt(path string) (err error) {
 	if tx.closed.Load() {
 		return berrors.ErrTxClosed
 	}
-	if tx.writable && (len(tx.order) > 0 || len(tx.overlay) > 0) {
+	if tx.writable && !tx.writes.empty() {
 		return berrors.ErrWriteToWritable
 	}
 	if _, err := os.Lstat(path); err == nil {
@@ -339,7 +339,7 @@ func (tx *Tx) ExportBolt(path string) (err error) {
 	names := tx.r.NewIterator(markerLower, markerUpper)
 	defer names.Close()
 	for ok := names.First(); ok; ok = names.Next() {
-		name := append([]byte(nil), names.Key()[1:]...)
+		name := append([]byte(nil), markerName(names.Key())...)
 		b, err := btx.CreateBucket(name)
 		if err != nil {
 			return fmt.Errorf("exporting bucket %q: %w", name, err)

@@ -1,24 +1,31 @@
 package bolt
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"etcd-lsm/common/archive"
 	berrors "etcd-lsm/common/bolt/errors"
 	"etcd-lsm/common/engine"
 )
 
 // Tx is a read or write transaction.
 //
-// A read transaction may be used by several goroutines at once: etcd creates
-// cursors under its own lock and then walks them concurrently.
+// A read transaction sees the data committed when it began, and nothing
+// later. It may be used by several goroutines at once: etcd creates cursors
+// under its own lock and then walks them concurrently.
+//
+// The write transaction reads its own writes. There is one at a time:
+// DB.Begin(true) waits until the current one ends. It must be used by one
+// goroutine at a time.
+//
+// Every transaction must end with Commit or Rollback. Until then a read
+// transaction holds an engine snapshot, which keeps the engine from
+// dropping data overwritten since (the disk grows under a long read), and
+// DB.Close waits for every open transaction. Keys and values a transaction
+// returns (Get, cursor moves) are valid for its life, as in bbolt; here they
+// are copies in Go memory and stay valid after it too.
 type Tx struct {
 	db       *DB
 	id       int
@@ -35,20 +42,11 @@ type Tx struct {
 	buckets  map[string]*Bucket
 
 	// Write transactions only.
-	gen      uint64            // bumped by every write; cursors re-seek on change
-	touched  map[string]*touch // engine key -> final state of the key
-	order    [][]byte          // touched engine keys in first-touch order
-	overlay  map[string]bool   // bucket created (true) or deleted (false) here
+	gen      uint64    // bumped by every write; cursors re-seek on change
+	writes   *writeSet // what the transaction changed (writeset.go)
 	onCommit []func()
 	stats    TxStats
 	spill    *spillState // set once the transaction has spilled (spill.go)
-}
-
-// touch is the final state of one key written by a write transaction.
-type touch struct {
-	bucket string
-	keyLen int
-	size   int // key+value length, or -1 when deleted
 }
 
 // TxStats mirrors bbolt's per-transaction statistics. WriteTime is the time
@@ -104,45 +102,20 @@ func (tx *Tx) Stats() TxStats {
 	return s
 }
 
-// Size is the exact number of bytes WriteTo writes: the length of the
-// snapshot archive of the committed data this transaction started from. It
-// costs nothing (the layer keeps the totals it depends on at every commit).
-//
-// With ETCDLSM_SNAPSHOT_FORMAT=bbolt a read transaction writes a stock bbolt
-// file instead, padded with zeros to Size() bytes, and Size() is a bound of
-// that file computed from per-bucket size statistics kept at every commit
-// (see bucketBoundPages), in O(buckets): never below the file, always a
-// multiple of 4096, and at most about twice the file (a page of packed
-// elements is charged at most the size of the element that closed it). For
-// etcd's data it is within a few percent: 17-byte keys with values of 100
-// B to 10 KiB measure 1.04x, fixed 256 B or 1 KiB values 1.00x. etcd's quota
-// check sees this bound in bbolt mode.
-func (tx *Tx) Size() int64 {
-	if tx.sendsBolt() {
-		return tx.state.boltSize()
-	}
-	return tx.state.totals.Len()
-}
-
-// sendsBolt reports whether WriteTo writes a bbolt file: read transactions
-// of a database set to send bbolt snapshots. Write transactions keep the
-// archive accounting (etcd reads Size at every commit).
-func (tx *Tx) sendsBolt() bool {
-	return !tx.writable && tx.db.settings.snapshotFormat == FormatBolt
-}
-
-// OnCommit registers fn to run after a successful commit.
+// OnCommit registers fn to run after a successful commit, in registration
+// order, after the changes are visible to new transactions. It does not run
+// if the transaction is rolled back or its commit fails.
 func (tx *Tx) OnCommit(fn func()) { tx.onCommit = append(tx.onCommit, fn) }
 
 // bucketExists answers from the write transaction's own changes first, then
 // from the in-memory bucket set (variants with CacheBuckets) or the store.
 func (tx *Tx) bucketExists(name []byte) (bool, error) {
 	if tx.writable {
-		if present, ok := tx.overlay[string(name)]; ok {
+		if present, ok := tx.writes.bucketChanged(name); ok {
 			return present, nil
 		}
 	}
-	if tx.db.variant.Layer.CacheBuckets {
+	if tx.db.layer.CacheBuckets {
 		_, ok := tx.state.buckets[string(name)]
 		return ok, nil
 	}
@@ -150,9 +123,10 @@ func (tx *Tx) bucketExists(name []byte) (bool, error) {
 	return ok, err
 }
 
-// Bucket returns the named bucket, or nil if it does not exist. The
-// handle is made once per transaction and bucket: etcd asks for the bucket
-// at every put.
+// Bucket returns the named bucket, or nil if it does not exist, after the
+// transaction ended, or when the engine fails to say. The handle is valid
+// while the transaction is open. It is made once per transaction and
+// bucket: etcd asks for the bucket at every put.
 func (tx *Tx) Bucket(name []byte) *Bucket {
 	if tx.closed.Load() {
 		return nil
@@ -203,7 +177,11 @@ func (tx *Tx) get(key []byte) ([]byte, bool, error) {
 	return v, ok, err
 }
 
-// CreateBucket creates a bucket; it fails if the bucket exists.
+// CreateBucket creates the named bucket and returns it. It returns
+// ErrTxClosed after the transaction ended, ErrTxNotWritable in a read
+// transaction, ErrBucketNameRequired for an empty name, ErrKeyTooLarge for a
+// name longer than MaxKeySize, ErrBucketExists if the bucket exists, or the
+// engine's error.
 func (tx *Tx) CreateBucket(name []byte) (*Bucket, error) {
 	if err := tx.checkWritable(); err != nil {
 		return nil, err
@@ -224,12 +202,13 @@ func (tx *Tx) CreateBucket(name []byte) (*Bucket, error) {
 	if err := tx.txn.Put(markerKey(name), bucketTotals{}.encode()); err != nil {
 		return nil, err
 	}
-	tx.overlay[string(name)] = true
+	tx.writes.setBucket(name, true)
 	tx.gen++
 	return tx.keepBucket(newBucket(tx, name)), nil
 }
 
-// CreateBucketIfNotExists returns the bucket, creating it if needed.
+// CreateBucketIfNotExists returns the named bucket, creating it if it does
+// not exist. It returns CreateBucket's errors.
 func (tx *Tx) CreateBucketIfNotExists(name []byte) (*Bucket, error) {
 	if err := tx.checkWritable(); err != nil {
 		return nil, err
@@ -240,7 +219,10 @@ func (tx *Tx) CreateBucketIfNotExists(name []byte) (*Bucket, error) {
 	return tx.CreateBucket(name)
 }
 
-// DeleteBucket deletes a bucket and every key in it.
+// DeleteBucket deletes the named bucket and every key in it. Handles and
+// cursors of the bucket must not be used afterwards. It returns ErrTxClosed
+// after the transaction ended, ErrTxNotWritable in a read transaction,
+// ErrBucketNotFound if the bucket does not exist, or the engine's error.
 func (tx *Tx) DeleteBucket(name []byte) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
@@ -271,7 +253,7 @@ func (tx *Tx) DeleteBucket(name []byte) error {
 	if err := tx.txn.Delete(markerKey(name)); err != nil {
 		return err
 	}
-	tx.overlay[string(name)] = false
+	tx.writes.setBucket(name, false)
 	tx.gen++
 	tx.bucketMu.Lock()
 	delete(tx.buckets, string(name))
@@ -306,14 +288,10 @@ func (tx *Tx) checkWritable() error {
 	return nil
 }
 
+// record notes a write of an engine key in the write set; see
+// writeSet.record.
 func (tx *Tx) record(key []byte, bucket string, keyLen, size int) {
-	t, ok := tx.touched[string(key)]
-	if !ok {
-		t = &touch{bucket: bucket, keyLen: keyLen}
-		tx.touched[string(key)] = t
-		tx.order = append(tx.order, key)
-	}
-	t.size = size
+	tx.writes.record(key, bucket, keyLen, size)
 	tx.gen++
 }
 
@@ -336,7 +314,11 @@ func (tx *Tx) deleteKey(b *Bucket, full []byte) error {
 }
 
 // Commit writes the transaction's changes durably (unless the database was
-// opened with NoSync) and makes them visible to new read transactions.
+// opened with NoSync) and makes them visible to new read transactions, then
+// runs the OnCommit functions. It returns ErrTxClosed after the
+// transaction ended, ErrTxNotWritable on a read transaction (which stays
+// open), or the engine's error, in which case the transaction has ended and
+// its changes are discarded (if it spilled, see ErrSpillUndoFailed).
 //
 // Before the engine commit it brings the touched buckets' totals up to date
 // (one Sizes call for all touched keys), in the same atomic write, so that
@@ -347,7 +329,7 @@ func (tx *Tx) Commit() error {
 	}
 	defer tx.end()
 	start := time.Now()
-	buckets, bounds, err := tx.newTotals()
+	buckets, bounds, err := tx.writes.newTotals(tx.state, tx.committedSizes, tx.putMarker)
 	if err == nil && tx.spill != nil {
 		// In the same write as the transaction's last writes (spill.go).
 		err = tx.txn.Delete(spillKey)
@@ -366,7 +348,7 @@ func (tx *Tx) Commit() error {
 	if err == nil {
 		seq := tx.state.seq + 1
 		if db.values != nil {
-			db.values.commit(tx.order, seq)
+			db.values.commit(tx.writes.order, seq)
 		}
 		db.state.Store(newState(buckets, bounds, seq))
 	} else if tx.spill != nil {
@@ -379,7 +361,7 @@ func (tx *Tx) Commit() error {
 		return err
 	}
 	observeCommit(db, time.Since(start))
-	tx.stats.Write = int64(len(tx.order))
+	tx.stats.Write = int64(tx.writes.keys())
 	tx.stats.CursorCount = tx.cursors.Load()
 	tx.stats.WriteTime = time.Since(start)
 	db.statsMu.Lock()
@@ -392,117 +374,16 @@ func (tx *Tx) Commit() error {
 	return nil
 }
 
-// newTotals computes the committed bucket set after this transaction and
-// stages the changed bucket markers in it.
-func (tx *Tx) newTotals() (map[string]bucketTotals, map[string][]byte, error) {
-	if len(tx.order) == 0 && len(tx.overlay) == 0 {
-		return tx.state.buckets, tx.state.bounds, nil
-	}
-	olds, err := tx.oldSizes()
-	if err != nil {
-		return nil, nil, err
-	}
-	next := make(map[string]bucketTotals, len(tx.state.buckets)+len(tx.overlay))
-	for name, t := range tx.state.buckets {
-		next[name] = t
-	}
-	bounds := make(map[string][]byte, len(tx.state.bounds))
-	for name, b := range tx.state.bounds {
-		bounds[name] = b
-	}
-	changed := map[string]bool{}
-	for name, present := range tx.overlay {
-		if !present {
-			delete(next, name)
-		} else if _, ok := next[name]; !ok {
-			next[name] = bucketTotals{}
-		}
-		changed[name] = true
-	}
-	// Each touched bucket's totals are copied once and updated in place.
-	work := map[string]*bucketTotals{}
-	deleted := map[string]bool{}
-	for i, key := range tx.order {
-		t := tx.touched[string(key)]
-		cur := work[t.bucket]
-		if cur == nil {
-			c, ok := next[t.bucket]
-			if !ok {
-				// A deleted bucket starts from its committed totals, which
-				// the deletions of its keys must bring to zero (starting
-				// from zero refused every commit deleting a bucket with
-				// committed keys).
-				c = tx.state.buckets[t.bucket]
-				deleted[t.bucket] = true
-			}
-			cur = &c
-			work[t.bucket] = cur
-		}
-		if olds[i] >= 0 {
-			cur.add(t.keyLen, olds[i], -1)
-		}
-		if t.size >= 0 {
-			cur.add(t.keyLen, t.size-t.keyLen, 1)
-			if b, ok := bounds[t.bucket]; !ok || bytes.Compare(key, b) > 0 {
-				bounds[t.bucket] = key
-			}
-		}
-		changed[t.bucket] = true
-	}
-	for name, t := range work {
-		if !deleted[name] {
-			next[name] = *t
-		} else if t.entries != 0 || t.bytes != 0 {
-			return nil, nil, fmt.Errorf("bolt: internal accounting error: deleted bucket %q keeps %d keys", name, t.entries)
-		}
-	}
-	for name := range changed {
-		t, ok := next[name]
-		if !ok {
-			delete(bounds, name)
-			continue
-		}
-		if t.entries < 0 || t.bytes < 0 {
-			return nil, nil, fmt.Errorf("bolt: internal accounting error: bucket %q totals went negative", name)
-		}
-		if err := tx.txn.Put(markerKey([]byte(name)), t.encode()); err != nil {
-			return nil, nil, err
-		}
-	}
-	return next, bounds, nil
-}
-
-// oldSizes returns the committed value length of every touched key (-1
-// when absent), asking the engine only about keys that may exist: a key
-// beyond its bucket's bound, or in a bucket that had no keys, cannot.
-func (tx *Tx) oldSizes() ([]int, error) {
-	olds := make([]int, len(tx.order))
-	var ask [][]byte
-	var at []int
-	for i, key := range tx.order {
-		t := tx.touched[string(key)]
-		bound, ok := tx.state.bounds[t.bucket]
-		if !ok || bytes.Compare(key, bound) > 0 {
-			olds[i] = -1
-			continue
-		}
-		ask = append(ask, key)
-		at = append(at, i)
-	}
-	if len(ask) == 0 {
-		return olds, nil
-	}
-	sizes, err := tx.committedSizes(ask) // the engine's, unless spilled
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range at {
-		olds[i] = sizes[j]
-	}
-	return olds, nil
+// putMarker stages the marker of a bucket with totals t.
+func (tx *Tx) putMarker(name []byte, t bucketTotals) error {
+	return tx.txn.Put(markerKey(name), t.encode())
 }
 
 // Rollback ends the transaction, discarding a write transaction's changes.
+// It returns ErrTxClosed if the transaction already ended, and
+// ErrSpillUndoFailed if the changes of a write transaction that spilled
+// (spill.go) could not be undone; the database then refuses further write
+// transactions.
 func (tx *Tx) Rollback() error {
 	if tx.closed.Load() {
 		return berrors.ErrTxClosed
@@ -538,71 +419,4 @@ func (tx *Tx) end() {
 		tx.db.openTxN.Add(-1)
 	}
 	tx.db.txMu.RUnlock()
-}
-
-// WriteTo streams the snapshot archive of the data this transaction sees
-// (in bbolt mode, a read transaction: a stock bbolt file padded to Size())
-// and returns the number of bytes written, which is Size() unless it
-// fails. Nothing is written to disk.
-func (tx *Tx) WriteTo(w io.Writer) (int64, error) {
-	if tx.closed.Load() {
-		return 0, berrors.ErrTxClosed
-	}
-	if tx.writable && (len(tx.order) > 0 || len(tx.overlay) > 0) {
-		return 0, berrors.ErrWriteToWritable
-	}
-	if tx.sendsBolt() {
-		return tx.writeBolt(w)
-	}
-	aw := archive.NewWriter(w, tx.state.totals)
-	err := tx.writeArchive(aw)
-	if cerr := aw.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil && tx.db.opts.Logger != nil {
-		tx.db.opts.Logger.Errorf("snapshot of %s failed after %d of %d bytes: %v", tx.db.path, aw.Written(), aw.Len(), err)
-	}
-	return aw.Written(), err
-}
-
-func (tx *Tx) writeArchive(aw *archive.Writer) error {
-	names := tx.r.NewIterator(markerLower, markerUpper)
-	defer names.Close()
-	for ok := names.First(); ok; ok = names.Next() {
-		name := names.Key()[1:]
-		if err := aw.Bucket(name); err != nil {
-			return err
-		}
-		prefix := dataPrefix(name)
-		it := tx.r.NewIterator(prefix, prefixEnd(prefix))
-		for ok := it.First(); ok; ok = it.Next() {
-			if err := aw.Entry(it.Key()[len(prefix):], it.Value()); err != nil {
-				it.Close()
-				return err
-			}
-		}
-		err := it.Error()
-		it.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return names.Error()
-}
-
-// CopyFile writes the snapshot archive to a new file at path.
-func (tx *Tx) CopyFile(path string, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

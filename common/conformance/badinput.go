@@ -31,7 +31,14 @@ func testBadInput(t *testing.T, s *suite) {
 	model := dataset{"b1": {"k1": "v1", "flip-me": "a value whose byte gets flipped"}, "b2": {"k2": "v2"}}
 	arch := s.archiveOf(t, model)
 	sum := sha256.Sum256(arch)
-	trailer := 512 + int(datasetTotals(model).ContentLen()) - 21 // where the 21-byte trailer record starts
+	// Offsets in the archive, from its format: the header's counts follow
+	// the magic and a 4-byte version; records start after the header; the
+	// trailer record ends the content, and its bucket count (u64) follows
+	// its kind byte.
+	counts := len(archive.Magic) + 4
+	firstRecord := archive.HeaderLen
+	trailer := archive.HeaderLen + int(datasetTotals(model).ContentLen()) - archive.TrailerLen
+	trailerBuckets := trailer + 1
 	valueAt := bytes.Index(arch, []byte("whose byte"))
 	if valueAt < 0 {
 		t.Fatal("test value not found in the archive")
@@ -63,19 +70,19 @@ func testBadInput(t *testing.T, s *suite) {
 			must(t, os.Mkdir(path, 0o700), "mkdir")
 			must(t, os.WriteFile(filepath.Join(path, "file"), []byte("x"), 0o600), "write")
 		}, rw},
-		{"truncated-in-magic", cut(10), rw},
-		{"truncated-in-header", cut(100), rw},
-		{"truncated-after-header", cut(512), rw},
-		{"truncated-in-first-record", cut(520), rw},
+		{"truncated-in-magic", cut(len(archive.Magic) / 2), rw},
+		{"truncated-in-header", cut(archive.HeaderLen / 2), rw},
+		{"truncated-after-header", cut(firstRecord), rw},
+		{"truncated-in-first-record", cut(firstRecord + 1 + 4), rw}, // after its kind and name length
 		{"truncated-in-records", cut(valueAt), rw},
 		{"truncated-before-trailer", cut(trailer), rw},
-		{"truncated-in-trailer", cut(trailer + 10), rw},
+		{"truncated-in-trailer", cut(trailer + archive.TrailerLen/2), rw},
 		{"truncated-in-padding", cut(len(arch) - 1), rw},
 		{"flipped-value-byte", flip(valueAt + 3), rw},
-		{"flipped-record-kind", flip(512), rw},
-		{"flipped-header-byte", flip(40), rw},
+		{"flipped-record-kind", flip(firstRecord), rw},
+		{"flipped-header-byte", flip(counts), rw},
 		{"flipped-trailer-kind", flip(trailer), rw},
-		{"flipped-trailer-count", flip(trailer + 8), rw},
+		{"flipped-trailer-count", flip(trailerBuckets + 7), rw}, // its low byte
 		{"wrong-sha256-trailer", fileOf(append(bytes.Clone(arch), bytes.Repeat([]byte{0xab}, sha256.Size)...)), rw},
 		{"truncated-sha256-trailer", fileOf(append(bytes.Clone(arch), sum[:sha256.Size-1]...)), rw},
 		{"data-after-archive", fileOf(append(bytes.Clone(arch), 0)), rw},
@@ -138,7 +145,7 @@ func testBadInput(t *testing.T, s *suite) {
 			want error
 		}{
 			{fileOf(garbage), berrors.ErrNotDatabase},
-			{cut(600), archive.ErrTruncated},
+			{cut(valueAt), archive.ErrTruncated},
 			{flip(valueAt), archive.ErrCorrupt},
 			{editPointer(t, good, "\nfamily "+s.v.Family+"\n", "\nfamily x\n"), berrors.ErrEngineMismatch},
 		} {

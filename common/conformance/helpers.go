@@ -592,17 +592,6 @@ func requireTree(t testing.TB, root string, before treeState, what string) {
 	}
 }
 
-// engineRootFor is where the layer keeps the engine directories of the
-// database file at path: <data>/member/lsm for etcd's <data>/member/snap/db,
-// otherwise a .lsm directory beside the file.
-func engineRootFor(path string) string {
-	dir := filepath.Dir(path)
-	if filepath.Base(dir) == "snap" {
-		return filepath.Join(filepath.Dir(dir), "lsm")
-	}
-	return filepath.Join(dir, ".lsm")
-}
-
 // subdirs lists the names of the directories directly inside dir, sorted;
 // a missing dir has none.
 func subdirs(t testing.TB, dir string) []string {
@@ -637,9 +626,9 @@ func listNames(t testing.TB, dir string) []string {
 // exactly n directories, and returns their names.
 func requireEngineDirs(t testing.TB, path string, n int, what string) []string {
 	t.Helper()
-	dirs := subdirs(t, engineRootFor(path))
+	dirs := subdirs(t, bolt.EngineRoot(path))
 	if len(dirs) != n {
-		t.Fatalf("%s: %d engine directories in %s, want %d: %q", what, len(dirs), filepath.Base(engineRootFor(path)), n, dirs)
+		t.Fatalf("%s: %d engine directories in %s, want %d: %q", what, len(dirs), filepath.Base(bolt.EngineRoot(path)), n, dirs)
 	}
 	return dirs
 }
@@ -692,7 +681,7 @@ func requireListing(t testing.TB, dir string, want []string, what string) {
 // the only directory in its engine root whose owner file names path.
 func removeEngineOf(t testing.TB, path string) {
 	t.Helper()
-	root := engineRootFor(path)
+	root := bolt.EngineRoot(path)
 	n := 0
 	for _, name := range subdirs(t, root) {
 		owner, err := os.ReadFile(filepath.Join(root, name, "owner"))

@@ -14,7 +14,7 @@ import (
 
 // testLayout checks the on-disk layout and its crash safety: the pointer
 // file at the database path and the engine directories in the engine root
-// (see engineRootFor), as etcd's file operations (defrag's rename, snapshot
+// (see bolt.EngineRoot), as etcd's file operations (defrag's rename, snapshot
 // install, its member/snap directory) see them.
 func testLayout(t *testing.T, s *suite) {
 	subtests(t, s, []namedCheck{
@@ -81,7 +81,7 @@ func testDefragRename(t *testing.T, s *suite) {
 
 			// A read-only open of the renamed pointer reads the copy and
 			// changes no file (not even the engine's record of its owner).
-			data := filepath.Dir(engineRootFor(path))
+			data := filepath.Dir(bolt.EngineRoot(path))
 			before := snapshotTree(t, data)
 			db = s.mustOpen(t, path, &bolt.Options{ReadOnly: true})
 			requireDataset(t, dbDataset(t, db), copied, "read-only open after the rename")
@@ -141,7 +141,7 @@ func testOrphanCleanup(t *testing.T, s *suite) {
 			model := dataset{"b": {"k": "v"}}
 			load(t, db, model)
 			mustClose(t, db)
-			root := engineRootFor(path)
+			root := bolt.EngineRoot(path)
 			live := requireEngineDirs(t, path, 1, "before")[0]
 
 			// To be removed.
@@ -247,7 +247,7 @@ func testEtcdLayout(t *testing.T, s *suite) {
 	load(t, db, model)
 	requireListing(t, snap, []string{"db"}, "member/snap while open")
 	requireListing(t, filepath.Join(data, "member"), []string{"lsm", "snap"}, "member while open")
-	if got := engineRootFor(path); got != filepath.Join(data, "member", "lsm") {
+	if got := bolt.EngineRoot(path); got != filepath.Join(data, "member", "lsm") {
 		t.Fatalf("engine root for %s is %s", path, got)
 	}
 	requireEngineDirs(t, path, 1, "member/lsm")

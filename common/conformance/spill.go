@@ -215,7 +215,7 @@ func testSpillCrash(t *testing.T, s *suite) {
 	}
 	pointer, err := os.ReadFile(path)
 	must(t, err, "reading the pointer file")
-	engines := subdirs(t, engineRootFor(path))
+	engines := subdirs(t, bolt.EngineRoot(path))
 	db, err := s.open(path, nil)
 	if errors.Is(err, berrors.ErrSpilledUncommitted) {
 		// The engine may recover its own files at open (a WAL replay);
@@ -224,8 +224,8 @@ func testSpillCrash(t *testing.T, s *suite) {
 		t.Logf("refused as expected: %v", err)
 		after, rerr := os.ReadFile(path)
 		must(t, rerr, "reading the pointer file after the refused open")
-		if !bytes.Equal(after, pointer) || !slices.Equal(subdirs(t, engineRootFor(path)), engines) {
-			t.Fatalf("the refused open changed the pointer file or the engine directories (%v -> %v)", engines, subdirs(t, engineRootFor(path)))
+		if !bytes.Equal(after, pointer) || !slices.Equal(subdirs(t, bolt.EngineRoot(path)), engines) {
+			t.Fatalf("the refused open changed the pointer file or the engine directories (%v -> %v)", engines, subdirs(t, bolt.EngineRoot(path)))
 		}
 		_, err = s.open(path, nil)
 		mustIs(t, err, berrors.ErrSpilledUncommitted, "second open")

@@ -116,7 +116,7 @@ func testImportReadWrite(t *testing.T, s *suite) {
 		t.Fatal("the stock file is still at the path after a read-write import")
 	}
 	var kept []string
-	for _, n := range listNames(t, engineRootFor(path)) {
+	for _, n := range listNames(t, bolt.EngineRoot(path)) {
 		if strings.HasPrefix(n, "bbolt-import-") {
 			kept = append(kept, n)
 		}
@@ -124,7 +124,7 @@ func testImportReadWrite(t *testing.T, s *suite) {
 	if len(kept) != 1 {
 		t.Fatalf("engine root holds %q, want one bbolt-import-* file", kept)
 	}
-	if !bytes.Equal(fileBytes(t, filepath.Join(engineRootFor(path), kept[0])), orig) {
+	if !bytes.Equal(fileBytes(t, filepath.Join(bolt.EngineRoot(path), kept[0])), orig) {
 		t.Fatal("the kept original differs from the stock file")
 	}
 	db = s.mustOpen(t, path, nil)
@@ -163,7 +163,7 @@ func testImportDiscard(t *testing.T, s *suite) {
 	db := s.mustOpen(t, path, nil)
 	requireDataset(t, dbDataset(t, db), want, "import without keeping the original")
 	mustClose(t, db)
-	for _, n := range listNames(t, engineRootFor(path)) {
+	for _, n := range listNames(t, bolt.EngineRoot(path)) {
 		if strings.HasPrefix(n, "bbolt-import-") {
 			t.Fatalf("ETCDLSM_IMPORT_BACKUP=discard kept %s", n)
 		}
@@ -391,7 +391,7 @@ func testSnapshotFormatBolt(t *testing.T, s *suite) {
 	db, path := s.tempDB(t)
 	want := stockDataset()
 	load(t, db, want)
-	root := engineRootFor(path)
+	root := bolt.EngineRoot(path)
 	requireBoltSnapshot(t, db, want, "after one commit")
 	r := rand.New(rand.NewPCG(11, 12))
 	for i := range 40 {
@@ -518,7 +518,7 @@ func testSnapshotBoltFailedWrite(t *testing.T, s *suite) {
 		}
 		return nil
 	})
-	if after := listNames(t, filepath.Dir(path)); !slices.Equal(after, before) || hasExportFile(t, engineRootFor(path)) {
+	if after := listNames(t, filepath.Dir(path)); !slices.Equal(after, before) || hasExportFile(t, bolt.EngineRoot(path)) {
 		t.Fatalf("a failed bbolt-format WriteTo left files behind: %q, was %q", after, before)
 	}
 	mustClose(t, db)

@@ -30,9 +30,9 @@ type Engine interface {
 	// called only while no Txn has uncommitted writes that it must see.
 	Sizes(keys [][]byte) ([]int, error)
 
-	// DiskSize is the number of bytes the engine occupies on disk. It is
-	// called often (etcd asks for its size about ten times a second) and must
-	// be cheap; it may lag behind the exact value.
+	// DiskSize is the number of bytes the engine occupies on disk. The
+	// layer's metrics read it at every scrape (etcd_lsm_disk_size_bytes), so
+	// it must be cheap; it may lag behind the exact value.
 	DiskSize() int64
 
 	// Close releases the engine. Its files stay on disk.

@@ -21,9 +21,6 @@ type Variant struct {
 	// Open opens, creating when absent, the engine stored in dir.
 	Open func(dir string, opts Options) (Engine, error)
 
-	// Layer holds the bbolt-layer behaviours this variant switches.
-	Layer LayerOptions
-
 	// Describe, when set, returns the engine's effective settings for the
 	// start-up log line.
 	Describe func() string
@@ -32,34 +29,6 @@ type Variant struct {
 	// created on disk, so a misconfigured server stops with nothing changed.
 	Validate func() error
 }
-
-// LayerOptions are behaviours of the bbolt-compatible layer that variants
-// differ in. The zero value is the naive behaviour.
-type LayerOptions struct {
-	// CacheBuckets keeps the set of existing buckets in memory instead of
-	// reading the store on every Tx.Bucket call.
-	CacheBuckets bool
-
-	// ReuseIterators lets a transaction's cursors share its few engine
-	// iterators: a cursor that needs one takes over the least recently used
-	// and repositions it. Without it every cursor opens a fresh iterator
-	// bounded to its bucket (the thesis's stages). Either way a transaction
-	// holds at most a few iterators, however many cursors it makes.
-	ReuseIterators bool
-
-	// PointSeek answers a cursor's Seek to an existing key with a point
-	// read, which needs no iterator: etcd reads every revision by exact key.
-	PointSeek bool
-
-	// ValueCacheBytes sizes the layer's cache of committed values read by
-	// point reads (0: none). ETCDLSM_VALUE_CACHE_MB overrides it.
-	ValueCacheBytes int64
-}
-
-// PooledReads is the layer's read path of iterpool and of what builds on
-// it (tuned, pebble): cursors share a transaction's iterators, a seek to an
-// existing key is a point read, and values read by key are cached (16 MiB).
-var PooledReads = LayerOptions{CacheBuckets: true, ReuseIterators: true, PointSeek: true, ValueCacheBytes: 16 << 20}
 
 // VariantEnv is the environment variable that selects a variant at run time
 // when a binary links more than one.

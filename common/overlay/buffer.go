@@ -1,7 +1,7 @@
 // Package overlay keeps a write transaction's uncommitted writes in Go, in
 // key order, and merges them over a committed read view so the transaction
-// reads its own writes without asking the engine to index them. Variants
-// that hand RocksDB a finished batch at commit (writebatch, batched) share it.
+// reads its own writes without asking the engine to index them: what an
+// engine needs whose write transaction is a batch handed over at commit.
 package overlay
 
 import (

@@ -55,8 +55,8 @@ func (e *BatchEncoder) ensure() {
 }
 
 // Grow makes room for n more bytes of records, so that a large batch is
-// allocated once at its final size instead of doubling its way there
-// (which allocated twice the batch and held both halves at the end).
+// allocated once at its final size: grown by doubling, it would allocate
+// about twice its size and hold both halves at the end.
 func (e *BatchEncoder) Grow(n int) {
 	e.ensure()
 	if n > cap(e.rep)-len(e.rep) {

@@ -1,5 +1,6 @@
-// Package rocks holds what the RocksDB variants share: the iterator and
-// read-view adapters, read-only opening, and the on-disk size cache.
+// Package rocks holds what engines on RocksDB share: the iterator and
+// read-view adapters, the store every engine embeds, read-only opening, and
+// the cgo calls that read many keys or properties at once.
 package rocks
 
 import (

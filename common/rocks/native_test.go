@@ -149,7 +149,7 @@ func TestFilesPerLevel(t *testing.T) {
 	if err := db.Flush(fo); err != nil {
 		t.Fatal(err)
 	}
-	st := (&Store{Base: db}).Stats()
+	st := (&Store{base: db}).Stats()
 	var files int64
 	for _, n := range st.FilesPerLevel {
 		files += n

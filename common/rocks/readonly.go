@@ -5,6 +5,7 @@ import (
 
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/diskusage"
 	"etcd-lsm/common/engine"
 )
 
@@ -17,7 +18,7 @@ const Family = "rocksdb"
 type ReadOnly struct {
 	db   *grocksdb.DB
 	ro   *grocksdb.ReadOptions
-	disk DiskUsage
+	disk *diskusage.Cached
 }
 
 // OpenReadOnly opens dir without the write lock. opts is destroyed by the
@@ -27,7 +28,7 @@ func OpenReadOnly(dir string, opts *grocksdb.Options) (*ReadOnly, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ReadOnly{db: db, ro: grocksdb.NewDefaultReadOptions(), disk: DiskUsage{Dir: dir, MaxAge: time.Second}}, nil
+	return &ReadOnly{db: db, ro: grocksdb.NewDefaultReadOptions(), disk: diskusage.DirCache(dir, time.Second)}, nil
 }
 
 func (r *ReadOnly) View() (engine.View, error)         { return NewView(r.db), nil }

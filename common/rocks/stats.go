@@ -34,7 +34,7 @@ var properties = func() []string {
 // Stats reads the engine's properties (one cgo call) and, when the
 // variant enabled RocksDB statistics (SetStatistics), its tickers.
 func (s *Store) Stats() engine.Stats {
-	v := IntProperties(s.Base, properties)
+	v := IntProperties(s.base, properties)
 	for i := range v {
 		v[i] = max(v[i], 0)
 	}

@@ -5,37 +5,43 @@ import (
 
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/diskusage"
 	"etcd-lsm/common/engine"
 )
 
-// Store is the part of a RocksDB engine every variant shares: read views on
-// snapshots of Base, committed value sizes, disk usage and closing. A variant
-// embeds it and adds Begin, the one thing the stages differ in.
+// Store implements every method of engine.Engine but Begin over one open
+// RocksDB database: read views on its snapshots, committed value sizes, disk
+// usage and closing. An engine embeds it and adds Begin.
 type Store struct {
-	Base  Base                   // committed data
-	WO    *grocksdb.WriteOptions // sync unless engine.Options.NoSync
-	RO    *grocksdb.ReadOptions  // latest committed state
-	disk  DiskUsage
+	base Base // the database; its latest state is the committed data
+	// WO is the write options of every commit: synced unless
+	// engine.Options.NoSync. Owned by the Store, destroyed by Close.
+	WO *grocksdb.WriteOptions
+	// RO is default read options (no snapshot, no bounds): reads through it
+	// see the latest committed state. Owned by the Store, destroyed by
+	// Close; a caller must not change it.
+	RO    *grocksdb.ReadOptions
+	disk  *diskusage.Cached
 	stop  func()
 	stats *grocksdb.Options // set by SetStatistics; nil: no tickers
 }
 
 // NewStore wraps an open database. closeDB closes it (and whatever the
-// variant opened with it) after the store's own options are freed.
+// engine opened with it) after the store's own options are freed.
 func NewStore(dir string, base Base, o engine.Options, closeDB func()) *Store {
 	wo := grocksdb.NewDefaultWriteOptions()
 	wo.SetSync(!o.NoSync)
 	return &Store{
-		Base: base,
+		base: base,
 		WO:   wo,
 		RO:   grocksdb.NewDefaultReadOptions(),
-		disk: DiskUsage{Dir: dir, MaxAge: time.Second},
+		disk: diskusage.DirCache(dir, time.Second),
 		stop: closeDB,
 	}
 }
 
-func (s *Store) View() (engine.View, error)         { return NewView(s.Base), nil }
-func (s *Store) Sizes(keys [][]byte) ([]int, error) { return MultiSizes(s.Base, s.RO, keys) }
+func (s *Store) View() (engine.View, error)         { return NewView(s.base), nil }
+func (s *Store) Sizes(keys [][]byte) ([]int, error) { return MultiSizes(s.base, s.RO, keys) }
 func (s *Store) DiskSize() int64                    { return s.disk.Size() }
 
 func (s *Store) Close() error {
@@ -81,22 +87,23 @@ func (t *Txn) Rollback() {
 	t.done = true
 }
 
-// DefaultOptions are RocksDB's defaults plus create-if-missing: what the
-// thesis's stages before its tuned one ran with. The caller destroys them.
+// DefaultOptions are RocksDB's defaults plus create-if-missing: an engine
+// with no tuning of its own. The caller destroys them.
 func DefaultOptions() *grocksdb.Options {
 	opts := grocksdb.NewDefaultOptions()
 	opts.SetCreateIfMissing(true)
 	return opts
 }
 
-// Latest is a reader of the latest committed state. The write transaction
-// of a batch-based variant reads through it: with one writer, the latest
-// committed state is the state the transaction started from.
+// Latest is a reader of the latest committed state. With one writer that is
+// the state the write transaction started from, so a write transaction that
+// keeps its own writes elsewhere (a batch applied at commit) reads the
+// committed data through it.
 func (s *Store) Latest() engine.Reader { return latest{s} }
 
 type latest struct{ s *Store }
 
-func (l latest) Get(key []byte) ([]byte, bool, error) { return Get(l.s.Base, l.s.RO, key) }
+func (l latest) Get(key []byte) ([]byte, bool, error) { return Get(l.s.base, l.s.RO, key) }
 
 func (l latest) NewIterator(lower, upper []byte) engine.Iterator {
 	ro := grocksdb.NewDefaultReadOptions()
@@ -106,15 +113,15 @@ func (l latest) NewIterator(lower, upper []byte) engine.Iterator {
 	if upper != nil {
 		ro.SetIterateUpperBound(upper)
 	}
-	return NewIterator(l.s.Base.NewIterator(ro), ro, lower, upper)
+	return NewIterator(l.s.base.NewIterator(ro), ro, lower, upper)
 }
 
-// Wrap makes a variant's engine from an open plain database and its Store.
+// Wrap makes an engine from an open plain database and its Store.
 type Wrap func(db *grocksdb.DB, st *Store) engine.Engine
 
 // OpenPlain opens dir as a plain RocksDB database (no transaction layer),
-// the base of the batch-based variants, and wraps it; read-only opens get
-// the shared read-only engine. The caller destroys opts.
+// for an engine whose write transaction is a batch applied at commit, and
+// wraps it; read-only opens get ReadOnly instead. The caller destroys opts.
 func OpenPlain(dir string, opts *grocksdb.Options, o engine.Options, wrap Wrap) (engine.Engine, error) {
 	if o.ReadOnly {
 		return OpenReadOnly(dir, opts)

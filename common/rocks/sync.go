@@ -43,7 +43,7 @@ func (s *Store) WALSyncs() int64 {
 			return n
 		}
 	}
-	return parseWALSyncs(PropertyString(s.Base, "rocksdb.dbstats"))
+	return parseWALSyncs(PropertyString(s.base, "rocksdb.dbstats"))
 }
 
 // PropertyString reads a string property of a plain or transaction

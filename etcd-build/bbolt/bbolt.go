@@ -7,9 +7,19 @@ package bbolt
 import (
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"etcd-lsm/common/bolt"
 	_ "etcd-lsm/variants/all" // every variant, selectable by name
 )
+
+// The engine's metrics (etcd_lsm_*) join etcd's own on the default registry,
+// which etcd serves on /metrics.
+func init() {
+	if err := bolt.RegisterMetrics(prometheus.DefaultRegisterer); err != nil {
+		panic(err)
+	}
+}
 
 type (
 	DB           = bolt.DB

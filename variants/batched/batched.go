@@ -8,21 +8,21 @@ package batched
 import (
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/overlay"
 	"etcd-lsm/common/rocks"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:   "batched",
 		Family: rocks.Family,
 		Open:   Open,
-		Layer:  engine.LayerOptions{CacheBuckets: true},
 		Describe: func() string {
 			return "RocksDB default options; Go-buffered writes applied in one call; buckets cached in memory"
 		},
-	})
+	}, bolt.LayerOptions{CacheBuckets: true})
 }
 
 // Open opens or creates the engine in dir.

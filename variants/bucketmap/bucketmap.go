@@ -4,17 +4,17 @@
 package bucketmap
 
 import (
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/rocks"
 	"etcd-lsm/variants/naive"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:     "bucketmap",
 		Family:   rocks.Family,
 		Open:     naive.Open,
-		Layer:    engine.LayerOptions{CacheBuckets: true},
 		Describe: func() string { return "RocksDB default options; pessimistic TransactionDB; buckets cached in memory" },
-	})
+	}, bolt.LayerOptions{CacheBuckets: true})
 }

@@ -1,5 +1,5 @@
 // Package iterpool is batched plus cheaper reads, all of them layer
-// behaviours (engine.LayerOptions) but the last:
+// behaviours (bolt.LayerOptions) but the last:
 //
 //   - a transaction's cursors share its few RocksDB iterators, taking over
 //     the least recently used one, instead of each opening its own;
@@ -15,21 +15,21 @@ package iterpool
 import (
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/rocks"
 	"etcd-lsm/variants/batched"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:   "iterpool",
 		Family: rocks.Family,
 		Open:   Open,
-		Layer:  engine.PooledReads,
 		Describe: func() string {
 			return "RocksDB default options; batched writes; shared iterators, point-read seeks, value cache, read-ahead scans"
 		},
-	})
+	}, bolt.PooledReads)
 }
 
 // Open opens or creates the engine in dir.

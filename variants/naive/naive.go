@@ -7,17 +7,18 @@ package naive
 import (
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/rocks"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:     "naive",
 		Family:   rocks.Family,
 		Open:     Open,
 		Describe: func() string { return "RocksDB default options; pessimistic TransactionDB" },
-	})
+	}, bolt.LayerOptions{})
 }
 
 // Open opens or creates the engine in dir.

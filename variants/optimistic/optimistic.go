@@ -7,18 +7,18 @@ package optimistic
 import (
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/rocks"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:     "optimistic",
 		Family:   rocks.Family,
 		Open:     Open,
-		Layer:    engine.LayerOptions{CacheBuckets: true},
 		Describe: func() string { return "RocksDB default options; OptimisticTransactionDB; buckets cached in memory" },
-	})
+	}, bolt.LayerOptions{CacheBuckets: true})
 }
 
 // Open opens or creates the engine in dir.

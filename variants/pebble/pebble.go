@@ -13,31 +13,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"etcd-lsm/common/bolt"
+	"etcd-lsm/common/diskusage"
 	"etcd-lsm/common/engine"
 )
 
 // Family is the on-disk family of Pebble directories.
 const Family = "pebble"
 
+// The layer's read path is iterpool's (bolt.PooledReads): Pebble iterators
+// are dearer to make than RocksDB's, and its Get copies the value.
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:   "pebble",
 		Family: Family,
 		Open:   Open,
-		// The layer's read path of the iterpool stage: Pebble iterators are
-		// dearer to make than RocksDB's, and its Get copies the value.
-		Layer: engine.PooledReads,
 		Describe: func() string {
 			return "Pebble v2 default options; indexed-batch writes; shared iterators, point-read seeks, value cache"
 		},
-	})
+	}, bolt.PooledReads)
 }
 
 // Open opens or creates the engine in dir.
@@ -59,7 +59,8 @@ func Open(dir string, o engine.Options) (engine.Engine, error) {
 	if o.NoSync {
 		wo = pebble.NoSync
 	}
-	return &store{db: db, wo: wo, readOnly: o.ReadOnly, syncs: syncs}, nil
+	disk := &diskusage.Cached{Measure: func() int64 { return int64(db.Metrics().DiskSpaceUsage()) }, MaxAge: time.Second}
+	return &store{db: db, wo: wo, readOnly: o.ReadOnly, syncs: syncs, disk: disk}, nil
 }
 
 type store struct {
@@ -67,10 +68,7 @@ type store struct {
 	wo       *pebble.WriteOptions
 	readOnly bool
 	syncs    *walSyncFS
-
-	mu       sync.Mutex
-	diskAt   time.Time
-	diskSize int64
+	disk     *diskusage.Cached // Pebble's own count of its files
 }
 
 // getter is what a DB, a Snapshot and a Batch have in common.
@@ -135,15 +133,9 @@ func (s *store) Sizes(keys [][]byte) ([]int, error) {
 	return out, nil
 }
 
-// DiskSize is Pebble's own count of its files, refreshed once a second.
-func (s *store) DiskSize() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if time.Since(s.diskAt) > time.Second {
-		s.diskSize, s.diskAt = int64(s.db.Metrics().DiskSpaceUsage()), time.Now()
-	}
-	return s.diskSize
-}
+// DiskSize is Pebble's own count of its files, measured at most once a
+// second.
+func (s *store) DiskSize() int64 { return s.disk.Size() }
 
 // Stats reports Pebble's metrics.
 func (s *store) Stats() engine.Stats {

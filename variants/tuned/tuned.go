@@ -9,6 +9,7 @@ import (
 
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/rocks"
 	"etcd-lsm/variants/batched"
@@ -18,21 +19,30 @@ import (
 // Options are the tuned settings. Every field has a default (Defaults) and
 // a reason; the effect of each is measured by the variants benchmark.
 type Options struct {
-	// MemoryBudget bounds the engine's memory: memtables take half (two of
-	// them), the block cache the other half (with the index and filter
-	// blocks, see Index). Default 64 MiB. Memtables got half (they had a
-	// quarter) after the cluster benchmark found tuned's writes slower than
-	// iterpool's, which runs RocksDB's 64 MiB memtables: small memtables mean
-	// more flushes and compactions competing with the WAL for 2 cores. The
-	// micro-benchmark does not resolve the difference (8 vs 16 vs 64 MiB
-	// memtables within noise, experiments/ablation.sh).
+	// MemoryBudget bounds the engine's memory: two memtables of a quarter
+	// of it each, the block cache the other half (with the index and filter
+	// blocks, see Index). Default 64 MiB, so 16 MiB memtables. Smaller
+	// memtables mean more flushes and compactions competing with the WAL
+	// for 2 cores: with 8 MiB memtables (a quarter of the budget for both)
+	// the cluster benchmark measured tuned's writes 35% below iterpool's,
+	// which runs RocksDB's 64 MiB memtables
+	// (experiments/results/20261125T102617Z-quick/report.md, Figure
+	// 5.1/5.2). The micro-benchmark does not resolve memtable sizes from 8
+	// to 64 MiB (experiments/results/ablation-20261125T110338Z/ablation.md).
 	MemoryBudget uint64
 	// Index says where index and filter blocks live: IndexPartitioned (in
 	// the block cache, in partitions of 4 KiB under a pinned top level, so
 	// that a lookup loads only the partition it needs), IndexCached (whole
 	// per-file blocks in the block cache, those of level 0 pinned) or
 	// IndexUncharged (held by each open file outside the cache: memory
-	// grows with the data).
+	// grows with the data). Default IndexPartitioned. With IndexCached, a
+	// database larger than the cache evicts whole index blocks (hundreds of
+	// KiB per file) and reads them back on every lookup: in the scale
+	// workload (1 GiB in a 256 MiB cgroup) tuned wrote 63 writes/s against
+	// bbolt's 232 (experiments/results/scale-20261130T091846Z-full); with
+	// partitioned or uncharged indexes 348 and 439
+	// (scale-20261130T100701Z-full). Partitioned keeps memory within the
+	// budget at any size.
 	Index string
 	// BloomBitsPerKey sizes the full-key bloom filters (0 disables them).
 	// They make a lookup of a missing key cheap: every commit asks for the
@@ -75,7 +85,7 @@ const (
 // Defaults are the options the tuned variant runs with.
 var Defaults = Options{
 	MemoryBudget:        64 << 20,
-	Index:               IndexCached,
+	Index:               IndexPartitioned,
 	BloomBitsPerKey:     10,
 	Compression:         CompressLZ4ZSTD,
 	DynamicLevelBytes:   true,
@@ -84,7 +94,7 @@ var Defaults = Options{
 }
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:   "tuned",
 		Family: rocks.Family,
 		Open: func(dir string, o engine.Options) (engine.Engine, error) {
@@ -94,7 +104,6 @@ func init() {
 			}
 			return Open(dir, o, to)
 		},
-		Layer: engine.PooledReads,
 		Validate: func() error {
 			_, err := FromEnv(Defaults)
 			return err
@@ -106,7 +115,7 @@ func init() {
 			}
 			return to.String()
 		},
-	})
+	}, bolt.PooledReads)
 }
 
 func (o Options) String() string {

@@ -7,18 +7,18 @@ package wbwi
 import (
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/rocks"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:     "wbwi",
 		Family:   rocks.Family,
 		Open:     Open,
-		Layer:    engine.LayerOptions{CacheBuckets: true},
 		Describe: func() string { return "RocksDB default options; WriteBatchWithIndex writes; buckets cached in memory" },
-	})
+	}, bolt.LayerOptions{CacheBuckets: true})
 }
 
 // Open opens or creates the engine in dir.

@@ -9,21 +9,21 @@ package writebatch
 import (
 	"github.com/linxGnu/grocksdb"
 
+	"etcd-lsm/common/bolt"
 	"etcd-lsm/common/engine"
 	"etcd-lsm/common/overlay"
 	"etcd-lsm/common/rocks"
 )
 
 func init() {
-	engine.Register(engine.Variant{
+	bolt.Register(engine.Variant{
 		Name:   "writebatch",
 		Family: rocks.Family,
 		Open:   Open,
-		Layer:  engine.LayerOptions{CacheBuckets: true},
 		Describe: func() string {
 			return "RocksDB default options; WriteBatch writes + Go read-your-writes buffer; buckets cached in memory"
 		},
-	})
+	}, bolt.LayerOptions{CacheBuckets: true})
 }
 
 // Open opens or creates the engine in dir.
