@@ -82,9 +82,8 @@ type Txn interface {
 // now at an entry.
 //
 // Bounds: an iterator never stands at a key outside the [lower, upper) it
-// was made with. SeekGE of a key below lower goes to the first key in
-// bounds, SeekLT of a key at or above upper to the last one; a move past
-// either bound returns false and leaves the iterator invalid. Enforcing
+// was made with: a move past either bound returns false and leaves the
+// iterator invalid. Callers seek only to keys within the bounds. Enforcing
 // them is the engine's job alone: the layer's cursors do not check keys
 // against their bucket's range, so an engine that let one key through
 // would show it to etcd as part of the wrong bucket.
