@@ -71,14 +71,16 @@ func (r viewRef) Release() {
 // maybeSpill spills the transaction's buffered writes when they pass
 // spillBytes and the database allows it.
 func (tx *Tx) maybeSpill() error {
+	// Every put and delete comes here; almost no database may spill, so
+	// that is decided first, with one atomic load.
+	if tx.spill == nil && !tx.db.fresh.Load() {
+		return nil
+	}
 	sp, ok := tx.txn.(engine.Spiller)
 	if !ok || sp.Buffered() < spillBytes {
 		return nil
 	}
 	if tx.spill == nil {
-		if !tx.db.fresh.Load() {
-			return nil
-		}
 		if err := tx.startSpill(sp); err != nil {
 			return err
 		}
