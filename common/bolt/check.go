@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 )
 
@@ -28,6 +29,10 @@ func (tx *Tx) check(ch chan<- error) {
 		k := it.Key()
 		switch k[0] {
 		case tagBucket:
+			if len(k) == len(spillKey) {
+				ch <- errors.New("spilled writes of an uncommitted transaction")
+				continue
+			}
 			name := string(markerName(k))
 			if _, good := decodeTotals(it.Value()); !good {
 				ch <- fmt.Errorf("bucket %q: malformed marker", name)

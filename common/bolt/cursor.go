@@ -95,9 +95,15 @@ func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
 	if c.tx.closed.Load() {
 		return nil, nil
 	}
-	target := make([]byte, len(c.lower)+len(seek))
-	copy(target, c.lower)
-	copy(target[len(c.lower):], seek)
+	// The engine key of seek is the cursor's key prefix (what strip drops)
+	// and seek, and never below the cursor's range (the root cursor's range
+	// starts above the prefix alone: spillKey).
+	target := make([]byte, c.strip+len(seek))
+	copy(target, c.lower[:c.strip])
+	copy(target[c.strip:], seek)
+	if bytes.Compare(target, c.lower) < 0 {
+		target = append(target[:0], c.lower...)
+	}
 	if c.bucket != nil && c.tx.db.layer.PointSeek {
 		// etcd reads a revision as a Seek to its exact key: a point read
 		// answers it without an iterator.

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -8,6 +9,7 @@ import (
 // The layer keeps every bucket in one ordered key space:
 //
 //	0x00 name              bucket marker; value = bucket totals (16 bytes)
+//	0x00                   spilled writes of an uncommitted transaction (spill.go)
 //	0x01 u32(len name) name key   a key of that bucket
 //	0x02 "format"          layer format version
 //
@@ -22,7 +24,7 @@ const (
 var (
 	formatKey     = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 	formatVersion = []byte("etcd-lsm layout 1")
-	markerLower   = []byte{tagBucket}
+	markerLower   = []byte{tagBucket, 0} // above spillKey, the empty name
 	markerUpper   = []byte{tagBucket + 1}
 )
 
@@ -36,6 +38,18 @@ func markerKey(name []byte) []byte {
 
 // markerName is the bucket name in the marker key k. It aliases k.
 func markerName(k []byte) []byte { return k[1:] }
+
+// sameBucket reports whether a and b are keys of one bucket: what a bulk
+// copy such as etcd's defrag writes together in key order, and an engine
+// may ingest as one file (engine.Options.SameRun).
+func sameBucket(a, b []byte) bool {
+	ba, _, ok := splitDataKey(a)
+	if !ok {
+		return false
+	}
+	bb, _, ok := splitDataKey(b)
+	return ok && bytes.Equal(ba, bb)
+}
 
 // dataHeaderLen is the length of a data key's tag and name length.
 const dataHeaderLen = 1 + 4

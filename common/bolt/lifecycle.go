@@ -212,7 +212,7 @@ func (db *DB) cleanup(root, abs string) bool {
 }
 
 func (db *DB) engineOptions() engine.Options {
-	return engine.Options{ReadOnly: db.readOnly, NoSync: db.opts.NoSync, Logf: db.logf}
+	return engine.Options{ReadOnly: db.readOnly, NoSync: db.opts.NoSync, Logf: db.logf, SameRun: sameBucket}
 }
 
 func (db *DB) initFormat() error {

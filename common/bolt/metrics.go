@@ -134,6 +134,8 @@ var metrics = []metric{
 		func(_ *DB, s *engine.Stats) (float64, bool) { return s.StallSeconds, s.Has.Stalls }),
 	counter("wal_syncs_total", "Engine WAL fsyncs.",
 		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.WALSyncs), s.Has.WALSyncs }),
+	counter("ingested_bytes_total", "Key and value bytes of large spilled transactions (defrag's copy) ingested as sorted files.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.IngestedBytes) })),
 	gauge("snapshots", "Engine snapshots open (one per open read transaction).",
 		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.Snapshots) })),
 }

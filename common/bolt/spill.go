@@ -22,9 +22,11 @@ import (
 //   - Isolation: a reader that begins while a transaction has spilled reads
 //     a snapshot taken just before its first spill (DB.spillView), which is
 //     the last committed state, as bbolt would show it.
-//   - Crash: before its first spill a transaction writes spillKey, and its
-//     commit deletes it in the same write as the transaction's last writes.
-//     The engine makes spilled writes durable in order, and only before that
+//   - Crash: before its first spill a transaction writes spillKey, the
+//     smallest key there is, and its commit deletes it in the same write as
+//     the transaction's last writes. The engine makes spilled writes
+//     durable in order, within a spill its smallest key first, and only
+//     before that
 //     last write (engine.Spiller), so a database that holds spilled writes
 //     of an uncommitted transaction also holds spillKey, and Open refuses it
 //     (ErrSpilledUncommitted) without deleting anything.
@@ -34,8 +36,13 @@ import (
 //     snapshot, not from the engine, which already holds the new values.
 const spillBytes = 4 << 20
 
-// spillKey marks a database holding spilled, uncommitted writes.
-var spillKey = []byte{tagMeta, 's', 'p', 'i', 'l', 'l', 'e', 'd'}
+// spillKey marks a database holding spilled, uncommitted writes. It is the
+// marker key of a bucket with no name, which bbolt does not allow, so it
+// sorts below every key the layer writes (markerLower excludes it).
+var spillKey = []byte{tagBucket}
+
+// legacySpillKey is the marker of the layout's first spilling versions.
+var legacySpillKey = []byte{tagMeta, 's', 'p', 'i', 'l', 'l', 'e', 'd'}
 
 // spillState is a write transaction's state once it has spilled.
 type spillState struct {
@@ -198,12 +205,14 @@ func (tx *Tx) undoSpill() error {
 
 // checkSpilled refuses an engine that holds spilled, uncommitted writes.
 func checkSpilled(r engine.Reader) error {
-	_, ok, err := r.Get(spillKey)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return berrors.ErrSpilledUncommitted
+	for _, k := range [][]byte{spillKey, legacySpillKey} {
+		_, ok, err := r.Get(k)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return berrors.ErrSpilledUncommitted
+		}
 	}
 	return nil
 }

@@ -17,3 +17,16 @@ func (db *DB) WALSyncs() (n int64, ok bool) {
 	n = c.WALSyncs()
 	return n, n >= 0
 }
+
+// EngineStats are the engine's gauges and counters; ok is false when the
+// engine does not report them (engine.StatsReporter).
+func (db *DB) EngineStats() (st engine.Stats, ok bool) {
+	if !db.open.Load() || db.eng == nil {
+		return st, false
+	}
+	r, ok := db.eng.(engine.StatsReporter)
+	if !ok {
+		return st, false
+	}
+	return r.Stats(), true
+}

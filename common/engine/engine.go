@@ -112,6 +112,10 @@ type Options struct {
 	NoSync bool
 	// Logf, when set, receives the engine's informational messages.
 	Logf func(format string, args ...any)
+	// SameRun, when set, reports whether keys a < b, neighbours in a
+	// spilled transaction, may be ingested in one file (Run.Split): the
+	// caller knows which keys arrive together, such as one bucket's.
+	SameRun func(a, b []byte) bool
 }
 
 // ErrReadOnly is returned by Begin on an engine opened read-only.

@@ -13,7 +13,10 @@ package engine
 //   - Rollback does not undo spilled writes; they stay in the engine.
 //   - A crash may leave any part of the spilled writes on disk, but in
 //     order: the writes of one Spill are never on disk after a crash unless
-//     those of every earlier Spill of the transaction are too.
+//     those of every earlier Spill of the transaction are too, and within
+//     one Spill the write to its smallest key is on disk no later than any
+//     other (an engine may make a Spill durable in parts, such as a sorted
+//     run ingested as a file and the rest: RunFirst).
 //   - Commit keeps its contract for all the transaction's writes: once it
 //     returns they are durable (unless NoSync). The writes made after the
 //     last Spill reach the disk only after every spilled write has: a crash

@@ -17,6 +17,7 @@ type Stats struct {
 	WALSyncs               int64   // cumulative WAL fsyncs (Has.WALSyncs)
 	Snapshots              int64   // engine snapshots open
 	FilesPerLevel          []int64 // SST files at each level, level 0 first
+	IngestedBytes          int64   // cumulative key and value bytes of spilled runs ingested as files (Run)
 
 	Has struct{ CacheHits, Stalls, WALSyncs bool }
 }

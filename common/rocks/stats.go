@@ -49,6 +49,9 @@ func (s *Store) Stats() engine.Stats {
 		Snapshots:              v[7],
 		FilesPerLevel:          v[8:],
 	}
+	if s.ingest != nil {
+		st.IngestedBytes = s.ingest.Run.Ingested()
+	}
 	if s.stats != nil {
 		t := tickers(s.stats.GetStatisticsString())
 		st.BlockCacheHits, st.BlockCacheMisses = t["rocksdb.block.cache.hit"], t["rocksdb.block.cache.miss"]

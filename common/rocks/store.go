@@ -20,10 +20,11 @@ type Store struct {
 	// RO is default read options (no snapshot, no bounds): reads through it
 	// see the latest committed state. Owned by the Store, destroyed by
 	// Close; a caller must not change it.
-	RO    *grocksdb.ReadOptions
-	disk  *diskusage.Cached
-	stop  func()
-	stats *grocksdb.Options // set by SetStatistics; nil: no tickers
+	RO     *grocksdb.ReadOptions
+	disk   *diskusage.Cached
+	stop   func()
+	stats  *grocksdb.Options // set by SetStatistics; nil: no tickers
+	ingest *Ingester         // set by OpenPlain; nil for other databases
 }
 
 // NewStore wraps an open database. closeDB closes it (and whatever the
@@ -48,6 +49,9 @@ func (s *Store) Close() error {
 	s.WO.Destroy()
 	s.RO.Destroy()
 	s.stop()
+	if s.ingest != nil {
+		s.ingest.Close()
+	}
 	if s.stats != nil {
 		s.stats.Destroy()
 	}
@@ -130,8 +134,14 @@ func OpenPlain(dir string, opts *grocksdb.Options, o engine.Options, wrap Wrap) 
 	if err != nil {
 		return nil, err
 	}
-	return wrap(db, NewStore(dir, db, o, db.Close)), nil
+	st := NewStore(dir, db, o, db.Close)
+	st.ingest = NewIngester(db, dir, opts, o)
+	return wrap(db, st), nil
 }
+
+// Ingester is the plain database's bulk loader (nil for a database not
+// opened by OpenPlain). The Store closes it.
+func (s *Store) Ingester() *Ingester { return s.ingest }
 
 // OpenPlainDefault is OpenPlain with DefaultOptions.
 func OpenPlainDefault(dir string, o engine.Options, wrap Wrap) (engine.Engine, error) {

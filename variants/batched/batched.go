@@ -43,6 +43,8 @@ type Engine struct {
 	// Spill): Commit flushes them instead, which costs one memtable write
 	// where the WAL would have added a second write of every byte.
 	spillWO *grocksdb.WriteOptions
+	// unflushed: writes spilled without the WAL may be in memtables only.
+	unflushed bool
 }
 
 // NewEngine makes the batched engine over db, whose Store is st.
@@ -60,7 +62,7 @@ type txn struct {
 	engine.Reader // the buffer over the committed state
 	s             *Engine
 	done          bool
-	spilled       bool // Spill wrote to the memtables without the WAL
+	spilled       bool // Spill handed writes to the database
 }
 
 func (t *txn) Put(key, value []byte) error { t.s.buf.Put(key, value); return nil }
@@ -70,9 +72,16 @@ func (t *txn) Commit() error {
 	s := t.s
 	t.done = true
 	if t.spilled {
-		// The spilled writes are only in memtables: they reach the disk
-		// before the rest of the transaction does (engine.Spiller).
-		if err := rocks.FlushWait(s.DB); err != nil {
+		// The rest of a transaction that spilled is most likely more of
+		// the same bulk copy: its runs are ingested like the spills' were.
+		// Every spilled write reaches the disk before the transaction's
+		// last write does (engine.Spiller), so that write goes last.
+		runs, _ := s.takeRuns()
+		err := s.ingest(runs)
+		if err == nil {
+			err = s.flushSpilled()
+		}
+		if err != nil {
 			s.buf.Reset()
 			return err
 		}
@@ -86,27 +95,47 @@ func (t *txn) Commit() error {
 // Buffered is the key and value bytes the buffer holds.
 func (t *txn) Buffered() int { return t.s.buf.Bytes() }
 
-// Spill applies the buffered writes without the WAL and empties the buffer.
-// The transaction then reads them from the database (its reader is the
+// Spill hands the buffered writes to the database and empties the buffer;
+// the transaction then reads them from the database (its reader is the
 // buffer over the latest committed state).
+//
+// Runs of puts that meet nothing ingested before (engine.Run) are ingested
+// as SST files into the last level (rocks.Ingester): etcd's defrag copies
+// each bucket in key order, and that way each byte is written once. The
+// other writes go to the memtables without the WAL, and are flushed before
+// anything is ingested and at Commit; of the two parts of a spill, the one
+// holding its smallest key goes first (engine.Spiller).
 func (t *txn) Spill() error {
 	s := t.s
 	if s.buf.Len() == 0 {
 		return nil
 	}
-	if s.spillWO == nil {
-		s.spillWO = grocksdb.NewDefaultWriteOptions()
-		s.spillWO.DisableWAL(true)
-	}
 	t.spilled = true
-	if err := s.write(s.spillWO); err != nil {
-		return err
+	runs, runsFirst := s.takeRuns()
+	if runsFirst {
+		if err := s.ingest(runs); err != nil {
+			return err
+		}
+		runs = nil
+	}
+	if s.buf.Len() > 0 {
+		if s.spillWO == nil {
+			s.spillWO = grocksdb.NewDefaultWriteOptions()
+			s.spillWO.DisableWAL(true)
+		}
+		if err := s.write(s.spillWO); err != nil {
+			return err
+		}
+		s.unflushed = true
+	}
+	if runs != nil {
+		return s.ingest(runs)
 	}
 	// Spilled writes are the transaction's memory now: keep them from
 	// piling up in memtables (up to two of write_buffer_size each) by
 	// flushing as soon as they pass spillMemtable. Commit flushes anyway.
 	if mem := rocks.IntProperties(s.DB, memtableBytes)[0]; mem > spillMemtable {
-		return rocks.FlushWait(s.DB)
+		return s.flushSpilled()
 	}
 	return nil
 }
@@ -118,6 +147,52 @@ func (t *txn) Spill() error {
 const spillMemtable = 8 << 20
 
 var memtableBytes = []string{"rocksdb.cur-size-all-mem-tables"}
+
+// takeRuns takes out of the buffer the runs worth ingesting (engine.Run)
+// and returns them, and whether they hold the smallest key written; the
+// rest stays in the buffer.
+func (s *Engine) takeRuns() (runs [][]engine.Write, first bool) {
+	in := s.Ingester()
+	if in == nil {
+		return nil, false
+	}
+	runs, rest, first := in.Split(s.buf.Ascend)
+	if len(runs) == 0 {
+		return nil, false
+	}
+	// The buffer keeps values as given (engine.Txn's contract) and copies
+	// of keys, which stay valid after Reset.
+	s.buf.Reset()
+	for _, w := range rest {
+		if w.Deleted {
+			s.buf.Delete(w.Key)
+		} else {
+			s.buf.Put(w.Key, w.Value)
+		}
+	}
+	return runs, first
+}
+
+// ingest ingests runs (if any) once the writes spilled to memtables are
+// durable: an ingested file is durable at once.
+func (s *Engine) ingest(runs [][]engine.Write) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	if err := s.flushSpilled(); err != nil {
+		return err
+	}
+	return s.Ingester().Ingest(runs)
+}
+
+// flushSpilled makes the writes spilled to memtables durable.
+func (s *Engine) flushSpilled() error {
+	if !s.unflushed {
+		return nil
+	}
+	s.unflushed = false
+	return rocks.FlushWait(s.DB)
+}
 
 // write encodes the buffer as one batch, empties the buffer and applies
 // the batch with wo.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"etcd-lsm/common/bolt"
+	"etcd-lsm/common/conformance"
 	"etcd-lsm/common/engine"
 	_ "etcd-lsm/variants/batched"
 )
@@ -51,4 +52,10 @@ func TestCgoCallsPerCommitAreConstant(t *testing.T) {
 		t.Fatalf("cgo calls per commit: %d for 1 new key, %d for 10000 new keys, %d for 10000 overwrites; want 1, 1, 2",
 			one, appended, overwritten)
 	}
+}
+
+// A bulk copy in key order that spills reaches the last level as ingested
+// files (conformance.SpillIngests).
+func TestSpilledRunsAreIngested(t *testing.T) {
+	conformance.SpillIngests(t, conformance.Lookup(t, "batched"))
 }

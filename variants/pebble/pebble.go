@@ -44,6 +44,7 @@ func init() {
 func Open(dir string, o engine.Options) (engine.Engine, error) {
 	syncs := &walSyncFS{FS: vfs.Default}
 	opts := &pebble.Options{ReadOnly: o.ReadOnly, Logger: logger{o.Logf}, FS: syncs}
+	opts.EnsureDefaults() // ingest makes sstables with them
 	if o.ReadOnly {
 		// Pebble locks its directory even to read it, so two read-only
 		// opens conflict. The layer already holds a shared lock on the
@@ -60,7 +61,7 @@ func Open(dir string, o engine.Options) (engine.Engine, error) {
 		wo = pebble.NoSync
 	}
 	disk := &diskusage.Cached{Measure: func() int64 { return int64(db.Metrics().DiskSpaceUsage()) }, MaxAge: time.Second}
-	return &store{db: db, wo: wo, readOnly: o.ReadOnly, syncs: syncs, disk: disk}, nil
+	return &store{db: db, wo: wo, readOnly: o.ReadOnly, syncs: syncs, disk: disk, dir: dir, fs: opts.FS, opts: opts, sameRun: o.SameRun}, nil
 }
 
 type store struct {
@@ -69,6 +70,11 @@ type store struct {
 	readOnly bool
 	syncs    *walSyncFS
 	disk     *diskusage.Cached // Pebble's own count of its files
+	dir      string
+	fs       vfs.FS
+	opts     *pebble.Options
+	run      engine.Run // the key ranges ingested since Open (ingest.go)
+	sameRun  func(a, b []byte) bool
 }
 
 // getter is what a DB, a Snapshot and a Batch have in common.
@@ -110,7 +116,7 @@ func (s *store) Begin() (engine.Txn, error) {
 	if s.readOnly {
 		return nil, engine.ErrReadOnly
 	}
-	return &txn{db: s.db, b: s.db.NewIndexedBatch(), wo: s.wo}, nil
+	return &txn{s: s, db: s.db, b: s.db.NewIndexedBatch(), wo: s.wo}, nil
 }
 
 // WALSyncs counts the syncs of WAL files (engine.SyncCounter).
@@ -151,6 +157,7 @@ func (s *store) Stats() engine.Stats {
 		Snapshots:              int64(m.Snapshots.Count),
 	}
 	st.WALSyncs = s.syncs.n.Load()
+	st.IngestedBytes = s.run.Ingested()
 	st.Has.CacheHits, st.Has.WALSyncs = true, true
 	for _, l := range m.Levels {
 		st.FilesPerLevel = append(st.FilesPerLevel, l.TablesCount)
@@ -169,9 +176,11 @@ func (v view) NewIterator(lower, upper []byte) engine.Iterator {
 func (v view) Release() { v.snap.Close() }
 
 type txn struct {
-	db *pebble.DB
-	b  *pebble.Batch
-	wo *pebble.WriteOptions
+	s       *store
+	db      *pebble.DB
+	b       *pebble.Batch
+	wo      *pebble.WriteOptions
+	spilled bool
 }
 
 func (t *txn) Get(key []byte) ([]byte, bool, error) { return get(t.b, key) }
@@ -182,6 +191,25 @@ func (t *txn) Put(key, value []byte) error { return t.b.Set(key, value, nil) }
 func (t *txn) Delete(key []byte) error     { return t.b.Delete(key, nil) }
 
 func (t *txn) Commit() error {
+	if t.spilled {
+		// The rest of a transaction that spilled is most likely more of
+		// the same bulk copy: its runs are ingested like the spills' were,
+		// after every earlier spill is durable and before the last write
+		// (engine.Spiller).
+		runs, rest, _, err := t.s.takeRuns(t.b)
+		if err == nil && runs != nil {
+			err = t.db.LogData(nil, pebble.Sync)
+			if err == nil {
+				err = t.s.ingest(runs)
+			}
+			t.b.Close()
+			t.b = rest
+		}
+		if err != nil {
+			t.Rollback()
+			return err
+		}
+	}
 	err := t.b.Commit(t.wo)
 	t.Rollback()
 	return err
@@ -190,16 +218,42 @@ func (t *txn) Commit() error {
 // Buffered is the size of the batch's encoded writes.
 func (t *txn) Buffered() int { return t.b.Len() }
 
-// Spill commits the batch so far without a sync and starts a new one over
-// the database, which now holds the spilled writes: the transaction keeps
-// reading them. They are in the WAL before anything written after them, so
-// the synced WAL write of Commit makes them durable first (engine.Spiller).
+// Spill hands the batch so far to the database and starts a new one over
+// it, which now holds the spilled writes: the transaction keeps reading
+// them. Runs of puts that meet nothing ingested before (engine.Run) are
+// ingested (ingest.go), and the other writes committed; without such runs
+// the whole batch is committed without a sync.
+// Spills are in order in the WAL or on disk before anything written after
+// them, and of the two parts of a spill the one holding its smallest key
+// goes first (engine.Spiller), so the synced WAL write of Commit makes
+// every spill durable first.
 func (t *txn) Spill() error {
 	if t.b.Empty() {
 		return nil
 	}
-	err := t.b.Commit(pebble.NoSync)
-	t.b.Close()
+	t.spilled = true
+	runs, rest, runsFirst, err := t.s.takeRuns(t.b)
+	switch {
+	case err != nil:
+	case runs == nil:
+		err = t.b.Commit(pebble.NoSync)
+	case runsFirst:
+		// Earlier spills are durable before the runs are.
+		if err = t.db.LogData(nil, pebble.Sync); err == nil {
+			err = t.s.ingest(runs)
+		}
+		if err == nil {
+			err = rest.Commit(pebble.NoSync)
+		}
+	default:
+		if err = rest.Commit(pebble.Sync); err == nil {
+			err = t.s.ingest(runs)
+		}
+	}
+	if rest != nil {
+		rest.Close()
+	}
+	t.b.Close() // after ingest: the runs alias it
 	t.b = t.db.NewIndexedBatch()
 	return err
 }

@@ -22,3 +22,9 @@ func FuzzDifferential(f *testing.F) { conformance.FuzzDifferential(f, conformanc
 // BenchmarkEngine: the etcd-shaped benchmarks; make benchstat compares it
 // with the previous stage and with the real bbolt.
 func BenchmarkEngine(b *testing.B) { bench.All(b, bench.Layer(name)) }
+
+// TestSpilledRunsAreIngested: a bulk copy in key order that spills reaches
+// the last level as ingested files, with tuned's table options.
+func TestSpilledRunsAreIngested(t *testing.T) {
+	conformance.SpillIngests(t, conformance.Lookup(t, name))
+}

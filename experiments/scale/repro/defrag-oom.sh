@@ -11,7 +11,8 @@
 # benchmark tool (sequential keys, so the live data is that size), runs
 # `etcdctl defrag` while sampling etcd's VmRSS every 0.1 s, and reports
 # whether etcd survived, the defrag time, VmRSS before and at its peak during
-# defrag, and the cgroup's OOM kills. Everything lives under a temporary
+# defrag, and the cgroup's OOM kills. The defrag starts once the engine has
+# no compaction or flush left to do from the load. Everything lives under a temporary
 # directory and the cgroup is removed at the end. Bounded: every step has a
 # timeout. The member listens on 127.0.0.1 only.
 set -euo pipefail
@@ -72,7 +73,21 @@ cgmem() {
 	fi
 }
 "$bin/etcdctl" --endpoints $ep endpoint status -w table
-sleep 2
+# An LSM engine is still compacting what the load wrote: wait (at most
+# 300 s) until it runs no compaction or flush for 3 s, so that the defrag
+# is measured alone (Pebble's compaction debt estimate need not reach 0 when
+# it is idle). Engines without these metrics (bbolt) are idle at once.
+settle() {
+	curl -fs "$ep/metrics" | awk '
+		/^etcd_lsm_(running_compactions|running_flushes)\{/ { if ($2 + 0 > 0) busy = 1 }
+		END { exit busy }'
+}
+waited=0 idle=0
+while [ $idle -lt 3 ] && [ $waited -lt 300 ]; do
+	if settle; then idle=$((idle + 1)); else idle=0; fi
+	sleep 1; waited=$((waited + 1))
+done
+echo "engine idle after ${waited} s"
 before=$(rss)
 echo "before defrag: etcd VmRSS $before MiB; $(cgmem)"
 # Peak VmRSS during defrag, sampled every 0.1 s into $tmp/peak.
