@@ -19,6 +19,9 @@ import (
 var (
 	openDBsMu sync.Mutex
 	openDBs   = map[*DB]struct{}{}
+	// closedSums holds, per variant, what closed databases last reported
+	// for the metrics marked kept (indexed like metrics).
+	closedSums = map[string][]float64{}
 
 	commitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "etcd", Subsystem: "lsm", Name: "commit_duration_seconds",
@@ -53,10 +56,27 @@ func trackOpen(db *DB) {
 	openDBsMu.Unlock()
 }
 
+// trackClose ends db's part in collections; its kept counters stay in the
+// process's totals. The engine must still be open.
 func trackClose(db *DB) {
+	var st engine.Stats
+	if r, ok := db.eng.(engine.StatsReporter); ok {
+		st = r.Stats()
+	}
 	openDBsMu.Lock()
+	defer openDBsMu.Unlock()
 	delete(openDBs, db)
-	openDBsMu.Unlock()
+	for i, m := range metrics {
+		if !m.kept {
+			continue
+		}
+		if v, ok := m.value(db, &st); ok {
+			if closedSums[db.variant.Name] == nil {
+				closedSums[db.variant.Name] = make([]float64, len(metrics))
+			}
+			closedSums[db.variant.Name][i] += v
+		}
+	}
 }
 
 func observeCommit(db *DB, d time.Duration) {
@@ -68,14 +88,19 @@ type metric struct {
 	kind prometheus.ValueType
 	// value reads the metric from one database; ok false skips it.
 	value func(db *DB, s *engine.Stats) (v float64, ok bool)
+	// kept: a counter of the process, to which a database's count still
+	// adds after it is closed (etcd closes its defrag copy at once).
+	kept bool
 }
 
 func gauge(name, help string, value func(*DB, *engine.Stats) (float64, bool)) metric {
-	return metric{prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), prometheus.GaugeValue, value}
+	return metric{desc: prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), kind: prometheus.GaugeValue, value: value}
 }
 
+func kept(m metric) metric { m.kept = true; return m }
+
 func counter(name, help string, value func(*DB, *engine.Stats) (float64, bool)) metric {
-	return metric{prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), prometheus.CounterValue, value}
+	return metric{desc: prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), kind: prometheus.CounterValue, value: value}
 }
 
 func always(f func(*DB, *engine.Stats) float64) func(*DB, *engine.Stats) (float64, bool) {
@@ -134,8 +159,8 @@ var metrics = []metric{
 		func(_ *DB, s *engine.Stats) (float64, bool) { return s.StallSeconds, s.Has.Stalls }),
 	counter("wal_syncs_total", "Engine WAL fsyncs.",
 		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.WALSyncs), s.Has.WALSyncs }),
-	counter("ingested_bytes_total", "Key and value bytes of large spilled transactions (defrag's copy) ingested as sorted files.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.IngestedBytes) })),
+	kept(counter("ingested_bytes_total", "Key and value bytes of large spilled transactions (defrag's copy) ingested as sorted files by this process.",
+		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.IngestedBytes) }))),
 	gauge("snapshots", "Engine snapshots open (one per open read transaction).",
 		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.Snapshots) })),
 }
@@ -166,9 +191,17 @@ func (collector) Collect(ch chan<- prometheus.Metric) {
 	for db := range openDBs {
 		dbs = append(dbs, db)
 	}
+	sums := map[string][]sample{}
+	for name, closed := range closedSums {
+		sums[name] = make([]sample, len(metrics))
+		for i, v := range closed {
+			if metrics[i].kept {
+				sums[name][i] = sample{v, true}
+			}
+		}
+	}
 	openDBsMu.Unlock()
 
-	sums := map[string][]sample{}
 	files := map[string][]int64{}
 	family := map[string]string{}
 	for _, db := range dbs {
@@ -201,7 +234,9 @@ func (collector) Collect(ch chan<- prometheus.Metric) {
 		db.txMu.RUnlock()
 	}
 	for name, vals := range sums {
-		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, name, family[name])
+		if f, ok := family[name]; ok { // a variant with a database open
+			ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, name, f)
+		}
 		for i, m := range metrics {
 			if vals[i].has {
 				ch <- prometheus.MustNewConstMetric(m.desc, m.kind, vals[i].v, name)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"etcd-lsm/common/engine"
 )
 
 // TestRegisterMetrics: the layer's series appear on the registry the caller
@@ -70,5 +72,54 @@ func TestRegisterMetrics(t *testing.T) {
 	}
 	if _, ok := series()["etcd_lsm_keys"]; ok {
 		t.Error("a closed database is still collected")
+	}
+}
+
+// ingestingEngine reports a fixed count of ingested bytes.
+type ingestingEngine struct{ engine.Engine }
+
+func (ingestingEngine) Stats() engine.Stats { return engine.Stats{IngestedBytes: 42} }
+
+// TestKeptCounters: a counter marked kept (ingested bytes, which etcd's
+// defrag copy makes and closes at once) keeps what closed databases counted.
+func TestKeptCounters(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if err := RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	v := memVariant
+	v.Name = "mem-kept-test"
+	v.Open = func(dir string, o engine.Options) (engine.Engine, error) {
+		e, err := memVariant.Open(dir, o)
+		return ingestingEngine{e}, err
+	}
+	ingested := func() float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				if f.GetName() == "etcd_lsm_ingested_bytes_total" && m.GetLabel()[0].GetValue() == v.Name {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return -1
+	}
+	for i, want := range []float64{42, 84} {
+		db, err := OpenVariant(filepath.Join(t.TempDir(), "db"), 0o600, &Options{NoSync: true}, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ingested(); got != want {
+			t.Fatalf("database %d open: ingested %v, want %v", i, got, want)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := ingested(); got != want {
+			t.Fatalf("database %d closed: ingested %v, want %v", i, got, want)
+		}
 	}
 }

@@ -141,6 +141,7 @@ type Sample struct {
 	GoSys          float64 // go_memstats_sys_bytes
 	LSMMemtable    float64 // etcd_lsm_memtable_bytes
 	LSMBlockCache  float64 // etcd_lsm_block_cache_usage_bytes
+	LSMIngested    float64 // etcd_lsm_ingested_bytes_total (defrag copies ingested as files)
 	DiskReadMbps   float64 // etcd's read_bytes from storage per second (page-cache misses)
 	DiskWriteMbps  float64 // etcd's write_bytes per second
 	IOWait         float64 // machine iowait, cores
@@ -569,7 +570,7 @@ loop:
 		sum.DefragReclaimedDisk = before.DiskBackend - after.DiskBackend
 		sum.FinalDefragOOMKills = cg.OOMKills() - sum.OOMKills
 		sum.FinalDefragPeakCgroup = cg.Peak()
-		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s, OOM kills %d", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend), sum.FinalDefragOOMKills)
+		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s, ingested %s, OOM kills %d", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend), human(int64(after.LSMIngested-before.LSMIngested)), sum.FinalDefragOOMKills)
 	}
 	sum.CgroupFailcnt = cg.LimitHits()
 	if !m.Running() {
@@ -707,6 +708,7 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 			out.LSMPendingComp = mt["etcd_lsm_pending_compaction_bytes"]
 			out.GoHeapInuse, out.GoSys = mt["go_memstats_heap_inuse_bytes"], mt["go_memstats_sys_bytes"]
 			out.LSMMemtable, out.LSMBlockCache = mt["etcd_lsm_memtable_bytes"], mt["etcd_lsm_block_cache_usage_bytes"]
+			out.LSMIngested = mt["etcd_lsm_ingested_bytes_total"]
 			s.lastM = mt
 		}
 		cancel()

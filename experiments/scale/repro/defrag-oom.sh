@@ -11,7 +11,8 @@
 # benchmark tool (sequential keys, so the live data is that size), runs
 # `etcdctl defrag` while sampling etcd's VmRSS every 0.1 s, and reports
 # whether etcd survived, the defrag time, VmRSS before and at its peak during
-# defrag, and the cgroup's OOM kills. The defrag starts once the engine has
+# defrag, the cgroup's OOM kills and the bytes the layer ingested as files
+# (etcd_lsm_ingested_bytes_total). The defrag starts once the engine has
 # no compaction or flush left to do from the load. Everything lives under a temporary
 # directory and the cgroup is removed at the end. Bounded: every step has a
 # timeout. The member listens on 127.0.0.1 only.
@@ -104,6 +105,7 @@ echo "RESULT variant=$variant data=${data_mib}MiB value=${val_kib}KiB limit=${li
 sleep 1
 if kill -0 "$pid" 2>/dev/null; then
 	echo "etcd is running; after defrag: VmRSS $(rss) MiB; $(cgmem)"
+	curl -fs "$ep/metrics" | grep '^etcd_lsm_ingested_bytes_total' || true
 	"$bin/etcdctl" --endpoints $ep endpoint status -w table
 else
 	echo "etcd is GONE"
