@@ -29,7 +29,7 @@ func (tx *Tx) check(ch chan<- error) {
 		k := it.Key()
 		switch k[0] {
 		case tagBucket:
-			if len(k) == len(spillKey) {
+			if bytes.Equal(k, spillKey) {
 				ch <- errors.New("spilled writes of an uncommitted transaction")
 				continue
 			}

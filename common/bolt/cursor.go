@@ -101,7 +101,7 @@ func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
 	target := make([]byte, c.strip+len(seek))
 	copy(target, c.lower[:c.strip])
 	copy(target[c.strip:], seek)
-	if bytes.Compare(target, c.lower) < 0 {
+	if c.strip < len(c.lower) && bytes.Compare(target, c.lower) < 0 {
 		target = append(target[:0], c.lower...)
 	}
 	if c.bucket != nil && c.tx.db.layer.PointSeek {

@@ -59,10 +59,7 @@ func trackOpen(db *DB) {
 // trackClose ends db's part in collections; its kept counters stay in the
 // process's totals. The engine must still be open.
 func trackClose(db *DB) {
-	var st engine.Stats
-	if r, ok := db.eng.(engine.StatsReporter); ok {
-		st = r.Stats()
-	}
+	st, _ := engineStats(db.eng)
 	openDBsMu.Lock()
 	defer openDBsMu.Unlock()
 	delete(openDBs, db)
@@ -210,10 +207,7 @@ func (collector) Collect(ch chan<- prometheus.Metric) {
 			db.txMu.RUnlock()
 			continue
 		}
-		var st engine.Stats
-		if r, ok := db.eng.(engine.StatsReporter); ok {
-			st = r.Stats()
-		}
+		st, _ := engineStats(db.eng)
 		name := db.variant.Name
 		family[name] = db.variant.Family
 		if sums[name] == nil {

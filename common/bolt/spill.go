@@ -26,10 +26,9 @@ import (
 //     smallest key there is, and its commit deletes it in the same write as
 //     the transaction's last writes. The engine makes spilled writes
 //     durable in order, within a spill its smallest key first, and only
-//     before that
-//     last write (engine.Spiller), so a database that holds spilled writes
-//     of an uncommitted transaction also holds spillKey, and Open refuses it
-//     (ErrSpilledUncommitted) without deleting anything.
+//     before that last write (engine.Spiller), so a database that holds
+//     spilled writes of an uncommitted transaction also holds spillKey, and
+//     Open refuses it (ErrSpilledUncommitted) without deleting anything.
 //   - Rollback: the transaction writes back, from that snapshot, the old
 //     value of every key it touched, and deletes spillKey.
 //   - Size accounting: the old sizes a commit needs are read from that

@@ -24,9 +24,13 @@ func (db *DB) EngineStats() (st engine.Stats, ok bool) {
 	if !db.open.Load() || db.eng == nil {
 		return st, false
 	}
-	r, ok := db.eng.(engine.StatsReporter)
-	if !ok {
-		return st, false
+	return engineStats(db.eng)
+}
+
+// engineStats reads e's Stats when it reports them.
+func engineStats(e engine.Engine) (engine.Stats, bool) {
+	if r, ok := e.(engine.StatsReporter); ok {
+		return r.Stats(), true
 	}
-	return r.Stats(), true
+	return engine.Stats{}, false
 }

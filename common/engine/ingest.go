@@ -35,6 +35,9 @@ type Write struct {
 // A Run is used by one writer at a time; only Ingested may be called
 // concurrently.
 type Run struct {
+	// SameRun, when set, reports whether neighbouring puts a < b may share
+	// a run (engine.Options.SameRun); nil lets any puts share one.
+	SameRun  func(a, b []byte) bool
 	spans    []span // disjoint, in key order
 	ingested atomic.Int64
 }
@@ -104,42 +107,36 @@ func (r *Run) extend(run []Write) {
 	r.spans[i] = s
 }
 
-// Split partitions the writes that each yields in ascending key order into
-// runs worth ingesting and the rest (in order). A run is a longest sequence
-// of consecutive puts, each pair of neighbours of which sameRun accepts
-// (nil accepts any), whose range meets no ingested range, of at least
-// IngestMin bytes. first reports whether the smallest write is in a run: an
-// engine honouring Spiller's order then makes the runs durable before the
-// rest, and otherwise the rest first.
-func (r *Run) Split(each func(yield func(key, value []byte, deleted bool) bool), sameRun func(a, b []byte) bool) (runs [][]Write, rest []Write, first bool) {
-	var cur []Write
-	size, i, start := 0, 0, 0 // cur's bytes; the index of the write yielded next, and of cur's first
-	end := func() {
-		if len(cur) > 0 && size >= IngestMin && !r.overlaps(cur[0].Key, cur[len(cur)-1].Key) {
-			runs = append(runs, cur)
+// Split partitions writes, in ascending key order, into runs worth
+// ingesting and the rest (in order). A run is a longest sequence of
+// consecutive puts, each pair of neighbours of which SameRun accepts, whose
+// range meets no ingested range, of at least IngestMin bytes; runs are
+// subslices of writes. first reports whether the smallest write is in a
+// run: an engine honouring Spiller's order then makes the runs durable
+// before the rest, and otherwise the rest first.
+func (r *Run) Split(writes []Write) (runs [][]Write, rest []Write, first bool) {
+	start, size := 0, 0 // the current sequence of puts is writes[start:i], size bytes
+	end := func(i int) {
+		if i > start && size >= IngestMin && !r.overlaps(writes[start].Key, writes[i-1].Key) {
+			runs = append(runs, writes[start:i])
 			first = first || start == 0
 		} else {
-			rest = append(rest, cur...)
+			rest = append(rest, writes[start:i]...)
 		}
-		cur, size = nil, 0
 	}
-	each(func(k, v []byte, deleted bool) bool {
-		defer func() { i++ }()
-		if deleted {
-			end()
-			rest = append(rest, Write{Key: k, Deleted: true})
-			return true
+	for i, w := range writes {
+		if w.Deleted {
+			end(i)
+			rest = append(rest, w)
+			start, size = i+1, 0
+			continue
 		}
-		if len(cur) > 0 && sameRun != nil && !sameRun(cur[len(cur)-1].Key, k) {
-			end()
+		if i > start && r.SameRun != nil && !r.SameRun(writes[i-1].Key, w.Key) {
+			end(i)
+			start, size = i, 0
 		}
-		if len(cur) == 0 {
-			start = i
-		}
-		cur = append(cur, Write{Key: k, Value: v})
-		size += len(k) + len(v)
-		return true
-	})
-	end()
+		size += len(w.Key) + len(w.Value)
+	}
+	end(len(writes))
 	return runs, rest, first
 }

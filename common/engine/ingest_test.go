@@ -6,17 +6,6 @@ import (
 	"testing"
 )
 
-// writes yields ws in order.
-func writes(ws []Write) func(yield func(k, v []byte, deleted bool) bool) {
-	return func(yield func(k, v []byte, deleted bool) bool) {
-		for _, w := range ws {
-			if !yield(w.Key, w.Value, w.Deleted) {
-				return
-			}
-		}
-	}
-}
-
 // puts makes n puts of prefix%05d with values of size bytes.
 func puts(prefix string, from, n, size int) []Write {
 	var ws []Write
@@ -38,8 +27,8 @@ func TestSplit(t *testing.T) {
 	in = append(in, Write{Key: []byte("b1"), Deleted: true})
 	in = append(in, puts("c", 0, 300, 4096)...) // a run
 	in = append(in, puts("d", 0, 10, 4096)...)  // small: rest
-	var r Run
-	runs, rest, first := r.Split(writes(in), samePrefix)
+	r := Run{SameRun: samePrefix}
+	runs, rest, first := r.Split(in)
 	if len(runs) != 2 || first {
 		t.Fatalf("%d runs, first %v; want 2 runs not holding the smallest write", len(runs), first)
 	}
@@ -63,17 +52,17 @@ func TestSplit(t *testing.T) {
 	// Once ingested, the ranges refuse overlapping runs; the gaps do not.
 	r.extend(runs[0])
 	r.extend(runs[1])
-	runs, _, _ = r.Split(writes(puts("b", 100, 300, 4096)), samePrefix)
+	runs, _, _ = r.Split(puts("b", 100, 300, 4096))
 	if len(runs) != 0 {
 		t.Fatal("a run over an ingested range was taken")
 	}
-	runs, _, first = r.Split(writes(puts("b", 300, 300, 4096)), samePrefix)
+	runs, _, first = r.Split(puts("b", 300, 300, 4096))
 	if len(runs) != 1 || !first {
 		t.Fatalf("a run after the ingested range: %d runs, first %v", len(runs), first)
 	}
 	// Without sameRun, everything from the first put is one run.
 	var any Run
-	runs, rest, first = any.Split(writes(in), nil)
+	runs, rest, first = any.Split(in)
 	if len(runs) != 2 || !first || len(rest) != 1 {
 		t.Fatalf("without sameRun: %d runs, %d others, first %v; want the delete to split two runs", len(runs), len(rest), first)
 	}

@@ -16,7 +16,7 @@ package engine
 //     those of every earlier Spill of the transaction are too, and within
 //     one Spill the write to its smallest key is on disk no later than any
 //     other (an engine may make a Spill durable in parts, such as a sorted
-//     run ingested as a file and the rest: RunFirst).
+//     run ingested as a file and the rest: Run.Split).
 //   - Commit keeps its contract for all the transaction's writes: once it
 //     returns they are durable (unless NoSync). The writes made after the
 //     last Spill reach the disk only after every spilled write has: a crash

@@ -24,8 +24,7 @@ type Ingester struct {
 	env  *grocksdb.EnvOptions
 	io   *grocksdb.IngestExternalFileOptions
 	// Run is the key ranges ingested since Open.
-	Run     engine.Run
-	sameRun func(a, b []byte) bool // engine.Options.SameRun
+	Run engine.Run
 }
 
 // NewIngester returns an Ingester into db, whose directory is dir, writing
@@ -34,19 +33,9 @@ type Ingester struct {
 func NewIngester(db *grocksdb.DB, dir string, opts *grocksdb.Options, o engine.Options) *Ingester {
 	io := grocksdb.NewDefaultIngestExternalFileOptions()
 	io.SetMoveFiles(true)
-	return &Ingester{
-		db:      db,
-		dir:     dir,
-		opts:    opts.Clone(),
-		env:     grocksdb.NewDefaultEnvOptions(),
-		io:      io,
-		sameRun: o.SameRun,
-	}
-}
-
-// Split is Run.Split with the database's SameRun.
-func (in *Ingester) Split(each func(yield func(key, value []byte, deleted bool) bool)) (runs [][]engine.Write, rest []engine.Write, first bool) {
-	return in.Run.Split(each, in.sameRun)
+	in := &Ingester{db: db, dir: dir, opts: opts.Clone(), env: grocksdb.NewDefaultEnvOptions(), io: io}
+	in.Run.SameRun = o.SameRun
+	return in
 }
 
 // Ingest ingests runs, puts in strictly ascending key order that do not

@@ -110,9 +110,7 @@ func TestIngesterFailureLeavesNothing(t *testing.T) {
 	mustGet(t, db, ro, "b", "")
 	mustGet(t, db, ro, "x", "")
 	requireNoIngestFiles(t, dir)
-	if runs, _, _ := in.Run.Split(func(yield func(k, v []byte, d bool) bool) {
-		yield([]byte("x"), make([]byte, engine.IngestMin), false)
-	}, nil); len(runs) != 1 {
+	if runs, _, _ := in.Run.Split([]engine.Write{{Key: []byte("x"), Value: make([]byte, engine.IngestMin)}}); len(runs) != 1 {
 		t.Fatal("a failed ingestion was recorded as ingested")
 	}
 	if err := in.Ingest(nil); err != nil {

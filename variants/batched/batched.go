@@ -156,7 +156,12 @@ func (s *Engine) takeRuns() (runs [][]engine.Write, first bool) {
 	if in == nil {
 		return nil, false
 	}
-	runs, rest, first := in.Split(s.buf.Ascend)
+	ws := make([]engine.Write, 0, s.buf.Len())
+	s.buf.Ascend(func(k, v []byte, deleted bool) bool {
+		ws = append(ws, engine.Write{Key: k, Value: v, Deleted: deleted})
+		return true
+	})
+	runs, rest, first := in.Run.Split(ws)
 	if len(runs) == 0 {
 		return nil, false
 	}

@@ -14,11 +14,11 @@ import (
 	"etcd-lsm/common/engine"
 )
 
-// A spilling transaction's puts that continue the database's ascending run
-// of ingested keys (etcd's defrag copies in key order) are written as an
-// sstable and ingested into the last level: each byte is written once,
-// instead of to the WAL, a memtable flush and every compaction down the
-// levels (engine.Run).
+// A spilling transaction's runs of puts that meet nothing ingested before
+// (etcd's defrag copies each bucket in key order) are written as sstables
+// and ingested into the last level: each byte is written once, instead of
+// to the WAL, a memtable flush and every compaction down the levels
+// (engine.Run).
 
 // sortedWrites returns the batch's writes in key order, the last write to
 // a key winning. They alias the batch, which must stay open while they are
@@ -64,13 +64,7 @@ func (s *store) takeRuns(b *pebble.Batch) (runs [][]engine.Write, rest *pebble.B
 	if err != nil {
 		return nil, nil, false, err
 	}
-	runs, others, first := s.run.Split(func(yield func(k, v []byte, deleted bool) bool) {
-		for _, w := range ws {
-			if !yield(w.Key, w.Value, w.Deleted) {
-				return
-			}
-		}
-	}, s.sameRun)
+	runs, others, first := s.run.Split(ws)
 	if len(runs) == 0 {
 		return nil, nil, false, nil
 	}

@@ -61,7 +61,9 @@ func Open(dir string, o engine.Options) (engine.Engine, error) {
 		wo = pebble.NoSync
 	}
 	disk := &diskusage.Cached{Measure: func() int64 { return int64(db.Metrics().DiskSpaceUsage()) }, MaxAge: time.Second}
-	return &store{db: db, wo: wo, readOnly: o.ReadOnly, syncs: syncs, disk: disk, dir: dir, fs: opts.FS, opts: opts, sameRun: o.SameRun}, nil
+	s := &store{db: db, wo: wo, readOnly: o.ReadOnly, syncs: syncs, disk: disk, dir: dir, fs: opts.FS, opts: opts}
+	s.run.SameRun = o.SameRun
+	return s, nil
 }
 
 type store struct {
@@ -74,7 +76,6 @@ type store struct {
 	fs       vfs.FS
 	opts     *pebble.Options
 	run      engine.Run // the key ranges ingested since Open (ingest.go)
-	sameRun  func(a, b []byte) bool
 }
 
 // getter is what a DB, a Snapshot and a Batch have in common.
