@@ -18,6 +18,7 @@ type Stats struct {
 	Snapshots              int64   // engine snapshots open
 	FilesPerLevel          []int64 // SST files at each level, level 0 first
 	IngestedBytes          int64   // cumulative key and value bytes of spilled runs ingested as files (Run)
+	IngestedFiles          int64   // cumulative files those runs made
 
 	Has struct{ CacheHits, Stalls, WALSyncs bool }
 }

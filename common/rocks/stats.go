@@ -51,6 +51,7 @@ func (s *Store) Stats() engine.Stats {
 	}
 	if s.ingest != nil {
 		st.IngestedBytes = s.ingest.Run.Ingested()
+		st.IngestedFiles = s.ingest.Run.IngestedFiles()
 	}
 	if s.stats != nil {
 		t := tickers(s.stats.GetStatisticsString())

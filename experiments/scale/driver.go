@@ -405,6 +405,7 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 		Env:          append(append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...), build.Env...),
 		StartTimeout: 2 * time.Minute,
 		StopTimeout:  60 * time.Second,
+		Keep:         cfg.Keep,
 		Logf:         func(f string, a ...any) { r.logf(f, a...) },
 	}
 	c, err := cluster.New(ccfg)
@@ -560,7 +561,41 @@ loop:
 	// One defrag at the end: how much an operator gets back and what it costs.
 	if cfg.FinalDefrag && m.Running() && ctx.Err() == nil {
 		before := final
+		// Keep sampling while the defrag runs: where its time goes (CPU,
+		// disk reads, page cache) is what the timeseries is for.
+		dctx, stopSampling := context.WithCancel(ctx)
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			t := time.NewTicker(cfg.SampleEvery)
+			defer t.Stop()
+			lastPrint := time.Now()
+			for {
+				select {
+				case <-dctx.Done():
+					return
+				case <-t.C:
+				}
+				s := smp.take(dctx, "final-defrag")
+				if time.Since(lastPrint) >= cfg.PrintEvery {
+					lastPrint = time.Now()
+					r.logf("t=%4.0fs defrag: rss %s (anon %s, go heap %s) cgroup %s (cache %s)  read %.0fMB/s write %.0fMB/s cpu %.2f (sys %.2f) iowait %.2f  ingested %s",
+						s.T, human(s.RSS), human(s.CgroupRSS), human(int64(s.GoHeapInuse)), human(s.CgroupUsage), human(s.CgroupCache),
+						s.DiskReadMbps, s.DiskWriteMbps, s.EtcdCPU, s.EtcdSysCPU, s.IOWait, human(int64(s.LSMIngested-before.LSMIngested)))
+				}
+			}
+		}()
+		prof := r.startProfile(m.Pid())
+		c0 := readCounters(m.Pid())
 		w := r.defrag(ctx, cli, m, "final-defrag")
+		if c1 := readCounters(m.Pid()); c0.etcdOK && c1.etcdOK && c0.ioOK && c1.ioOK {
+			sum.FinalDefragCPUS = c1.etcd.Total() - c0.etcd.Total()
+			sum.FinalDefragReadMB = float64(c1.io.Read-c0.io.Read) / 1e6
+			sum.FinalDefragWriteMB = float64(c1.io.Write-c0.io.Write) / 1e6
+		}
+		prof.stop()
+		stopSampling()
+		<-sampled
 		time.Sleep(500 * time.Millisecond) // let an OOM kill be seen
 		after := smp.take(ctx, "after-defrag")
 		sum.FinalDefragS = w.End - w.Start
@@ -570,7 +605,7 @@ loop:
 		sum.DefragReclaimedDisk = before.DiskBackend - after.DiskBackend
 		sum.FinalDefragOOMKills = cg.OOMKills() - sum.OOMKills
 		sum.FinalDefragPeakCgroup = cg.Peak()
-		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s, ingested %s, OOM kills %d", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend), human(int64(after.LSMIngested-before.LSMIngested)), sum.FinalDefragOOMKills)
+		r.logf("final defrag took %.1fs: db %s -> %s, disk %s -> %s, ingested %s, etcd CPU %.1fs, read %.0fMB, written %.0fMB, OOM kills %d", sum.FinalDefragS, human(before.DBSize), human(after.DBSize), human(before.DiskBackend), human(after.DiskBackend), human(int64(after.LSMIngested-before.LSMIngested)), sum.FinalDefragCPUS, sum.FinalDefragReadMB, sum.FinalDefragWriteMB, sum.FinalDefragOOMKills)
 	}
 	sum.CgroupFailcnt = cg.LimitHits()
 	if !m.Running() {
@@ -621,6 +656,7 @@ type sampler struct {
 	lastT  float64
 	lastOp int
 	lastM  map[string]float64
+	status [3]int64 // the last Status: db size, in use, revision
 	last   counters
 }
 
@@ -691,10 +727,16 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 	out.Errors = r.errs.Load()
 
 	if s.m.Running() {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if st, err := s.cli.Status(cctx, s.m.ClientURL); err == nil {
-			out.DBSize, out.DBSizeInUse, out.Revision = st.DbSize, st.DbSizeInUse, st.Header.Revision
+		// Separate deadlines: etcd answers Status only after a defrag, and
+		// the metrics are what shows the defrag's progress.
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if st, err := s.cli.Status(sctx, s.m.ClientURL); err == nil {
+			s.status = [3]int64{st.DbSize, st.DbSizeInUse, st.Header.Revision}
 		}
+		// The last answer stands for a Status that timed out.
+		out.DBSize, out.DBSizeInUse, out.Revision = s.status[0], s.status[1], s.status[2]
+		cancel()
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if mt, err := measure.Scrape(cctx, s.m.ClientURL+"/metrics"); err == nil {
 			dsum := mt["etcd_disk_backend_commit_duration_seconds_sum"] - s.lastM["etcd_disk_backend_commit_duration_seconds_sum"]
 			dcnt := mt["etcd_disk_backend_commit_duration_seconds_count"] - s.lastM["etcd_disk_backend_commit_duration_seconds_count"]

@@ -53,7 +53,12 @@ type Config struct {
 	ResultsDir     string
 	DefragTimeout  time.Duration
 	FinalDefrag    bool
-	EngineEnv      []string // for every engine, after GOMEMLIMIT
+	// PerfFinalDefrag profiles etcd with perf during the final defrag and
+	// writes perf-final-defrag-<engine>.txt to the results directory.
+	PerfFinalDefrag bool
+	// Keep leaves each member's data directory in place (diagnosis).
+	Keep      bool
+	EngineEnv []string // for every engine, after GOMEMLIMIT
 	// Builds maps an engine label to the build it runs and that engine's
 	// own environment (after EngineEnv), for labels given as
 	// "label=build:ENV=value,..."; a plain label is the build of that name.
@@ -142,6 +147,8 @@ func run(args []string) error {
 	compact := fs.Duration("compact-every", 0, "MVCC compaction interval (default by mode)")
 	seed := fs.Uint64("seed", 0, "workload seed (default fixed)")
 	extraFlags := fs.String("etcd-flags", "", "extra etcd flags for every engine (space separated), e.g. --enable-pprof")
+	perfDefrag := fs.Bool("perf-final-defrag", false, "profile etcd with perf (whole process, 99 Hz) during the final defrag; the report goes to perf-final-defrag-<engine>.txt")
+	keep := fs.Bool("keep", false, "leave each member's data directory in place after its run (to read the engine's own logs)")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -162,6 +169,8 @@ func run(args []string) error {
 		return err
 	}
 	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
+	cfg.PerfFinalDefrag = *perfDefrag
+	cfg.Keep = *keep
 	if *binRoot == "" {
 		*binRoot = filepath.Join("..", "bin")
 	}

@@ -184,6 +184,12 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		}
 		return fmt.Sprintf("%.1f / %s → %s%s", s.FinalDefragS, gib(s.FinalDisk), gib(s.DiskAfterDefrag), e)
 	})
+	row("final defrag: etcd CPU (s) / storage read / written (MB)", func(s Summary) string {
+		if s.FinalDefragS == 0 {
+			return "not run"
+		}
+		return fmt.Sprintf("%.1f / %.0f / %.0f", s.FinalDefragCPUS, s.FinalDefragReadMB, s.FinalDefragWriteMB)
+	})
 	row("errors / txn conflicts / watch events", func(s Summary) string { return fmt.Sprintf("%d / %d / %d", s.Errors, s.Conflicts, s.WatchEvents) })
 	row("etcd CPU / other processes' CPU (cores, mean of the run)", func(s Summary) string { return fmt.Sprintf("%.2f / %.2f", s.EtcdCPUMean, s.OtherCPUMean) })
 	row("update phase: etcd CPU (of which kernel) / storage reads MB/s", func(s Summary) string {

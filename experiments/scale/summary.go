@@ -61,6 +61,9 @@ type Summary struct {
 	DefragReclaimedDisk      int64
 	FinalDefragOOMKills      int64
 	FinalDefragPeakCgroup    int64
+	FinalDefragCPUS          float64 // etcd's CPU seconds during the final defrag
+	FinalDefragReadMB        float64 // etcd's storage reads during it (MB)
+	FinalDefragWriteMB       float64 // and writes
 	WatchEvents              int64
 	WatchRestarts            int64
 	OtherCPUMean             float64 // cores used by other processes, mean

@@ -89,7 +89,14 @@ func (t *txn) Commit() error {
 	if s.buf.Len() == 0 {
 		return nil
 	}
-	return s.write(s.WO)
+	if err := s.write(s.WO); err != nil || !t.spilled {
+		return err
+	}
+	// What a spilled transaction leaves in the memtable (the layer's
+	// spill marker, the smallest key there is, and its deletion) gets a
+	// level-0 file of its own: flushed with later writes, it would make
+	// their file span every ingested one (engine.IngestMin).
+	return rocks.FlushWait(s.DB)
 }
 
 // Buffered is the key and value bytes the buffer holds.
@@ -109,6 +116,16 @@ func (t *txn) Spill() error {
 	s := t.s
 	if s.buf.Len() == 0 {
 		return nil
+	}
+	if !t.spilled {
+		// What the memtable holds from before (on a new database, the
+		// layer's format key, the largest key there is) gets a level-0
+		// file of its own: flushed with the spill marker, the smallest,
+		// it would make a file spanning every file ingested later, and
+		// each compaction of it would rewrite them all.
+		if err := rocks.FlushWait(s.DB); err != nil {
+			return err
+		}
 	}
 	t.spilled = true
 	runs, runsFirst := s.takeRuns()

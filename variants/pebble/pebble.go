@@ -159,6 +159,7 @@ func (s *store) Stats() engine.Stats {
 	}
 	st.WALSyncs = s.syncs.n.Load()
 	st.IngestedBytes = s.run.Ingested()
+	st.IngestedFiles = s.run.IngestedFiles()
 	st.Has.CacheHits, st.Has.WALSyncs = true, true
 	for _, l := range m.Levels {
 		st.FilesPerLevel = append(st.FilesPerLevel, l.TablesCount)
@@ -212,7 +213,15 @@ func (t *txn) Commit() error {
 		}
 	}
 	err := t.b.Commit(t.wo)
+	spilled := t.spilled
 	t.Rollback()
+	if err == nil && spilled {
+		// The spill marker (the smallest key there is) and its deletion
+		// get a flushed file of their own: flushed with later writes, the
+		// marker would make that file span every ingested one
+		// (engine.IngestMin).
+		err = t.db.Flush()
+	}
 	return err
 }
 
@@ -231,6 +240,16 @@ func (t *txn) Buffered() int { return t.b.Len() }
 func (t *txn) Spill() error {
 	if t.b.Empty() {
 		return nil
+	}
+	if !t.spilled {
+		// What the memtable holds from before (on a new database, the
+		// layer's format key, the largest key there is) gets a flushed
+		// file of its own: flushed with the spill marker, the smallest,
+		// it would make a file spanning every file ingested later, and
+		// each compaction of it would rewrite them all.
+		if err := t.db.Flush(); err != nil {
+			return err
+		}
 	}
 	t.spilled = true
 	runs, rest, runsFirst, err := t.s.takeRuns(t.b)

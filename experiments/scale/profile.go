@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// profile is a perf recording of the etcd process; a nil profile does nothing.
+type profile struct {
+	r    *engineRun
+	cmd  *exec.Cmd
+	data string
+}
+
+// startProfile starts perf on pid when the run asks for it (-perf-final-defrag).
+// perf's absence or failure is logged and the run goes on without a profile.
+func (r *engineRun) startProfile(pid int) *profile {
+	if !r.cfg.PerfFinalDefrag || r.cfg.ResultsDir == "" {
+		return nil
+	}
+	f, err := os.CreateTemp("", "scale-perf-*.data")
+	if err != nil {
+		r.logf("perf: %v", err)
+		return nil
+	}
+	f.Close()
+	cmd := exec.Command("perf", "record", "-q", "-F", "99", "-g", "-p", strconv.Itoa(pid), "-o", f.Name())
+	if err := cmd.Start(); err != nil {
+		r.logf("perf: %v (install linux-perf for -perf-final-defrag)", err)
+		os.Remove(f.Name())
+		return nil
+	}
+	return &profile{r: r, cmd: cmd, data: f.Name()}
+}
+
+// stop ends the recording and writes a flat report (by library and symbol,
+// self time) to the results directory.
+func (p *profile) stop() {
+	if p == nil {
+		return
+	}
+	defer os.Remove(p.data)
+	p.cmd.Process.Signal(syscall.SIGINT)
+	p.cmd.Wait()
+	out := filepath.Join(p.r.cfg.ResultsDir, "perf-final-defrag-"+p.r.engine+".txt")
+	var rep []byte
+	for _, sort := range []string{"dso", "dso,sym"} {
+		b, err := exec.Command("perf", "report", "-i", p.data, "--stdio", "--no-children",
+			"--sort", sort, "--percent-limit", "0.3", "-g", "none").Output()
+		if err != nil {
+			p.r.logf("perf report: %v", err)
+			return
+		}
+		rep = append(rep, b...)
+	}
+	if err := os.WriteFile(out, rep, 0o644); err != nil {
+		p.r.logf("perf report: %v", err)
+		return
+	}
+	p.r.logf("perf profile of the final defrag: %s", out)
+}
