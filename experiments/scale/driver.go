@@ -489,6 +489,8 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 	deadline := time.After(cfg.MaxDuration)
 	lastPrint := time.Time{}
 	var steadyStart time.Time
+	var steadyProf *profile
+	steadyDone := false
 loop:
 	for i := 0; ; i++ {
 		select {
@@ -503,6 +505,18 @@ loop:
 		s := smp.take(ctx, gen.Phase().String())
 		if s.Phase == "steady" && steadyStart.IsZero() {
 			steadyStart = time.Now()
+		}
+		// -perf-steady: one profile of the update-heavy phase, from a
+		// minute in (after the first MVCC compaction has begun).
+		if cfg.PerfSteady > 0 && !steadyStart.IsZero() {
+			switch in := time.Since(steadyStart); {
+			case steadyProf == nil && !steadyDone && in >= time.Minute:
+				steadyProf = r.startProfile(pid, "steady")
+				steadyDone = steadyProf == nil
+			case steadyProf != nil && in >= time.Minute+cfg.PerfSteady:
+				steadyProf.stop()
+				steadyProf, steadyDone = nil, true
+			}
 		}
 		if time.Since(lastPrint) >= cfg.PrintEvery {
 			lastPrint = time.Now()
@@ -527,6 +541,7 @@ loop:
 		}
 	}
 	tick.Stop()
+	steadyProf.stop() // when the run ended first
 	stopGen.Store(true)
 	end := r.since()
 	// Let in-flight requests finish (bounded; at once when etcd is gone),
@@ -585,7 +600,10 @@ loop:
 				}
 			}
 		}()
-		prof := r.startProfile(m.Pid())
+		var prof *profile
+		if cfg.PerfFinalDefrag {
+			prof = r.startProfile(m.Pid(), "final-defrag")
+		}
 		c0 := readCounters(m.Pid())
 		w := r.defrag(ctx, cli, m, "final-defrag")
 		if c1 := readCounters(m.Pid()); c0.etcdOK && c1.etcdOK && c0.ioOK && c1.ioOK {

@@ -56,6 +56,9 @@ type Config struct {
 	// PerfFinalDefrag profiles etcd with perf during the final defrag and
 	// writes perf-final-defrag-<engine>.txt to the results directory.
 	PerfFinalDefrag bool
+	// PerfSteady, when positive, profiles etcd with perf for that long in
+	// the update-heavy phase, from a minute in: perf-steady-<engine>.txt.
+	PerfSteady time.Duration
 	// Keep leaves each member's data directory in place (diagnosis).
 	Keep      bool
 	EngineEnv []string // for every engine, after GOMEMLIMIT
@@ -149,6 +152,7 @@ func run(args []string) error {
 	extraFlags := fs.String("etcd-flags", "", "extra etcd flags for every engine (space separated), e.g. --enable-pprof")
 	perfDefrag := fs.Bool("perf-final-defrag", false, "profile etcd with perf (whole process, 99 Hz) during the final defrag; the report goes to perf-final-defrag-<engine>.txt")
 	keep := fs.Bool("keep", false, "leave each member's data directory in place after its run (to read the engine's own logs)")
+	perfSteady := fs.Duration("perf-steady", 0, "profile etcd with perf (whole process, 99 Hz) for this long in the update-heavy phase, from a minute in; the report goes to perf-steady-<engine>.txt")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -170,6 +174,7 @@ func run(args []string) error {
 	}
 	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
 	cfg.PerfFinalDefrag = *perfDefrag
+	cfg.PerfSteady = *perfSteady
 	cfg.Keep = *keep
 	if *binRoot == "" {
 		*binRoot = filepath.Join("..", "bin")

@@ -11,14 +11,16 @@ import (
 // profile is a perf recording of the etcd process; a nil profile does nothing.
 type profile struct {
 	r    *engineRun
+	name string
 	cmd  *exec.Cmd
 	data string
 }
 
-// startProfile starts perf on pid when the run asks for it (-perf-final-defrag).
-// perf's absence or failure is logged and the run goes on without a profile.
-func (r *engineRun) startProfile(pid int) *profile {
-	if !r.cfg.PerfFinalDefrag || r.cfg.ResultsDir == "" {
+// startProfile starts perf on pid; stop writes perf-<name>-<engine>.txt to
+// the results directory. perf's absence or failure is logged and the run
+// goes on without a profile.
+func (r *engineRun) startProfile(pid int, name string) *profile {
+	if r.cfg.ResultsDir == "" {
 		return nil
 	}
 	f, err := os.CreateTemp("", "scale-perf-*.data")
@@ -29,11 +31,12 @@ func (r *engineRun) startProfile(pid int) *profile {
 	f.Close()
 	cmd := exec.Command("perf", "record", "-q", "-F", "99", "-g", "-p", strconv.Itoa(pid), "-o", f.Name())
 	if err := cmd.Start(); err != nil {
-		r.logf("perf: %v (install linux-perf for -perf-final-defrag)", err)
+		r.logf("perf: %v (install linux-perf to profile)", err)
 		os.Remove(f.Name())
 		return nil
 	}
-	return &profile{r: r, cmd: cmd, data: f.Name()}
+	r.logf("perf: profiling the %s", name)
+	return &profile{r: r, name: name, cmd: cmd, data: f.Name()}
 }
 
 // stop ends the recording and writes a flat report (by library and symbol,
@@ -45,7 +48,7 @@ func (p *profile) stop() {
 	defer os.Remove(p.data)
 	p.cmd.Process.Signal(syscall.SIGINT)
 	p.cmd.Wait()
-	out := filepath.Join(p.r.cfg.ResultsDir, "perf-final-defrag-"+p.r.engine+".txt")
+	out := filepath.Join(p.r.cfg.ResultsDir, "perf-"+p.name+"-"+p.r.engine+".txt")
 	var rep []byte
 	for _, sort := range []string{"dso", "dso,sym"} {
 		b, err := exec.Command("perf", "report", "-i", p.data, "--stdio", "--no-children",
@@ -60,5 +63,5 @@ func (p *profile) stop() {
 		p.r.logf("perf report: %v", err)
 		return
 	}
-	p.r.logf("perf profile of the final defrag: %s", out)
+	p.r.logf("perf profile of the %s: %s", p.name, out)
 }
