@@ -19,14 +19,11 @@ import (
 
 // IngestMin is the size from which a run always gets a file of its own.
 // Smaller runs get one too, up to SmallRuns of them per Split: left to the
-// memtable, they would share a flushed level-0 file with whatever else it
-// holds (the layer's spill marker, the smallest key there is), and a
-// level-0 file whose range spans ingested files makes compaction rewrite
-// them all. In the scale workload's final defrag the small tails of etcd's
-// 10,000-put transactions did that after nearly every commit: 2.5 GB
-// compacted for a 0.36 GiB copy, 105 s
-// (experiments/results/scale-20261130T155518Z-full). SmallRuns bounds the
-// files a transaction of puts interleaved with deletes can make.
+// memtable, they would share a flushed file with the layer's spill marker
+// and make it span the ingested files (Spiller); in the scale workload's
+// final defrag the small tails of etcd's 10,000-put transactions did that
+// after nearly every commit. SmallRuns bounds the files a transaction of
+// puts interleaved with deletes can make.
 const (
 	IngestMin = 1 << 20
 	SmallRuns = 16

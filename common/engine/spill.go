@@ -22,6 +22,15 @@ package engine
 //     last Spill reach the disk only after every spilled write has: a crash
 //     that keeps any of them keeps all spilled writes, with or without
 //     NoSync.
+//
+// An engine that ingests runs (Run) also keeps what a spilling transaction
+// leaves in its memtable out of files shared with other writes: it flushes
+// the memtable before the first Spill and after a spilled Commit. The
+// layer's spill marker is the smallest key there is, and a new database's
+// format key the largest; flushed together, or the marker with any other
+// key, they make a level-0 file whose range spans the ingested files, and
+// every compaction of it rewrites them all (a 0.36 GiB defrag copy wrote
+// 2.5 GB: experiments/results/scale-20261130T160601Z-full/NOTES.md).
 type Spiller interface {
 	// Buffered is the number of bytes of keys and values written since
 	// Begin or the last Spill: what the transaction holds in memory for them.

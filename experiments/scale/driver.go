@@ -490,7 +490,7 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 	lastPrint := time.Time{}
 	var steadyStart time.Time
 	var steadyProf *profile
-	steadyDone := false
+	steadyProfiled := false
 loop:
 	for i := 0; ; i++ {
 		select {
@@ -510,12 +510,11 @@ loop:
 		// minute in (after the first MVCC compaction has begun).
 		if cfg.PerfSteady > 0 && !steadyStart.IsZero() {
 			switch in := time.Since(steadyStart); {
-			case steadyProf == nil && !steadyDone && in >= time.Minute:
-				steadyProf = r.startProfile(pid, "steady")
-				steadyDone = steadyProf == nil
+			case !steadyProfiled && in >= time.Minute:
+				steadyProf, steadyProfiled = r.startProfile(pid, "steady"), true
 			case steadyProf != nil && in >= time.Minute+cfg.PerfSteady:
 				steadyProf.stop()
-				steadyProf, steadyDone = nil, true
+				steadyProf = nil
 			}
 		}
 		if time.Since(lastPrint) >= cfg.PrintEvery {
@@ -674,9 +673,12 @@ type sampler struct {
 	lastT  float64
 	lastOp int
 	lastM  map[string]float64
-	status [3]int64 // the last Status: db size, in use, revision
+	status status // the last Status answered
 	last   counters
 }
+
+// status is what the sampler keeps of etcd's Status.
+type status struct{ dbSize, inUse, revision int64 }
 
 func newSampler(r *engineRun, c *cluster.Cluster, m *cluster.Member, cg *cluster.MemCgroup, cli *clientv3.Client) *sampler {
 	s := &sampler{r: r, c: c, m: m, cg: cg, cli: cli, pid: m.Pid()}
@@ -749,10 +751,10 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 		// the metrics are what shows the defrag's progress.
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if st, err := s.cli.Status(sctx, s.m.ClientURL); err == nil {
-			s.status = [3]int64{st.DbSize, st.DbSizeInUse, st.Header.Revision}
+			s.status = status{st.DbSize, st.DbSizeInUse, st.Header.Revision}
 		}
 		// The last answer stands for a Status that timed out.
-		out.DBSize, out.DBSizeInUse, out.Revision = s.status[0], s.status[1], s.status[2]
+		out.DBSize, out.DBSizeInUse, out.Revision = s.status.dbSize, s.status.inUse, s.status.revision
 		cancel()
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if mt, err := measure.Scrape(cctx, s.m.ClientURL+"/metrics"); err == nil {

@@ -92,11 +92,7 @@ func (t *txn) Commit() error {
 	if err := s.write(s.WO); err != nil || !t.spilled {
 		return err
 	}
-	// What a spilled transaction leaves in the memtable (the layer's
-	// spill marker, the smallest key there is, and its deletion) gets a
-	// level-0 file of its own: flushed with later writes, it would make
-	// their file span every ingested one (engine.IngestMin).
-	return rocks.FlushWait(s.DB)
+	return rocks.FlushWait(s.DB) // the marker apart from later writes (engine.Spiller)
 }
 
 // Buffered is the key and value bytes the buffer holds.
@@ -118,11 +114,7 @@ func (t *txn) Spill() error {
 		return nil
 	}
 	if !t.spilled {
-		// What the memtable holds from before (on a new database, the
-		// layer's format key, the largest key there is) gets a level-0
-		// file of its own: flushed with the spill marker, the smallest,
-		// it would make a file spanning every file ingested later, and
-		// each compaction of it would rewrite them all.
+		// Earlier writes apart from the spill marker (engine.Spiller).
 		if err := rocks.FlushWait(s.DB); err != nil {
 			return err
 		}

@@ -216,11 +216,7 @@ func (t *txn) Commit() error {
 	spilled := t.spilled
 	t.Rollback()
 	if err == nil && spilled {
-		// The spill marker (the smallest key there is) and its deletion
-		// get a flushed file of their own: flushed with later writes, the
-		// marker would make that file span every ingested one
-		// (engine.IngestMin).
-		err = t.db.Flush()
+		err = t.db.Flush() // the marker apart from later writes (engine.Spiller)
 	}
 	return err
 }
@@ -242,11 +238,7 @@ func (t *txn) Spill() error {
 		return nil
 	}
 	if !t.spilled {
-		// What the memtable holds from before (on a new database, the
-		// layer's format key, the largest key there is) gets a flushed
-		// file of its own: flushed with the spill marker, the smallest,
-		// it would make a file spanning every file ingested later, and
-		// each compaction of it would rewrite them all.
+		// Earlier writes apart from the spill marker (engine.Spiller).
 		if err := t.db.Flush(); err != nil {
 			return err
 		}
