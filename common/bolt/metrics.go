@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"etcd-lsm/common/archive"
 	"etcd-lsm/common/engine"
 )
 
@@ -60,6 +61,7 @@ func trackOpen(db *DB) {
 // process's totals. The engine must still be open.
 func trackClose(db *DB) {
 	st, _ := engineStats(db.eng)
+	r := readingOf(db, &st)
 	openDBsMu.Lock()
 	defer openDBsMu.Unlock()
 	delete(openDBs, db)
@@ -67,7 +69,7 @@ func trackClose(db *DB) {
 		if !m.kept {
 			continue
 		}
-		if v, ok := m.value(db, &st); ok {
+		if v, ok := m.value(r); ok {
 			if closedSums[db.variant.Name] == nil {
 				closedSums[db.variant.Name] = make([]float64, len(metrics))
 			}
@@ -84,24 +86,37 @@ type metric struct {
 	desc *prometheus.Desc
 	kind prometheus.ValueType
 	// value reads the metric from one database; ok false skips it.
-	value func(db *DB, s *engine.Stats) (v float64, ok bool)
+	value func(r reading) (v float64, ok bool)
 	// kept: a counter of the process, to which a database's count still
 	// adds after it is closed (etcd closes its defrag copy at once).
 	kept bool
 }
 
-func gauge(name, help string, value func(*DB, *engine.Stats) (float64, bool)) metric {
+// reading is what one collection reads of one database: the layer's
+// totals are loaded once, so that every series of a collection describes
+// the same committed state even while commits go on.
+type reading struct {
+	db     *DB
+	totals archive.Totals
+	st     *engine.Stats
+}
+
+func readingOf(db *DB, st *engine.Stats) reading {
+	return reading{db: db, totals: db.state.Load().totals, st: st}
+}
+
+func gauge(name, help string, value func(reading) (float64, bool)) metric {
 	return metric{desc: prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), kind: prometheus.GaugeValue, value: value}
 }
 
 func kept(m metric) metric { m.kept = true; return m }
 
-func counter(name, help string, value func(*DB, *engine.Stats) (float64, bool)) metric {
+func counter(name, help string, value func(reading) (float64, bool)) metric {
 	return metric{desc: prometheus.NewDesc("etcd_lsm_"+name, help, []string{"variant"}, nil), kind: prometheus.CounterValue, value: value}
 }
 
-func always(f func(*DB, *engine.Stats) float64) func(*DB, *engine.Stats) (float64, bool) {
-	return func(db *DB, s *engine.Stats) (float64, bool) { return f(db, s), true }
+func always(f func(reading) float64) func(reading) (float64, bool) {
+	return func(r reading) (float64, bool) { return f(r), true }
 }
 
 func b2f(b bool) float64 {
@@ -113,53 +128,53 @@ func b2f(b bool) float64 {
 
 var metrics = []metric{
 	gauge("disk_size_bytes", "Bytes the engine's files take on disk.",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.DiskSize()) })),
+		always(func(r reading) float64 { return float64(r.db.DiskSize()) })),
 	gauge("live_size_bytes", "Bytes of live data: the exact length of a snapshot archive of the database (what etcd reports as its db size).",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.state.Load().totals.Len()) })),
+		always(func(r reading) float64 { return float64(r.totals.Len()) })),
 	gauge("keys", "Keys over all buckets.",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.state.Load().totals.Entries) })),
+		always(func(r reading) float64 { return float64(r.totals.Entries) })),
 	gauge("open_read_transactions", "Read transactions open now.",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.openTxN.Load()) })),
+		always(func(r reading) float64 { return float64(r.db.openTxN.Load()) })),
 	gauge("open_iterators", "Engine iterators open for cursors (a few per open transaction at most).",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.iterators.Load()) })),
+		always(func(r reading) float64 { return float64(r.db.iterators.Load()) })),
 	gauge("value_cache_bytes", "Memory held by the layer's cache of committed values (estimate).",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.values.stats().Bytes) })),
+		always(func(r reading) float64 { return float64(r.db.values.stats().Bytes) })),
 	gauge("value_cache_entries", "Values in the layer's value cache.",
-		always(func(db *DB, _ *engine.Stats) float64 { return float64(db.values.stats().Entries) })),
+		always(func(r reading) float64 { return float64(r.db.values.stats().Entries) })),
 	counter("value_cache_hits_total", "Point reads answered by the layer's value cache.",
-		func(db *DB, _ *engine.Stats) (float64, bool) {
-			return float64(db.values.stats().Hits), db.values != nil
+		func(r reading) (float64, bool) {
+			return float64(r.db.values.stats().Hits), r.db.values != nil
 		}),
 	counter("value_cache_misses_total", "Point reads of read transactions that went to the engine.",
-		func(db *DB, _ *engine.Stats) (float64, bool) {
-			return float64(db.values.stats().Misses), db.values != nil
+		func(r reading) (float64, bool) {
+			return float64(r.db.values.stats().Misses), r.db.values != nil
 		}),
 	gauge("memtable_bytes", "Memory held by memtables.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.MemtableBytes) })),
+		always(func(r reading) float64 { return float64(r.st.MemtableBytes) })),
 	gauge("block_cache_usage_bytes", "Memory held by the block cache.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.BlockCacheBytes) })),
+		always(func(r reading) float64 { return float64(r.st.BlockCacheBytes) })),
 	counter("block_cache_hits_total", "Block cache hits.",
-		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.BlockCacheHits), s.Has.CacheHits }),
+		func(r reading) (float64, bool) { return float64(r.st.BlockCacheHits), r.st.Has.CacheHits }),
 	counter("block_cache_misses_total", "Block cache misses.",
-		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.BlockCacheMisses), s.Has.CacheHits }),
+		func(r reading) (float64, bool) { return float64(r.st.BlockCacheMisses), r.st.Has.CacheHits }),
 	gauge("pending_compaction_bytes", "Bytes compaction estimates it still has to rewrite.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.PendingCompactionBytes) })),
+		always(func(r reading) float64 { return float64(r.st.PendingCompactionBytes) })),
 	gauge("running_compactions", "Compactions running now.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.RunningCompactions) })),
+		always(func(r reading) float64 { return float64(r.st.RunningCompactions) })),
 	gauge("running_flushes", "Memtable flushes running now.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.RunningFlushes) })),
+		always(func(r reading) float64 { return float64(r.st.RunningFlushes) })),
 	gauge("write_stopped", "1 while the engine stops writes until compaction catches up.",
-		always(func(_ *DB, s *engine.Stats) float64 { return b2f(s.WriteStopped) })),
+		always(func(r reading) float64 { return b2f(r.st.WriteStopped) })),
 	gauge("delayed_write_rate_bytes", "Rate writes are slowed to while the engine delays them (0: not delayed).",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.DelayedWriteRate) })),
+		always(func(r reading) float64 { return float64(r.st.DelayedWriteRate) })),
 	counter("write_stall_seconds_total", "Time writes spent stalled by the engine.",
-		func(_ *DB, s *engine.Stats) (float64, bool) { return s.StallSeconds, s.Has.Stalls }),
+		func(r reading) (float64, bool) { return r.st.StallSeconds, r.st.Has.Stalls }),
 	counter("wal_syncs_total", "Engine WAL fsyncs.",
-		func(_ *DB, s *engine.Stats) (float64, bool) { return float64(s.WALSyncs), s.Has.WALSyncs }),
+		func(r reading) (float64, bool) { return float64(r.st.WALSyncs), r.st.Has.WALSyncs }),
 	kept(counter("ingested_bytes_total", "Key and value bytes of large spilled transactions (defrag's copy) ingested as sorted files by this process.",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.IngestedBytes) }))),
+		always(func(r reading) float64 { return float64(r.st.IngestedBytes) }))),
 	gauge("snapshots", "Engine snapshots open (one per open read transaction).",
-		always(func(_ *DB, s *engine.Stats) float64 { return float64(s.Snapshots) })),
+		always(func(r reading) float64 { return float64(r.st.Snapshots) })),
 }
 
 var (
@@ -213,8 +228,9 @@ func (collector) Collect(ch chan<- prometheus.Metric) {
 		if sums[name] == nil {
 			sums[name] = make([]sample, len(metrics))
 		}
+		r := readingOf(db, &st)
 		for i, m := range metrics {
-			if v, ok := m.value(db, &st); ok {
+			if v, ok := m.value(r); ok {
 				sums[name][i].v += v
 				sums[name][i].has = true
 			}

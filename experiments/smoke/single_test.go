@@ -624,21 +624,29 @@ func testSingleMember(t *testing.T, v variant, hashes map[string]string) {
 		// Writes of its own, so the engine has keys and commits to report
 		// once etcd's backend has committed them (every 100ms by default).
 		ctx := opCtx(t, 30*time.Second)
+		series := fmt.Sprintf(`etcd_lsm_keys{variant="%s"}`, v.Name)
+		before, err := scrape(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := 0; i < 20; i++ {
 			if _, err := cli.Put(ctx, fmt.Sprintf("metrics/%02d", i), strings.Repeat("m", 1000)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if v.LSM() {
-			series := fmt.Sprintf(`etcd_lsm_keys{variant="%s"}`, v.Name)
+			// etcd's db size gauge and the layer's series are read at
+			// different moments of a scrape, so they agree only once the
+			// backend has committed the puts and the member is idle.
 			for {
 				got, err := scrape(ctx, m)
-				if err == nil && got[series] >= 20 {
+				if err == nil && got[series] >= before[series]+20 && got["etcd_mvcc_db_total_size_in_bytes"] == got[fmt.Sprintf(`etcd_lsm_live_size_bytes{variant="%s"}`, v.Name)] {
 					break
 				}
 				select {
 				case <-ctx.Done():
-					t.Fatalf("%s did not reach the subtest's 20 keys: %v (%v)", series, got[series], err)
+					t.Fatalf("the member did not settle after the subtest's 20 puts: %s %v (before them %v), etcd db size %v, live size %v (%v)",
+						series, got[series], before[series], got["etcd_mvcc_db_total_size_in_bytes"], got[fmt.Sprintf(`etcd_lsm_live_size_bytes{variant="%s"}`, v.Name)], err)
 				case <-time.After(100 * time.Millisecond):
 				}
 			}
