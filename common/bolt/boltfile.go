@@ -455,7 +455,10 @@ func boltBound(buckets map[string]bucketTotals) int64 {
 // overflow and the same argument bounds them; nodes also hold two elements
 // each but the last, so a level has at most half (rounded up) the nodes of
 // the one below. With longer keys a node's pages are bounded by the sum
-// over its elements of the pages each would take alone.
+// over its elements of the pages each would take alone. The branch bound is
+// thus tight for the layout where the largest keys open nodes, not for one
+// where short keys do: with keys over a quarter page, a small bucket's
+// bound can be several times its layout.
 //
 // For a bucket whose shape is unknown (a marker from before shapes, which
 // Open completes in bbolt mode) the bound assumes every element in a node
@@ -472,12 +475,18 @@ func bucketBoundPages(t bucketTotals) int64 {
 		return pages
 	}
 	sh := &t.shape
+	pages, nodes := leafBoundPages(sh)
+	return pages + branchBoundPages(min(nodes, t.entries), sh)
+}
+
+// leafBoundPages bounds the pages of a bucket's leaves, and their nodes.
+func leafBoundPages(sh *bucketShape) (pages, nodes int64) {
 	var nSmall, sSmall int64
 	for _, c := range sh.small {
 		nSmall += c.n
 		sSmall += c.sum
 	}
-	pages, nodes := sh.largePages, sh.largeN
+	pages, nodes = sh.largePages, sh.largeN
 	if nSmall > 0 {
 		closed := largestBelow(sSmall, pageUsable, func(yield func(sizeClass, int64, int64) bool) {
 			// The large elements count as U each, first.
@@ -502,8 +511,7 @@ func bucketBoundPages(t bucketTotals) int64 {
 		pages += small
 		nodes += small
 	}
-	pages += branchBoundPages(min(nodes, t.entries), sh)
-	return pages
+	return pages, nodes
 }
 
 // branchBoundPages bounds the pages of the branch levels above n nodes of

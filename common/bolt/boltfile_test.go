@@ -3,9 +3,11 @@ package bolt
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -235,6 +237,12 @@ type sizes [][2]int
 // realPages lays out a bucket of the given sizes (keys are distinct and
 // ordered as given) and returns its pages.
 func realPages(s sizes) int64 {
+	all, _ := realLayout(s)
+	return all
+}
+
+// realLayout is realPages, and the pages of the leaves alone.
+func realLayout(s sizes) (all, leafPages int64) {
 	leaves := level{min: 1}
 	for i, kv := range s {
 		k := make([]byte, kv[0])
@@ -242,13 +250,15 @@ func realPages(s sizes) int64 {
 		leaves.add(leafElementSize+kv[0]+kv[1], k, 0)
 	}
 	tr := buildTree(leaves.nodes)
-	var pages int64
-	for _, lv := range tr.levels {
+	for l, lv := range tr.levels {
 		for i := range lv {
-			pages += lv[i].pages()
+			all += lv[i].pages()
+			if l == 0 {
+				leafPages += lv[i].pages()
+			}
 		}
 	}
-	return pages
+	return all, leafPages
 }
 
 func totalsOf(s sizes) bucketTotals {
@@ -328,32 +338,55 @@ func boundCases() map[string]func(*rand.Rand) sizes {
 			period := 1 + r.IntN(5)
 			return rep(1+r.IntN(3000), func(i int) [2]int { return pick[(i/period)%len(pick)] })
 		},
-		"random": func(r *rand.Rand) sizes {
-			return rep(1+r.IntN(5000), func(int) [2]int {
-				switch r.IntN(4) {
-				case 0:
-					return [2]int{1 + r.IntN(20), r.IntN(50)}
-				case 1:
-					return [2]int{1 + r.IntN(100), r.IntN(4200)}
-				case 2:
-					return [2]int{1 + r.IntN(3000), r.IntN(3000)}
-				}
-				return [2]int{17, r.IntN(30000)}
-			})
-		},
+		"random":       func(r *rand.Rand) sizes { return randomSizes(r, 1+r.IntN(5000)) },
+		"random-small": func(r *rand.Rand) sizes { return randomSizes(r, 1+r.IntN(40)) },
 	}
+}
+
+// maxKey is the longest key of s.
+func maxKey(s sizes) int {
+	m := 0
+	for _, kv := range s {
+		m = max(m, kv[0])
+	}
+	return m
+}
+
+// randomSizes is n keys of a mix of tiny, page-sized, long-keyed and
+// large elements.
+func randomSizes(r *rand.Rand, n int) sizes {
+	s := make(sizes, n)
+	for i := range s {
+		switch r.IntN(4) {
+		case 0:
+			s[i] = [2]int{1 + r.IntN(20), r.IntN(50)}
+		case 1:
+			s[i] = [2]int{1 + r.IntN(100), r.IntN(4200)}
+		case 2:
+			s[i] = [2]int{1 + r.IntN(3000), r.IntN(3000)}
+		default:
+			s[i] = [2]int{17, r.IntN(30000)}
+		}
+	}
+	return s
 }
 
 // TestBoltBoundProperty checks that the bound is never below the layout,
 // for adversarial and typical mixes, in the given order and shuffled, and
-// after most keys were deleted again; and how tight it is.
+// after most keys were deleted again; and how tight it is. The cases run
+// in name order, so a failure repeats.
 func TestBoltBoundProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	worst := map[string]float64{}
-	for name, gen := range boundCases() {
+	cases := boundCases()
+	for _, name := range slices.Sorted(maps.Keys(cases)) {
+		gen := cases[name]
 		rounds := 4
-		if name == "random" || name == "few-sizes" {
+		switch name {
+		case "random", "few-sizes":
 			rounds = 200
+		case "random-small":
+			rounds = 5000
 		}
 		for round := range rounds {
 			s := gen(rng)
@@ -373,24 +406,29 @@ func TestBoltBoundProperty(t *testing.T) {
 					t.Fatalf("%s: totals after deletions differ from the totals of what is left", name)
 				}
 			}
-			real, bound := realPages(s), bucketBoundPages(tot)
+			real, realLeaves := realLayout(s)
+			bound := bucketBoundPages(tot)
 			if bound < real {
 				t.Fatalf("%s (round %d, %d keys): bound %d pages < layout %d", name, round, len(s), bound, real)
 			}
-			// Each closed page is charged at most the element closing it,
-			// so the bound is about twice the pages at worst.
-			if bound > 2*real+4 {
+			// The leaves' bound is under twice the pages the elements
+			// need, plus the last node (bucketBoundPages).
+			if leaves, _ := leafBoundPages(&tot.shape); leaves > 2*realLeaves+1 {
+				t.Errorf("%s (round %d, %d keys): leaves bound %d pages > twice the layout's %d, plus one", name, round, len(s), leaves, realLeaves)
+			}
+			// The branch levels are bounded as if the largest keys were
+			// the first of their nodes. With four or more elements to a
+			// branch page, that costs little and the whole tree stays
+			// within about twice its layout; with longer keys a small
+			// bucket's bound can be several times it (4.5 seen for 23
+			// keys of up to 3000 bytes), which is not a defect.
+			if maxKey(s) <= pageUsable/4-branchElementSize && bound > 2*real+4 {
 				t.Errorf("%s (round %d, %d keys): bound %d pages > twice the layout's %d", name, round, len(s), bound, real)
 			}
 			worst[name] = max(worst[name], float64(bound)/float64(real))
 		}
 	}
-	names := make([]string, 0, len(worst))
-	for n := range worst {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(worst)) {
 		t.Logf("%-20s bound/layout ≤ %.3f", n, worst[n])
 	}
 	// Tightness for etcd's data (17-byte revision keys).
