@@ -136,6 +136,24 @@ func (t *tree) assign(next uint64) uint64 {
 
 func (t *tree) root() uint64 { return t.levels[len(t.levels)-1][0].pgid }
 
+// pages is the number of pages the tree takes.
+func (t *tree) pages() int64 {
+	var n int64
+	for _, lv := range t.levels {
+		n += levelPages(lv)
+	}
+	return n
+}
+
+// levelPages is the number of pages the nodes of one level take.
+func levelPages(lv []node) int64 {
+	var n int64
+	for i := range lv {
+		n += lv[i].pages()
+	}
+	return n
+}
+
 // boltLayout is the page layout of a view as a bbolt file.
 type boltLayout struct {
 	names   [][]byte
@@ -420,12 +438,7 @@ func boltBound(buckets map[string]bucketTotals) int64 {
 	}
 	sort.Slice(names, func(i, j int) bool { return bytes.Compare(names[i], names[j]) < 0 })
 	root := buildTree(rootLeaves(names))
-	for _, lv := range root.levels {
-		for i := range lv {
-			pages += lv[i].pages()
-		}
-	}
-	return pages * pageSize
+	return (pages + root.pages()) * pageSize
 }
 
 // bucketBoundPages bounds the pages of one bucket's tree.

@@ -250,15 +250,7 @@ func realLayout(s sizes) (all, leafPages int64) {
 		leaves.add(leafElementSize+kv[0]+kv[1], k, 0)
 	}
 	tr := buildTree(leaves.nodes)
-	for l, lv := range tr.levels {
-		for i := range lv {
-			all += lv[i].pages()
-			if l == 0 {
-				leafPages += lv[i].pages()
-			}
-		}
-	}
-	return all, leafPages
+	return tr.pages(), levelPages(tr.levels[0])
 }
 
 func totalsOf(s sizes) bucketTotals {
