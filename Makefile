@@ -39,7 +39,7 @@ export GOFLAGS := -buildvcs=false
 MEASURE := $(CURDIR)/experiments/quiet.sh measure
 WAIT    := $(CURDIR)/experiments/quiet.sh wait
 
-.PHONY: defrag-memory putcost readbench soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
+.PHONY: defrag-memory putcost readbench writeamp soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
 
 all: build
 
@@ -162,7 +162,12 @@ compat-mod:
 # etcd's own benchmark tool: every figure, bbolt and every stage, interleaved
 # rounds. SCALE=quick (default, ~15 minutes on 2 cores) or SCALE=thesis (the
 # thesis's sizes, hours). ROUNDS (default 3), GROUPS, STAGES and COMPARE
-# narrow a run (see experiments/reproduce). Results: experiments/results/<id>/.
+# narrow a run (see experiments/reproduce). An entry of STAGES or COMPARE is a
+# build, or label=build:ENV=value[:ENV=value] to run a build with one engine
+# setting changed (tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4): the
+# ablation of tuned's options on the cluster. A build named variant@tag
+# (bin/tuned@before, a copy of bin/tuned from another commit) is used as it
+# is, not built. Results: experiments/results/<id>/.
 SCALE ?= quick
 export SCALE
 # bbolt first, then the stages in the order they were built.
@@ -183,7 +188,8 @@ $(BIN)/tools/benchmark: experiments/tools/go.mod experiments/tools/go.sum
 REPRO_BIN = $(if $(filter $(ETCD_DEFAULT_VERSION),$(ETCD_VERSION)),$(BIN),$(BIN)/$(ETCD_VERSION))
 REPRO_ENV = GOWORK=off ETCDLSM_BIN=$(REPRO_BIN) ETCDLSM_BENCHMARK=$(BIN)/tools/benchmark
 reproduce: deps tools
-	@for v in $(STAGES); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+	@for v in $(sort $(foreach c,$(STAGES) $(COMPARE),$(firstword $(subst :, ,$(if $(findstring =,$(c)),$(word 2,$(subst =, ,$(c))),$(c)))))); do \
+		case $$v in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$v; done
 	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
 
 # CPU profile of the leader during the write benchmark (etcd --enable-pprof),
@@ -242,6 +248,15 @@ putcost: deps
 readbench: deps tools
 	@for v in bbolt iterpool tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
 	$(MEASURE) experiments/readbench.sh
+
+# One member's write path after 1,000,000 puts (PUTS), per build and setting
+# (CONFIGS): puts/s, CPU per put with and without the engine's deferred
+# compactions, and the engine's write amplification, interleaved rounds:
+# experiments/results/writeamp-<time>/.
+writeamp: deps tools
+	@for c in $${CONFIGS:-bbolt=bbolt tuned=tuned pebble=pebble}; do v=$${c#*=}; v=$${v%%:*}; \
+		case $$v in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$v; done
+	$(MEASURE) experiments/writeamp.sh
 
 # Resident memory of one member under the write load: stock bbolt, tuned
 # (default budget, a smaller one, glibc's dynamic mmap threshold) and pebble,

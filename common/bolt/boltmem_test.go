@@ -2,13 +2,16 @@ package bolt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
+	berrors "etcd-lsm/common/bolt/errors"
 	"etcd-lsm/common/engine"
 )
 
@@ -246,5 +249,107 @@ func TestLegacyMarkersCompleted(t *testing.T) {
 		}
 		requireStock(t, out, want)
 		db.Close()
+	}
+}
+
+// TestLayoutUpgrade: a database in layout 1 (markers below the data) opens
+// read-only with an error saying how to upgrade, and read-write as layout 2
+// with every bucket, key and total as before; its markers are then above the
+// data and none is left where layout 1 kept them.
+func TestLayoutUpgrade(t *testing.T) {
+	t.Setenv("ETCDLSM_SNAPSHOT_FORMAT", "bbolt") // WriteTo writes a file the real bbolt reads
+	path := filepath.Join(t.TempDir(), "db")
+	db, err := OpenVariant(path, 0o600, nil, memVariant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kvs{"key": {}, "meta": {"consistent_index": []byte("12345678")}, "empty": {}, "\x00odd": {"k": []byte("v")}}
+	err = db.Update(func(tx *Tx) error {
+		for name, b := range want {
+			bk, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			for k, v := range b {
+				if err := bk.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range 500 {
+			k, v := []byte(fmt.Sprintf("%017d", i)), bytes.Repeat([]byte{byte(i)}, 10+i%300)
+			want["key"][string(k)] = v
+			if err := tx.Bucket([]byte("key")).Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	db.View(func(tx *Tx) error { size = tx.Size(); return nil })
+	// Rewrite the store as layout 1 wrote it.
+	store := storeOf(t, db)
+	memMu.Lock()
+	moved := 0
+	for k, v := range store {
+		if k[0] == tagBucket {
+			delete(store, k)
+			store[string([]byte{tagV1})+k[1:]] = v
+			moved++
+		}
+	}
+	store[string(formatKey)] = formatVersionV1
+	memMu.Unlock()
+	if moved != len(want) {
+		t.Fatalf("%d markers, want %d", moved, len(want))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = OpenVariant(path, 0o600, &Options{ReadOnly: true}, memVariant)
+	if !errors.Is(err, berrors.ErrVersionMismatch) || !strings.Contains(err.Error(), "writable") {
+		t.Fatalf("read-only open of layout 1: %v; want a version mismatch that says how to upgrade", err)
+	}
+	db, err = OpenVariant(path, 0o600, nil, memVariant)
+	if err != nil {
+		t.Fatalf("opening layout 1: %v", err)
+	}
+	defer db.Close()
+	memMu.Lock()
+	for k := range store {
+		if k[0] == tagV1 && len(k) > 1 {
+			t.Errorf("layout 1 marker %q left after the upgrade", k)
+		}
+	}
+	format := string(store[string(formatKey)])
+	memMu.Unlock()
+	if format != string(formatVersion) {
+		t.Fatalf("format %q after the upgrade", format)
+	}
+	err = db.View(func(tx *Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		if got := tx.Size(); got != size {
+			return fmt.Errorf("Size() %d after the upgrade, %d before", got, size)
+		}
+		// The real bbolt reads the snapshot: every bucket, key and value.
+		var snap bytes.Buffer
+		if _, err := tx.WriteTo(&snap); err != nil {
+			return err
+		}
+		out := filepath.Join(t.TempDir(), "snap.db")
+		if err := os.WriteFile(out, snap.Bytes(), 0o600); err != nil {
+			return err
+		}
+		requireStock(t, out, want)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -97,7 +97,7 @@ func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
 	}
 	// The engine key of seek is the cursor's key prefix (what strip drops)
 	// and seek, and never below the cursor's range (the root cursor's range
-	// starts above the prefix alone: spillKey).
+	// starts above the prefix alone, the empty bucket name).
 	target := make([]byte, c.strip+len(seek))
 	copy(target, c.lower[:c.strip])
 	copy(target[c.strip:], seek)

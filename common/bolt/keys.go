@@ -6,26 +6,43 @@ import (
 	"math/bits"
 )
 
-// The layer keeps every bucket in one ordered key space:
+// The layer keeps every bucket in one ordered key space (layout 2):
 //
-//	0x00 name              bucket marker; value = bucket totals (16 bytes)
-//	0x00                   spilled writes of an uncommitted transaction (spill.go)
 //	0x01 u32(len name) name key   a key of that bucket
 //	0x02 "format"          layer format version
+//	0x03 name              bucket marker; value = bucket totals (see bucketTotals)
+//	0x04                   spilled writes of an uncommitted transaction (spill.go)
 //
 // The length prefix keeps each bucket's keys contiguous and in key order, and
 // lets one bucket's name be a prefix of another's without mixing their keys.
+//
+// The markers sort after every bucket's keys because every commit rewrites
+// those of the buckets it touched. etcd's commits otherwise write the newest
+// revisions of its key bucket and its small buckets (meta, lease), all near
+// the top of the key space; so an LSM's flushed file spans only that top,
+// and compacting it into the level below rewrites only the newest files
+// there. Layout 1 kept the markers at 0x00, below every key: each flushed
+// file spanned the whole key space, and each compaction out of level 0
+// rewrote the entire level below, a cost growing with the database.
+// upgradeLayout moves layout 1's markers. The spill marker sorts last for
+// the same reason: the commit of a transaction that spilled deletes it in
+// one write with the markers, and etcd's defrag copy ingests everything
+// else as files that a level-0 file must not span.
 const (
-	tagBucket = 0x00
 	tagData   = 0x01
 	tagMeta   = 0x02
+	tagBucket = 0x03
+	tagSpill  = 0x04
+
+	tagV1 = 0x00 // layout 1's tag of the bucket markers and the spill marker
 )
 
 var (
-	formatKey     = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
-	formatVersion = []byte("etcd-lsm layout 1")
-	markerLower   = []byte{tagBucket, 0} // above spillKey, the empty name
-	markerUpper   = []byte{tagBucket + 1}
+	formatKey       = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	formatVersion   = []byte("etcd-lsm layout 2")
+	formatVersionV1 = []byte("etcd-lsm layout 1")
+	markerLower     = []byte{tagBucket, 0} // above the empty name, which bbolt refuses
+	markerUpper     = []byte{tagBucket + 1}
 )
 
 // markerKey is the engine key of the named bucket's marker.

@@ -29,3 +29,41 @@ func TestSplitDataKey(t *testing.T) {
 		t.Errorf("markerName(markerKey(name)) = %q", got)
 	}
 }
+
+// TestKeyOrder: the layout's order (keys.go) that keeps an LSM's compactions
+// off old data. Every bucket's keys sort below the format key, every bucket
+// marker and the spill marker; the markers sort between the format key and
+// the spill marker; layout 1's markers and spill marker lie outside every
+// range layout 2 reads.
+func TestKeyOrder(t *testing.T) {
+	names := [][]byte{[]byte("key"), []byte("meta"), []byte("a"), {0}, {0xff, 0xff}, bytes.Repeat([]byte{0xff}, 300)}
+	keys := [][]byte{{0}, []byte("k"), {0xff, 0xff, 0xff}, bytes.Repeat([]byte{0xff}, 600)}
+	var data, markers [][]byte
+	for _, n := range names {
+		markers = append(markers, markerKey(n))
+		for _, k := range keys {
+			data = append(data, dataKey(dataPrefix(n), k))
+		}
+	}
+	above := func(a, b []byte) bool { return bytes.Compare(a, b) > 0 }
+	for _, d := range data {
+		if !above(formatKey, d) || !above(spillKey, d) {
+			t.Errorf("data key %x does not sort below the format key and the spill marker", d)
+		}
+		for _, m := range markers {
+			if !above(m, d) {
+				t.Errorf("marker %x sorts below data key %x", m, d)
+			}
+		}
+	}
+	for _, m := range markers {
+		if !above(m, formatKey) || !above(spillKey, m) || bytes.Compare(m, markerLower) < 0 || bytes.Compare(m, markerUpper) >= 0 {
+			t.Errorf("marker %x is not between the format key and the spill marker, inside [markerLower, markerUpper)", m)
+		}
+	}
+	for _, old := range [][]byte{spillKeyV1, {tagV1, 'k', 'e', 'y'}} {
+		if bytes.Compare(old, dataPrefix(nil)) >= 0 {
+			t.Errorf("layout 1 key %x sorts among layout 2's keys", old)
+		}
+	}
+}

@@ -22,7 +22,7 @@ var (
 	openDBs   = map[*DB]struct{}{}
 	// closedSums holds, per variant, what closed databases last reported
 	// for the metrics marked kept (indexed like metrics).
-	closedSums = map[string][]float64{}
+	closedSums = map[string][]sample{}
 
 	commitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "etcd", Subsystem: "lsm", Name: "commit_duration_seconds",
@@ -71,9 +71,10 @@ func trackClose(db *DB) {
 		}
 		if v, ok := m.value(r); ok {
 			if closedSums[db.variant.Name] == nil {
-				closedSums[db.variant.Name] = make([]float64, len(metrics))
+				closedSums[db.variant.Name] = make([]sample, len(metrics))
 			}
-			closedSums[db.variant.Name][i] += v
+			closedSums[db.variant.Name][i].v += v
+			closedSums[db.variant.Name][i].has = true
 		}
 	}
 }
@@ -171,6 +172,10 @@ var metrics = []metric{
 		func(r reading) (float64, bool) { return r.st.StallSeconds, r.st.Has.Stalls }),
 	counter("wal_syncs_total", "Engine WAL fsyncs.",
 		func(r reading) (float64, bool) { return float64(r.st.WALSyncs), r.st.Has.WALSyncs }),
+	kept(counter("flush_written_bytes_total", "Bytes of files the engine wrote by flushing memtables.",
+		func(r reading) (float64, bool) { return float64(r.st.FlushWrittenBytes), r.st.Has.WriteBytes })),
+	kept(counter("compaction_written_bytes_total", "Bytes of files the engine wrote by compactions: over flush_written_bytes_total, the write amplification of its levels.",
+		func(r reading) (float64, bool) { return float64(r.st.CompactionWrittenBytes), r.st.Has.WriteBytes })),
 	kept(counter("ingested_bytes_total", "Key and value bytes of large spilled transactions (defrag's copy) ingested as sorted files by this process.",
 		always(func(r reading) float64 { return float64(r.st.IngestedBytes) }))),
 	gauge("snapshots", "Engine snapshots open (one per open read transaction).",
@@ -208,7 +213,7 @@ func (collector) Collect(ch chan<- prometheus.Metric) {
 		sums[name] = make([]sample, len(metrics))
 		for i, v := range closed {
 			if metrics[i].kept {
-				sums[name][i] = sample{v, true}
+				sums[name][i] = v
 			}
 		}
 	}

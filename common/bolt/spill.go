@@ -22,26 +22,30 @@ import (
 //   - Isolation: a reader that begins while a transaction has spilled reads
 //     a snapshot taken just before its first spill (DB.spillView), which is
 //     the last committed state, as bbolt would show it.
-//   - Crash: before its first spill a transaction writes spillKey, the
-//     smallest key there is, and its commit deletes it in the same write as
-//     the transaction's last writes. The engine makes spilled writes
-//     durable in order, within a spill its smallest key first, and only
-//     before that last write (engine.Spiller), so a database that holds
-//     spilled writes of an uncommitted transaction also holds spillKey, and
-//     Open refuses it (ErrSpilledUncommitted) without deleting anything.
+//   - Crash: before its first spill a transaction writes spillKey to the
+//     engine (Spiller.Mark), and its commit deletes it in the same write as
+//     the transaction's last writes. The engine makes the marker durable
+//     before any spilled write, and spilled writes before that last write
+//     (engine.Spiller), so a database that holds spilled writes of an
+//     uncommitted transaction also holds spillKey, and Open refuses it
+//     (ErrSpilledUncommitted) without deleting anything.
 //   - Rollback: the transaction writes back, from that snapshot, the old
 //     value of every key it touched, and deletes spillKey.
 //   - Size accounting: the old sizes a commit needs are read from that
 //     snapshot, not from the engine, which already holds the new values.
 const spillBytes = 4 << 20
 
-// spillKey marks a database holding spilled, uncommitted writes. It is the
-// marker key of a bucket with no name, which bbolt does not allow, so it
-// sorts below every key the layer writes (markerLower excludes it).
-var spillKey = []byte{tagBucket}
+// spillKey marks a database holding spilled, uncommitted writes. It sorts
+// above every other key the layer writes (keys.go).
+var spillKey = []byte{tagSpill}
 
-// legacySpillKey is the marker of the layout's first spilling versions.
-var legacySpillKey = []byte{tagMeta, 's', 'p', 'i', 'l', 'l', 'e', 'd'}
+// Where earlier layouts kept the marker: layout 1's (the marker key of a
+// bucket with no name, the smallest key) and that of the layout's first
+// spilling versions. Open refuses a database holding either.
+var (
+	spillKeyV1     = []byte{tagV1}
+	legacySpillKey = []byte{tagMeta, 's', 'p', 'i', 'l', 'l', 'e', 'd'}
+)
 
 // spillState is a write transaction's state once it has spilled.
 type spillState struct {
@@ -105,8 +109,8 @@ func (tx *Tx) maybeSpill() error {
 	return nil
 }
 
-// startSpill takes the snapshot readers will see, publishes it, and writes
-// the marker ahead of the first spilled write.
+// startSpill takes the snapshot readers will see, publishes it, and
+// writes the marker to the engine ahead of the first spilled write.
 func (tx *Tx) startSpill(sp engine.Spiller) error {
 	db := tx.db
 	db.commitMu.Lock()
@@ -120,7 +124,7 @@ func (tx *Tx) startSpill(sp engine.Spiller) error {
 	db.spillView.Store(base)
 	db.commitMu.Unlock()
 	tx.spill = &spillState{base: base, sp: sp}
-	return tx.txn.Put(spillKey, []byte("uncommitted"))
+	return sp.Mark(spillKey, []byte("uncommitted"))
 }
 
 // endSpill withdraws the snapshot from new readers and drops the writer's
@@ -204,7 +208,7 @@ func (tx *Tx) undoSpill() error {
 
 // checkSpilled refuses an engine that holds spilled, uncommitted writes.
 func checkSpilled(r engine.Reader) error {
-	for _, k := range [][]byte{spillKey, legacySpillKey} {
+	for _, k := range [][]byte{spillKey, spillKeyV1, legacySpillKey} {
 		_, ok, err := r.Get(k)
 		if err != nil {
 			return err

@@ -25,12 +25,13 @@ package engine
 //
 // An engine that ingests runs (Run) also keeps what a spilling transaction
 // leaves in its memtable out of files shared with other writes: it flushes
-// the memtable before the first Spill and after a spilled Commit. The
-// layer's spill marker is the smallest key there is, and a new database's
-// format key the largest; flushed together, or the marker with any other
-// key, they make a level-0 file whose range spans the ingested files, and
-// every compaction of it rewrites them all (a 0.36 GiB defrag copy wrote
-// 2.5 GB: experiments/results/scale-20261130T160601Z-full/NOTES.md).
+// the memtable before the first Spill and after a spilled Commit. A
+// level-0 file whose range spans the ingested files makes every compaction
+// of it rewrite them all (a 0.36 GiB defrag copy wrote 2.5 GB:
+// experiments/results/scale-20261130T160601Z-full/NOTES.md); the layer
+// keeps its spill marker, bucket markers and format key above every
+// bucket's keys, so that what a spilled Commit writes besides its runs
+// lies apart from them.
 type Spiller interface {
 	// Buffered is the number of bytes of keys and values written since
 	// Begin or the last Spill: what the transaction holds in memory for them.
@@ -38,6 +39,14 @@ type Spiller interface {
 	// Spill writes the buffered writes to the engine and drops them from
 	// the transaction's memory.
 	Spill() error
+	// Mark writes key = value to the engine at once, outside the
+	// transaction's buffer and whatever it holds: durable no later than
+	// the first write of any later Spill (a synced write unless NoSync;
+	// an engine that flushes before its first Spill makes it durable
+	// then), and seen by the transaction's reads. Rollback does not undo
+	// it. The layer marks a database this way before a transaction first
+	// spills, so that the marker is on disk before any spilled write.
+	Mark(key, value []byte) error
 }
 
 // SyncCounter is implemented by engines that count the fsyncs of their

@@ -19,8 +19,10 @@ type Stats struct {
 	FilesPerLevel          []int64 // SST files at each level, level 0 first
 	IngestedBytes          int64   // cumulative key and value bytes of spilled runs ingested as files (Run)
 	IngestedFiles          int64   // cumulative files those runs made
+	FlushWrittenBytes      int64   // cumulative bytes of files written by memtable flushes (Has.WriteBytes)
+	CompactionWrittenBytes int64   // cumulative bytes of files written by compactions (Has.WriteBytes)
 
-	Has struct{ CacheHits, Stalls, WALSyncs bool }
+	Has struct{ CacheHits, Stalls, WALSyncs, WriteBytes bool }
 }
 
 // StatsReporter is implemented by engines that can report Stats. It is

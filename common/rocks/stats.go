@@ -58,7 +58,8 @@ func (s *Store) Stats() engine.Stats {
 		st.BlockCacheHits, st.BlockCacheMisses = t["rocksdb.block.cache.hit"], t["rocksdb.block.cache.miss"]
 		st.StallSeconds = float64(t["rocksdb.stall.micros"]) / 1e6
 		st.WALSyncs = t["rocksdb.wal.synced"]
-		st.Has.CacheHits, st.Has.Stalls, st.Has.WALSyncs = true, true, true
+		st.FlushWrittenBytes, st.CompactionWrittenBytes = t["rocksdb.flush.write.bytes"], t["rocksdb.compact.write.bytes"]
+		st.Has.CacheHits, st.Has.Stalls, st.Has.WALSyncs, st.Has.WriteBytes = true, true, true, true
 	}
 	return st
 }

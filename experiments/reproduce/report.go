@@ -96,6 +96,10 @@ func (r *Runner) writeParams() error {
 	fmt.Fprintf(&b, "# Parameters of this run\n\n")
 	fmt.Fprintf(&b, "scale **%s**, %d rounds, rounds outermost, variants interleaved within each round; every step is a fresh 3-member etcd cluster on 127.0.0.1 (default etcd flags), removed afterwards.\n\n", sc.Name, r.Rounds)
 	b.WriteString(r.Machine.Markdown())
+	cs := r.configStrings()
+	for _, l := range sortedKeys(cs) {
+		fmt.Fprintf(&b, "- %s is the build and environment `%s`\n", l, cs[l])
+	}
 	b.WriteString("\n| figure | variants | our command (etcd's benchmark, all 3 endpoints) | thesis |\n|---|---|---|---|\n")
 	stages := strings.Join(r.Stages, " ")
 	cmp := strings.Join(r.Compare, " ")
@@ -120,7 +124,7 @@ func (r *Runner) writeParams() error {
 	if err := os.WriteFile(filepath.Join(r.Out, "params.md"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(r.Out, "params.json"), map[string]any{"scale": sc, "rounds": r.Rounds, "stages": r.Stages, "compare": r.Compare, "machine": r.Machine})
+	return writeJSON(filepath.Join(r.Out, "params.json"), map[string]any{"scale": sc, "rounds": r.Rounds, "stages": r.Stages, "compare": r.Compare, "configs": r.configStrings(), "machine": r.Machine})
 }
 
 // --- summaries ---------------------------------------------------------------
@@ -504,16 +508,17 @@ func loadMeta(dir string) (runMeta, error) {
 			return meta, err
 		}
 		var p struct {
-			Scale   Scale    `json:"scale"`
-			Rounds  int      `json:"rounds"`
-			Stages  []string `json:"stages"`
-			Compare []string `json:"compare"`
-			Machine Machine  `json:"machine"`
+			Scale   Scale             `json:"scale"`
+			Rounds  int               `json:"rounds"`
+			Stages  []string          `json:"stages"`
+			Compare []string          `json:"compare"`
+			Configs map[string]string `json:"configs"`
+			Machine Machine           `json:"machine"`
 		}
 		if err := json.Unmarshal(b2, &p); err != nil {
 			return meta, err
 		}
-		meta = runMeta{Machine: p.Machine, Scale: p.Scale, Rounds: p.Rounds, Stages: p.Stages, Compare: p.Compare, Duration: "(interrupted)"}
+		meta = runMeta{Machine: p.Machine, Scale: p.Scale, Rounds: p.Rounds, Stages: p.Stages, Compare: p.Compare, Configs: p.Configs, Duration: "(interrupted)"}
 		return meta, nil
 	}
 	return meta, json.Unmarshal(b, &meta)
@@ -553,6 +558,9 @@ func buildReport(dir string) (string, error) {
 	fmt.Fprintf(&b, "Thesis: etcd 3.2 fork, 3 EC2 m3.xlarge members + 1 client machine, 2017, mean of 3 rounds. Absolute numbers do not compare; **Δ vs bbolt** (ours) and **thesis Δ** (vs its `original`) do.\n\n")
 	b.WriteString(meta.Machine.Markdown())
 	fmt.Fprintf(&b, "- run time: %s (of which waiting for other load to pass: %s); load average at end: %s; failed steps: %d\n", meta.Duration, orDash(meta.QuietWait), meta.LoadAtEnd, meta.Failures)
+	for _, v := range sortedKeys(meta.Configs) {
+		fmt.Fprintf(&b, "- %s is the build and environment `%s`\n", v, meta.Configs[v])
+	}
 	for _, v := range sortedKeys(meta.Settings) {
 		fmt.Fprintf(&b, "- engine settings of %s: `%s`\n", v, meta.Settings[v])
 	}

@@ -45,7 +45,8 @@ type Runner struct {
 	Compare  []string // variants of figures 5.10-5.12 (stock and the final stage)
 	Groups   map[string]bool
 	Machine  Machine
-	Settings map[string]string // variant -> engine settings line from its log
+	Settings map[string]string // label -> engine settings line from its log
+	Configs  map[string]config // label -> build and engine settings
 
 	log      io.Writer // progress, to stdout and progress.log
 	hlog     io.Writer // harness messages, raw/harness.log
@@ -117,8 +118,14 @@ func runMain(args []string) error {
 	if *members != 1 && *members != 3 {
 		return fmt.Errorf("members %d: want 1 or 3", *members)
 	}
-	r := &Runner{Scale: sc, Rounds: *rounds, Members: *members, Stages: splitList(*stages), Compare: splitList(*compare), Groups: map[string]bool{}, Settings: map[string]string{},
+	r := &Runner{Scale: sc, Rounds: *rounds, Members: *members, Groups: map[string]bool{}, Settings: map[string]string{}, Configs: map[string]config{},
 		QuietBusy: *quietBusy, QuietBudget: *quietBudget}
+	if r.Stages, err = parseConfigs(splitList(*stages), r.Configs); err != nil {
+		return err
+	}
+	if r.Compare, err = parseConfigs(splitList(*compare), r.Configs); err != nil {
+		return err
+	}
 	for _, g := range splitList(*groups) {
 		if !contains(allGroups, g) {
 			return fmt.Errorf("unknown group %q (have %s)", g, strings.Join(allGroups, " "))
@@ -131,7 +138,11 @@ func runMain(args []string) error {
 	if r.Tool, err = findTool(r.BinRoot); err != nil {
 		return err
 	}
-	all := unique(append(append([]string{}, r.Stages...), r.Compare...))
+	var all []string // builds
+	for _, c := range r.Configs {
+		all = append(all, c.Variant)
+	}
+	all = sortedCopy(unique(all))
 	for _, v := range all {
 		if _, err := cluster.FindBinaries(filepath.Join(r.BinRoot, v)); err != nil {
 			return fmt.Errorf("variant %s: %w (build it: make build VARIANT=%s)", v, err, v)
@@ -190,7 +201,7 @@ func runMain(args []string) error {
 	}
 	meta := runMeta{Machine: r.Machine, Scale: r.Scale, Rounds: r.Rounds, Stages: r.Stages, Compare: r.Compare, Members: r.Members,
 		Duration: elapsed.Round(time.Second).String(), LoadAtEnd: measure.LoadAverage(),
-		Failures: len(r.failed), FailedSteps: r.failed, Warnings: r.warnings, Settings: r.Settings,
+		Failures: len(r.failed), FailedSteps: r.failed, Warnings: r.warnings, Settings: r.Settings, Configs: r.configStrings(),
 		QuietWait: r.quietUsed.String()}
 	if err := writeJSON(filepath.Join(r.Out, "run.json"), meta); err != nil {
 		return err
@@ -222,6 +233,7 @@ type runMeta struct {
 	FailedSteps []string          `json:"failed_steps,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
 	Settings    map[string]string `json:"engine_settings"`
+	Configs     map[string]string `json:"configs,omitempty"` // label -> build:ENV=value, where they differ
 	QuietWait   string            `json:"waited_for_other_load,omitempty"`
 }
 
@@ -334,15 +346,32 @@ func (r *Runner) add(fig, variant, param string, round int, vals map[string]floa
 	r.samples = append(r.samples, Sample{Figure: fig, Variant: variant, Param: param, Round: round, Values: vals})
 }
 
-// startCluster starts a fresh 3-member cluster of the variant and checks
-// that an LSM build really runs the variant it names.
-func (r *Runner) startCluster(ctx context.Context, variant string, flags ...string) (*cluster.Cluster, error) {
+// configStrings are the configurations that are more than a build's
+// name, by label.
+func (r *Runner) configStrings() map[string]string {
+	m := map[string]string{}
+	for l, c := range r.Configs {
+		if c.String() != l {
+			m[l] = c.String()
+		}
+	}
+	return m
+}
+
+// startCluster starts a fresh cluster of the configuration with this label
+// and checks that an LSM build really runs the variant it names.
+func (r *Runner) startCluster(ctx context.Context, label string, flags ...string) (*cluster.Cluster, error) {
+	cfg, ok := r.Configs[label]
+	if !ok {
+		return nil, fmt.Errorf("no configuration is labelled %s", label)
+	}
 	c, err := cluster.New(cluster.Config{
-		BinDir: filepath.Join(r.BinRoot, variant),
+		BinDir: filepath.Join(r.BinRoot, cfg.Variant),
 		Size:   r.Members,
 		Flags:  flags,
+		Env:    cfg.Env,
 		Logf: func(format string, args ...any) {
-			fmt.Fprintf(r.hlog, time.Now().Format("15:04:05.000 ")+variant+": "+format+"\n", args...)
+			fmt.Fprintf(r.hlog, time.Now().Format("15:04:05.000 ")+label+": "+format+"\n", args...)
 		},
 		StartTimeout: 90 * time.Second,
 	})
@@ -353,7 +382,7 @@ func (r *Runner) startCluster(ctx context.Context, variant string, flags ...stri
 		c.Close()
 		return nil, err
 	}
-	if variant != "bbolt" {
+	if variant := cfg.Engine(); variant != "bbolt" {
 		for _, m := range c.Members {
 			lines := m.RunLogLines("storage engine " + variant + " (")
 			if len(lines) == 0 {
@@ -361,13 +390,13 @@ func (r *Runner) startCluster(ctx context.Context, variant string, flags ...stri
 				return nil, fmt.Errorf("member %s of the %s build does not log \"storage engine %s\": wrong binary or variant override", m.Name, variant, variant)
 			}
 		}
-		if _, ok := r.Settings[variant]; !ok {
+		if _, ok := r.Settings[label]; !ok {
 			if l := c.Members[0].RunLogLines("storage engine " + variant + " settings"); len(l) > 0 {
 				s := l[0]
 				if i := strings.Index(s, "settings: "); i >= 0 {
 					s = s[i+len("settings: "):]
 				}
-				r.Settings[variant] = strings.TrimRight(strings.TrimSpace(s), "\"}")
+				r.Settings[label] = strings.TrimRight(strings.TrimSpace(s), "\"}")
 			}
 		}
 	}

@@ -19,7 +19,7 @@ SCALE_ENGINES = $(if $(filter command line environment,$(origin VARIANT)),$(VARI
 .PHONY: scale scale-figures scale-test
 
 scale: deps
-	@for v in $(SCALE_ENGINES); do b=$${v#*=}; $(MAKE) --no-print-directory build VARIANT=$${b%%:*}; done
+	@for v in $(SCALE_ENGINES); do b=$${v#*=}; b=$${b%%:*}; case $$b in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$b; done
 	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 

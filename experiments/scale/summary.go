@@ -71,7 +71,13 @@ type Summary struct {
 	EtcdSysCPUSteady         float64 // cores in the kernel, update phase mean
 	EtcdCPUSteady            float64 // cores, update phase mean
 	DiskReadMBSteady         float64 // etcd's storage reads, MB/s, update phase mean
-	LSMStallS                float64
+	// What one write cost over the workload (create and update phases,
+	// MVCC compactions included, the final defrag not): etcd's CPU and its
+	// writes to storage (the engine's flushes and compactions, the WAL),
+	// divided by the writes done. Steadier than throughput on a 2-core
+	// machine, and what an engine's write amplification shows in.
+	CPUPerWriteMs, WrittenPerWriteKiB float64
+	LSMStallS                         float64
 }
 
 func (r *engineRun) summarize(end float64, final Sample) Summary {
@@ -196,7 +202,7 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	}
 	s.P99InCompactionMs, s.P99OutsideMs = measure.Percentile(in, 99), measure.Percentile(out, 99)
 
-	var rssSum float64
+	var rssSum, written float64
 	var rssN int
 	var lastCommit float64
 	for _, x := range samples {
@@ -220,6 +226,7 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 			lastCommit = x.T
 			s.OtherCPUMean += x.OtherCPU * dt
 			s.EtcdCPUMean += x.EtcdCPU * dt
+			written += x.DiskWriteMbps * 1e6 * dt
 		}
 	}
 	var commits float64
@@ -230,6 +237,10 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	}
 	if commits > 0 {
 		s.CommitMeanMs /= commits
+	}
+	if s.Writes > 0 {
+		s.CPUPerWriteMs = s.EtcdCPUMean / float64(s.Writes) * 1000
+		s.WrittenPerWriteKiB = written / float64(s.Writes) / 1024
 	}
 	if lastCommit > 0 {
 		s.OtherCPUMean /= lastCommit

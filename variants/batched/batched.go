@@ -98,6 +98,11 @@ func (t *txn) Commit() error {
 // Buffered is the key and value bytes the buffer holds.
 func (t *txn) Buffered() int { return t.s.buf.Bytes() }
 
+// Mark writes key = value to the database directly, with the commits'
+// write options; the first Spill's flush makes it durable before any
+// spilled write in any case (engine.Spiller).
+func (t *txn) Mark(key, value []byte) error { return t.s.DB.Put(t.s.WO, key, value) }
+
 // Spill hands the buffered writes to the database and empties the buffer;
 // the transaction then reads them from the database (its reader is the
 // buffer over the latest committed state).

@@ -160,9 +160,11 @@ func (s *store) Stats() engine.Stats {
 	st.WALSyncs = s.syncs.n.Load()
 	st.IngestedBytes = s.run.Ingested()
 	st.IngestedFiles = s.run.IngestedFiles()
-	st.Has.CacheHits, st.Has.WALSyncs = true, true
+	st.Has.CacheHits, st.Has.WALSyncs, st.Has.WriteBytes = true, true, true
 	for _, l := range m.Levels {
 		st.FilesPerLevel = append(st.FilesPerLevel, l.TablesCount)
+		st.FlushWrittenBytes += int64(l.TableBytesFlushed)
+		st.CompactionWrittenBytes += int64(l.TableBytesCompacted)
 	}
 	return st
 }
@@ -223,6 +225,12 @@ func (t *txn) Commit() error {
 
 // Buffered is the size of the batch's encoded writes.
 func (t *txn) Buffered() int { return t.b.Len() }
+
+// Mark writes key = value to the database directly, with the commits'
+// write options; the first Spill's flush makes it durable before any
+// spilled write in any case (engine.Spiller). The indexed batch reads
+// through to the database, so the transaction sees it.
+func (t *txn) Mark(key, value []byte) error { return t.db.Set(key, value, t.wo) }
 
 // Spill hands the batch so far to the database and starts a new one over
 // it, which now holds the spilled writes: the transaction keeps reading
