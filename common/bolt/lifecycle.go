@@ -234,7 +234,11 @@ func (db *DB) loadState() error {
 	if err != nil {
 		return err
 	}
-	defer func() { view.Release() }()
+	defer func() {
+		if view != nil {
+			view.Release()
+		}
+	}()
 	v, ok, err := view.Get(formatKey)
 	if err != nil {
 		return err
@@ -244,6 +248,7 @@ func (db *DB) loadState() error {
 			return err
 		}
 		view.Release()
+		view = nil
 		if err := db.upgradeLayout(); err != nil {
 			return err
 		}
