@@ -45,6 +45,20 @@ bench_versus() {
   echo '```'
 }
 
+# bench_workdir NAME: makes the scratch directory work for one member's
+# runs and, on exit, kills the member (pid) and removes the directory.
+bench_workdir() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/etcdlsm-$1-XXXXXX")
+	pid=
+	trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+}
+
+# bench_cpu: the member's (pid) user+system CPU seconds so far, from
+# /proc/<pid>/stat.
+bench_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat"
+}
+
 # bench_start_member BIN_DIR WORK [ENV=value...]: starts one etcd member from
 # BIN_DIR/etcd on 127.0.0.1 with its data in WORK/data and its log in
 # WORK/etcd.log, and waits until it is healthy. It sets pid and ep (the

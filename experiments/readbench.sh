@@ -31,19 +31,15 @@ done
 mkdir -p "$out"
 csv=$out/readbench.csv
 echo "round,config,variant,env,phase,requests_per_s,cpu_us_per_request,mean_ms,p99_ms" >"$csv"
-work=$(mktemp -d "${TMPDIR:-/tmp}/etcdlsm-readbench-XXXXXX")
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-hz=$(getconf CLK_TCK)
-cpu() { awk -v hz="$hz" '{print ($14 + $15) / hz}' "/proc/$pid/stat"; }
+bench_workdir readbench
 # run PHASE ARGS...: one benchmark; appends a CSV line and prints a summary.
 run() {
 	local phase=$1
 	shift
 	local c0 c1
-	c0=$(cpu)
+	c0=$(bench_cpu)
 	"$bench" --endpoints "$ep" --conns 100 --clients 100 "$@" >"$work/bench.txt" 2>&1
-	c1=$(cpu)
+	c1=$(bench_cpu)
 	awk -v r="$r" -v label="$label" -v variant="$variant" -v env="${env:-}" -v phase="$phase" -v c0="$c0" -v c1="$c1" -v csv="$csv" '
 		/Requests\/sec/ {rps = $2}
 		/Total:/ {total = $2}

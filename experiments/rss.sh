@@ -21,9 +21,7 @@ bench=$root/bin/tools/benchmark
 mkdir -p "$out"
 csv=$out/rss.csv
 echo "round,config,variant,env,vmhwm_mb,vmrss_mb,rss_anon_mb,rss_file_mb,go_heap_inuse_mb,puts_per_s" >"$csv"
-work=$(mktemp -d "${TMPDIR:-/tmp}/etcdlsm-rss-XXXXXX")
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+bench_workdir rss
 kb() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
 for r in $(seq "$ROUNDS"); do
 	for c in $CONFIGS; do

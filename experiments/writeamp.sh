@@ -30,11 +30,7 @@ bench=$root/bin/tools/benchmark
 mkdir -p "$out"
 csv=$out/writeamp.csv
 echo "round,config,variant,env,puts_per_s,cpu_us_per_put,cpu_us_per_put_settled,settle_s,backend_commit_s,flush_mb,compaction_mb,write_amp,disk_mb,p99_ms" >"$csv"
-work=$(mktemp -d "${TMPDIR:-/tmp}/etcdlsm-writeamp-XXXXXX")
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-hz=$(getconf CLK_TCK)
-cpu() { awk -v hz="$hz" '{print ($14 + $15) / hz}' "/proc/$pid/stat"; }
+bench_workdir writeamp
 # metric NAME: the member's value of a metric without labels but variant
 # (the sum of its series), or empty when it has none.
 metric() {
@@ -61,14 +57,14 @@ for r in $(seq "$ROUNDS"); do
 		bench_start_member "$root/bin/$variant" "$work" $env || exit 1
 		f0=$(metric etcd_lsm_flush_written_bytes_total) k0=$(metric etcd_lsm_compaction_written_bytes_total)
 		b0=$(metric etcd_disk_backend_commit_duration_seconds_sum)
-		c0=$(cpu)
+		c0=$(bench_cpu)
 		"$bench" --endpoints "$ep" --conns 100 --clients 1000 put --total "$PUTS" --key-size 8 --key-space-size "$PUTS" \
 			--sequential-keys=false --val-size 256 >"$work/bench.txt" 2>&1
-		c1=$(cpu)
+		c1=$(bench_cpu)
 		t0=$(date +%s.%N)
 		for _ in $(seq 240); do settled && break; sleep 0.5; done
 		t1=$(date +%s.%N)
-		c2=$(cpu)
+		c2=$(bench_cpu)
 		f1=$(metric etcd_lsm_flush_written_bytes_total) k1=$(metric etcd_lsm_compaction_written_bytes_total)
 		b1=$(metric etcd_disk_backend_commit_duration_seconds_sum)
 		disk=$(du -sk "$work/data/member" | cut -f1)

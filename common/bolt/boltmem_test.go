@@ -135,6 +135,37 @@ func (t *memTxn) Commit() error {
 	return nil
 }
 
+// fillBuckets creates want's buckets with their keys in one transaction,
+// then puts n keys into the "key" bucket (revision-like names, values of
+// base to base+spread-1 bytes), adding them to want.
+func fillBuckets(t *testing.T, db *DB, want kvs, n, base, spread int) {
+	t.Helper()
+	err := db.Update(func(tx *Tx) error {
+		for name, b := range want {
+			bk, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			for k, v := range b {
+				if err := bk.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range n {
+			k, v := []byte(fmt.Sprintf("%017d", i)), bytes.Repeat([]byte{byte(i)}, base+i%spread)
+			want["key"][string(k)] = v
+			if err := tx.Bucket([]byte("key")).Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // storeOf is the memory engine's content behind the database at path.
 func storeOf(t *testing.T, db *DB) map[string][]byte {
 	t.Helper()
@@ -159,30 +190,7 @@ func TestLegacyMarkersCompleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := kvs{"key": {}, "meta": {"term": []byte("12345678")}, "empty": {}}
-	err = db.Update(func(tx *Tx) error {
-		for name, b := range want {
-			bk, err := tx.CreateBucket([]byte(name))
-			if err != nil {
-				return err
-			}
-			for k, v := range b {
-				if err := bk.Put([]byte(k), v); err != nil {
-					return err
-				}
-			}
-		}
-		for i := range 3000 {
-			k, v := []byte(fmt.Sprintf("%017d", i)), bytes.Repeat([]byte{byte(i)}, 100+i%700)
-			want["key"][string(k)] = v
-			if err := tx.Bucket([]byte("key")).Put(k, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fillBuckets(t, db, want, 3000, 100, 700)
 	// Rewrite every marker as the first layout did: entries and bytes.
 	store := storeOf(t, db)
 	memMu.Lock()
@@ -264,30 +272,7 @@ func TestLayoutUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := kvs{"key": {}, "meta": {"consistent_index": []byte("12345678")}, "empty": {}, "\x00odd": {"k": []byte("v")}}
-	err = db.Update(func(tx *Tx) error {
-		for name, b := range want {
-			bk, err := tx.CreateBucket([]byte(name))
-			if err != nil {
-				return err
-			}
-			for k, v := range b {
-				if err := bk.Put([]byte(k), v); err != nil {
-					return err
-				}
-			}
-		}
-		for i := range 500 {
-			k, v := []byte(fmt.Sprintf("%017d", i)), bytes.Repeat([]byte{byte(i)}, 10+i%300)
-			want["key"][string(k)] = v
-			if err := tx.Bucket([]byte("key")).Put(k, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fillBuckets(t, db, want, 500, 10, 300)
 	var size int64
 	db.View(func(tx *Tx) error { size = tx.Size(); return nil })
 	// Rewrite the store as layout 1 wrote it.
