@@ -70,13 +70,19 @@ type memIter struct {
 	lo, hi, i int
 }
 
-func (it *memIter) Valid() bool             { return it.i >= it.lo && it.i < it.hi }
-func (it *memIter) First() bool             { it.i = it.lo; return it.Valid() }
-func (it *memIter) Last() bool              { it.i = it.hi - 1; return it.Valid() }
-func (it *memIter) Next() bool              { it.i++; return it.Valid() }
-func (it *memIter) Prev() bool              { it.i--; return it.Valid() }
-func (it *memIter) SeekGE(k []byte) bool    { panic("unused") }
-func (it *memIter) SeekLT(k []byte) bool    { panic("unused") }
+func (it *memIter) Valid() bool { return it.i >= it.lo && it.i < it.hi }
+func (it *memIter) First() bool { it.i = it.lo; return it.Valid() }
+func (it *memIter) Last() bool  { it.i = it.hi - 1; return it.Valid() }
+func (it *memIter) Next() bool  { it.i++; return it.Valid() }
+func (it *memIter) Prev() bool  { it.i--; return it.Valid() }
+func (it *memIter) SeekGE(k []byte) bool {
+	it.i = max(it.lo, sort.Search(len(it.r.keys), func(i int) bool { return bytes.Compare(it.r.keys[i], k) >= 0 }))
+	return it.Valid()
+}
+func (it *memIter) SeekLT(k []byte) bool {
+	it.i = min(it.hi, sort.Search(len(it.r.keys), func(i int) bool { return bytes.Compare(it.r.keys[i], k) >= 0 })) - 1
+	return it.Valid()
+}
 func (it *memIter) Key() []byte             { return it.r.keys[it.i] }
 func (it *memIter) Value() []byte           { return it.r.vals[it.i] }
 func (it *memIter) Error() error            { return nil }

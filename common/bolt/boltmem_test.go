@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	berrors "etcd-lsm/common/bolt/errors"
@@ -39,6 +40,9 @@ var memVariant = engine.Variant{Name: "mem-test", Family: "mem-test", Open: func
 
 type memEngine struct{ dir string }
 
+// memSizesAsked counts the keys memory engines were asked the sizes of.
+var memSizesAsked atomic.Int64
+
 func (e *memEngine) snapshot() *memReader {
 	memMu.Lock()
 	defer memMu.Unlock()
@@ -61,6 +65,7 @@ func (e *memEngine) Begin() (engine.Txn, error) {
 func (e *memEngine) DiskSize() int64 { return 0 }
 func (e *memEngine) Close() error    { return nil }
 func (e *memEngine) Sizes(keys [][]byte) ([]int, error) {
+	memSizesAsked.Add(int64(len(keys)))
 	memMu.Lock()
 	defer memMu.Unlock()
 	out := make([]int, len(keys))
@@ -76,6 +81,19 @@ func (e *memEngine) Sizes(keys [][]byte) ([]int, error) {
 type memView struct{ *memReader }
 
 func (memView) Release() {}
+
+// GetPlaced places values as the real engines do (engine.PlacedGetter).
+func (v memView) GetPlaced(k []byte, place func(int) []byte) ([]byte, bool, error) {
+	val, ok, err := v.Get(k)
+	if !ok || err != nil {
+		return val, ok, err
+	}
+	if dst := place(len(val)); dst != nil {
+		copy(dst, val)
+		return dst, true, nil
+	}
+	return bytes.Clone(val), true, nil
+}
 
 // memTxn buffers writes; its reads merge them into a fresh snapshot.
 type memTxn struct {
@@ -332,6 +350,106 @@ func TestLayoutUpgrade(t *testing.T) {
 			return err
 		}
 		requireStock(t, out, want)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitReusesReadSizes: a write transaction that reads keys and then
+// deletes or overwrites them (etcd's MVCC compaction ranges over old
+// revisions and deletes them) commits without asking the engine for those
+// keys' old sizes, only for keys it wrote without reading, and the totals
+// stay exact.
+func TestCommitReusesReadSizes(t *testing.T) {
+	for _, pointSeek := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PointSeek=%v", pointSeek), func(t *testing.T) {
+			db, err := OpenVariant(filepath.Join(t.TempDir(), "db"), 0o600, nil, memVariant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			db.layer.PointSeek = pointSeek
+			want := kvs{"key": {}, "meta": {"term": []byte("12345678")}}
+			fillBuckets(t, db, want, 3000, 100, 700)
+			key := func(i int) []byte { return []byte(fmt.Sprintf("%017d", i)) }
+
+			memSizesAsked.Store(0)
+			err = db.Update(func(tx *Tx) error {
+				b := tx.Bucket([]byte("key"))
+				// As etcd's compaction: a range read, then deletes.
+				var del [][]byte
+				c := b.Cursor()
+				for k, _ := c.Seek(key(100)); k != nil && len(del) < 1000; k, _ = c.Next() {
+					del = append(del, k)
+				}
+				for _, k := range del {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+					delete(want["key"], string(k))
+				}
+				// A point read (a cursor Seek to the exact key, as etcd
+				// reads one revision), then an overwrite.
+				if k, _ := b.Cursor().Seek(key(2000)); !bytes.Equal(k, key(2000)) {
+					t.Fatalf("Seek found %q", k)
+				}
+				if v := b.Get(key(2001)); v == nil {
+					t.Fatal("Get found nothing")
+				}
+				for _, i := range []int{2000, 2001} {
+					want["key"][string(key(i))] = []byte("new")
+					if err := b.Put(key(i), []byte("new")); err != nil {
+						return err
+					}
+				}
+				// A key read after this transaction wrote it, and one never read.
+				if err := b.Put(key(2500), []byte("x")); err != nil {
+					return err
+				}
+				b.Cursor().Seek(key(2500))
+				for _, i := range []int{2500, 2600} {
+					delete(want["key"], string(key(i)))
+					if err := b.Delete(key(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := memSizesAsked.Load(); n != 2 {
+				t.Errorf("commit asked the engine for %d old sizes, want 2 (the keys not read before writing)", n)
+			}
+			checkExact(t, db, want)
+		})
+	}
+}
+
+// checkExact fails unless the database holds exactly want's buckets and keys
+// and every bucket's committed totals are those of its keys (Check).
+func checkExact(t *testing.T, db *DB, want kvs) {
+	t.Helper()
+	err := db.View(func(tx *Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		for name, keys := range want {
+			var entries, size int64
+			for k, v := range keys {
+				entries++
+				size += int64(len(k) + len(v))
+				if got := tx.Bucket([]byte(name)).Get([]byte(k)); !bytes.Equal(got, v) {
+					return fmt.Errorf("bucket %s key %q: %q, want %q", name, k, got, v)
+				}
+			}
+			got := tx.state.buckets[name]
+			if got.entries != entries || got.bytes != size {
+				return fmt.Errorf("bucket %s totals %d keys %d bytes, want %d and %d", name, got.entries, got.bytes, entries, size)
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 // in byte order.
 //
 // The keys and values a cursor returns are valid for the life of the
-// transaction (they are Go memory and stay valid after it too) and must not
-// be modified.
+// transaction and must not be modified. Values are not valid after it: they
+// live in the transaction's arena (valueArena); keys are Go memory.
 //
 // Its edge behaviour is bbolt's: Next at the last key returns nil and stays
 // on the last key; Prev at the first key returns nil and stays on the first
@@ -224,6 +224,9 @@ func (c *Cursor) settle(s *slot, ok bool) (k, v []byte, valid bool) {
 		if bytes.Compare(key, c.lower) >= 0 && bytes.Compare(key, c.upper) < 0 {
 			k, v = c.load(key, s.it.Value())
 			valid = true
+			if c.bucket != nil {
+				c.tx.noteCommitted(c.key, len(v))
+			}
 		}
 	}
 	if !valid && c.err == nil {
@@ -235,11 +238,19 @@ func (c *Cursor) settle(s *slot, ok bool) (k, v []byte, valid bool) {
 }
 
 // load copies an engine entry into one new allocation that the cursor's key
-// and the returned key and value share.
+// and the returned key and value share, or, in a transaction with an arena,
+// the key onto the Go heap and the value into the arena (valueArena).
 func (c *Cursor) load(key, value []byte) ([]byte, []byte) {
 	n := len(key)
 	if c.bucket == nil {
 		value = nil // the root cursor returns bucket names with nil values
+	}
+	if a := c.tx.arena; a != nil && len(value) > 0 {
+		if v := a.place(len(value)); v != nil {
+			copy(v, value)
+			c.key = append(make([]byte, 0, n), key...)
+			return c.key[c.strip:], v
+		}
 	}
 	buf := make([]byte, n+len(value))
 	copy(buf, key)

@@ -68,6 +68,7 @@ type DB struct {
 
 	iterators atomic.Int64 // engine iterators open for cursors
 	values    *valueCache  // committed values read by point reads; nil: none
+	arenas    *chunkPool   // memory of read transactions' value arenas; nil: none
 
 	// Spilling (spill.go). fresh: this DB created the database empty and no
 	// read transaction has begun, so a write transaction may spill.
@@ -184,6 +185,9 @@ func OpenVariant(path string, mode os.FileMode, options *Options, v engine.Varia
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	db.values = newValueCache(db.settings.valueCacheBytes(db.layer.ValueCacheBytes), 0)
+	if db.settings.valueArenaMB > 0 {
+		db.arenas = &chunkPool{keep: 4}
+	}
 	db.open.Store(true)
 	trackOpen(db)
 	db.logf("storage engine %s (family %s, etcd-lsm): %s: %s; open took %v; %d buckets, %d keys",
@@ -246,6 +250,7 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 		tx.txn, tx.r = txn, txn
 		tx.state = db.state.Load()
 		tx.writes = newWriteSet()
+		tx.arena = db.newArena()
 	} else {
 		if db.fresh.Load() {
 			db.fresh.Store(false) // a reader could see spilled writes from now on
@@ -265,10 +270,23 @@ func (db *DB) Begin(writable bool) (*Tx, error) {
 			return nil, err
 		}
 		tx.view, tx.r = view, view
+		tx.arena = db.newArena()
+		if pg, ok := view.(engine.PlacedGetter); ok && tx.arena != nil {
+			tx.placed = pg
+		}
 		db.openTxN.Add(1)
 		db.txN.Add(1)
 	}
 	return tx, nil
+}
+
+// newArena returns an arena for a new transaction, or nil when arenas are
+// off (ETCDLSM_VALUE_ARENA_MB=0).
+func (db *DB) newArena() *valueArena {
+	if db.arenas == nil {
+		return nil
+	}
+	return &valueArena{pool: db.arenas, limit: int(db.settings.valueArenaMB << 20)}
 }
 
 // Update runs fn in a write transaction, committing if fn returns nil.
@@ -316,6 +334,7 @@ func (db *DB) Close() error {
 	trackClose(db)
 	err := db.closeEngine()
 	db.values.close()
+	db.arenas.close()
 	db.releaseFiles()
 	return err
 }

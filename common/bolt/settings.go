@@ -25,6 +25,11 @@ import (
 //	                         read by exact key, in MiB (0 turns it off);
 //	                         default: the variant's choice (see
 //	                         LayerOptions.ValueCacheBytes).
+//	ETCDLSM_VALUE_ARENA_MB   how much memory outside the Go heap one read
+//	                         transaction may hold the values of its point
+//	                         reads in until it ends, in MiB (default 8; 0
+//	                         copies every value onto the Go heap; see
+//	                         valueArena).
 //	ETCDLSM_IMPORT_BACKUP    what happens to a stock bbolt file that Open
 //	                         imports: "keep" (default; it is moved into the
 //	                         engine root as bbolt-import-<time>-<id>.db, the
@@ -33,7 +38,13 @@ const (
 	envSnapshotFormat = "ETCDLSM_SNAPSHOT_FORMAT"
 	envImportBackup   = "ETCDLSM_IMPORT_BACKUP"
 	envValueCache     = "ETCDLSM_VALUE_CACHE_MB"
+	envValueArena     = "ETCDLSM_VALUE_ARENA_MB"
 )
+
+// defaultArenaMB is ETCDLSM_VALUE_ARENA_MB's default: under a write load
+// etcd renews its read transaction every 100 ms, in which the scale
+// workload's reads take about 4 MiB.
+const defaultArenaMB = 8
 
 // SnapshotFormat names what Tx.WriteTo writes.
 type SnapshotFormat string
@@ -47,6 +58,7 @@ type settings struct {
 	snapshotFormat SnapshotFormat
 	keepImported   bool
 	valueCacheMB   int64 // -1: the variant's default
+	valueArenaMB   int64
 }
 
 // valueCacheBytes is the value cache's size: the setting, else def.
@@ -60,7 +72,7 @@ func (s settings) valueCacheBytes(def int64) int64 {
 // readSettings parses the layer's environment variables; an unknown value
 // is an error naming the variable.
 func readSettings() (settings, error) {
-	s := settings{snapshotFormat: FormatArchive, keepImported: true, valueCacheMB: -1}
+	s := settings{snapshotFormat: FormatArchive, keepImported: true, valueCacheMB: -1, valueArenaMB: defaultArenaMB}
 	switch v := os.Getenv(envSnapshotFormat); v {
 	case "", string(FormatArchive):
 	case string(FormatBolt):
@@ -81,6 +93,13 @@ func readSettings() (settings, error) {
 			return s, fmt.Errorf("invalid %s=%q: want a size in MiB from 0 to %d", envValueCache, v, 1<<20)
 		}
 		s.valueCacheMB = mb
+	}
+	if v := os.Getenv(envValueArena); v != "" {
+		mb, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || mb < 0 || mb > 1<<10 {
+			return s, fmt.Errorf("invalid %s=%q: want a size in MiB from 0 to %d", envValueArena, v, 1<<10)
+		}
+		s.valueArenaMB = mb
 	}
 	return s, nil
 }

@@ -69,6 +69,14 @@ func (s *sharedView) ref() engine.View {
 type viewRef struct{ s *sharedView }
 
 func (r viewRef) Get(key []byte) ([]byte, bool, error) { return r.s.v.Get(key) }
+
+// GetPlaced forwards to the view when it places values (engine.PlacedGetter).
+func (r viewRef) GetPlaced(key []byte, place func(int) []byte) ([]byte, bool, error) {
+	if pg, ok := r.s.v.(engine.PlacedGetter); ok {
+		return pg.GetPlaced(key, place)
+	}
+	return r.s.v.Get(key)
+}
 func (r viewRef) NewIterator(lower, upper []byte) engine.Iterator {
 	return r.s.v.NewIterator(lower, upper)
 }
@@ -137,8 +145,36 @@ func (tx *Tx) endSpill() {
 	viewRef{tx.spill.base}.Release()
 }
 
-// committedSizes is Engine.Sizes as of the transaction's start.
+// committedSizes returns the committed value length of each key as of the
+// transaction's start (-1: absent): what the transaction's own reads saw
+// (noteCommitted), and Engine.Sizes (or the spill's snapshot) for the rest.
 func (tx *Tx) committedSizes(keys [][]byte) ([]int, error) {
+	out := make([]int, len(keys))
+	var ask [][]byte
+	var at []int
+	for i, k := range keys {
+		if n, ok := tx.seen[string(k)]; ok {
+			out[i] = n
+			continue
+		}
+		ask = append(ask, k)
+		at = append(at, i)
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	sizes, err := tx.lookupSizes(ask)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		out[i] = sizes[j]
+	}
+	return out, nil
+}
+
+// lookupSizes is Engine.Sizes as of the transaction's start.
+func (tx *Tx) lookupSizes(keys [][]byte) ([]int, error) {
 	if tx.spill == nil {
 		return tx.db.eng.Sizes(keys)
 	}

@@ -24,8 +24,10 @@ import (
 // transaction holds an engine snapshot, which keeps the engine from
 // dropping data overwritten since (the disk grows under a long read), and
 // DB.Close waits for every open transaction. Keys and values a transaction
-// returns (Get, cursor moves) are valid for its life, as in bbolt; here they
-// are copies in Go memory and stay valid after it too.
+// returns (Get, cursor moves) are valid for its life, as in bbolt, and not
+// after: values live in the transaction's arena, outside the Go heap, up to
+// its limit (valueArena; a write transaction's Get returns Go copies). Keys
+// are copies in Go memory.
 type Tx struct {
 	db       *DB
 	id       int
@@ -37,6 +39,11 @@ type Tx struct {
 	closed   atomic.Bool
 	cursors  atomic.Int64 // cursors made; read transactions make them concurrently
 	iters    iterators    // the engine iterators cursors borrow
+	// The arena the values of cursor moves and (in a read transaction
+	// whose view places values) point reads live in until the transaction
+	// ends (arena.go); nil when arenas are off.
+	arena  *valueArena
+	placed engine.PlacedGetter
 
 	bucketMu sync.Mutex // guards buckets
 	buckets  map[string]*Bucket
@@ -47,7 +54,16 @@ type Tx struct {
 	onCommit []func()
 	stats    TxStats
 	spill    *spillState // set once the transaction has spilled (spill.go)
+	// seen holds the committed value length (-1: absent) of keys this
+	// transaction read before writing them, so that committing their
+	// writes needs no lookup of the old sizes (noteCommitted).
+	seen map[string]int
 }
+
+// maxSeen bounds a write transaction's seen map: etcd's MVCC compaction
+// reads then deletes 1,000 revisions per transaction; a transaction that
+// reads more keys than this looks the rest up at commit.
+const maxSeen = 1 << 16
 
 // TxStats mirrors bbolt's per-transaction statistics. WriteTime is the time
 // the commit spent in the engine; the rest stay zero.
@@ -163,15 +179,36 @@ func (tx *Tx) keepBucket(b *Bucket) *Bucket {
 // it fills from its snapshot.
 func (tx *Tx) get(key []byte) ([]byte, bool, error) {
 	vc := tx.db.values
-	if tx.writable || vc == nil {
-		return tx.r.Get(key)
+	if tx.writable {
+		v, ok, err := tx.r.Get(key)
+		if err == nil {
+			size := -1
+			if ok {
+				size = len(v)
+			}
+			tx.noteCommitted(key, size)
+		}
+		return v, ok, err
+	}
+	var place func(int) []byte
+	if tx.arena != nil {
+		place = tx.arena.place
 	}
 	seq := tx.state.seq
-	if v, ok := vc.get(key, seq); ok {
-		return v, true, nil
+	if vc != nil {
+		if v, ok := vc.get(key, seq, place); ok {
+			return v, true, nil
+		}
 	}
-	v, ok, err := tx.r.Get(key)
-	if err == nil && ok {
+	var v []byte
+	var ok bool
+	var err error
+	if place != nil && tx.placed != nil {
+		v, ok, err = tx.placed.GetPlaced(key, place)
+	} else {
+		v, ok, err = tx.r.Get(key)
+	}
+	if vc != nil && err == nil && ok {
 		vc.add(key, v, seq)
 	}
 	return v, ok, err
@@ -238,7 +275,9 @@ func (tx *Tx) DeleteBucket(name []byte) error {
 	var keys [][]byte
 	it := tx.txn.NewIterator(b.prefix, prefixEnd(b.prefix))
 	for ok := it.First(); ok; ok = it.Next() {
-		keys = append(keys, append([]byte(nil), it.Key()...))
+		k := append([]byte(nil), it.Key()...)
+		tx.noteCommitted(k, len(it.Value()))
+		keys = append(keys, k)
 	}
 	err = it.Error()
 	it.Close()
@@ -286,6 +325,25 @@ func (tx *Tx) checkWritable() error {
 		return berrors.ErrTxNotWritable
 	}
 	return nil
+}
+
+// noteCommitted remembers, in a write transaction, the value length (-1:
+// absent) a read found for an engine key the transaction has not written:
+// that is the key's committed size, which the commit would otherwise read
+// back from the engine. etcd's MVCC compaction ranges over old revisions
+// and deletes them in the same transaction, so without this every deleted
+// value would be read twice.
+func (tx *Tx) noteCommitted(key []byte, size int) {
+	if !tx.writable || len(tx.seen) >= maxSeen {
+		return
+	}
+	if _, written := tx.writes.touched[string(key)]; written {
+		return
+	}
+	if tx.seen == nil {
+		tx.seen = map[string]int{}
+	}
+	tx.seen[string(key)] = size
 }
 
 // record notes a write of an engine key in the write set; see
@@ -412,6 +470,9 @@ func (tx *Tx) end() {
 		return
 	}
 	tx.iters.closeAll()
+	if tx.arena != nil {
+		tx.arena.release()
+	}
 	if tx.writable {
 		tx.db.writer.Unlock()
 	} else {

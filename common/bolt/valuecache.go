@@ -121,14 +121,23 @@ func (s *cacheShard) find(key []byte, h uint64) (int32, bool) {
 }
 
 // get returns a copy of the value of key for a transaction that began at
-// sequence seq, if the cache holds it for that sequence.
-func (c *valueCache) get(key []byte, seq uint64) ([]byte, bool) {
+// sequence seq, if the cache holds it for that sequence: in place(n) when
+// place is set and gives memory, else on the Go heap.
+func (c *valueCache) get(key []byte, seq uint64, place func(int) []byte) ([]byte, bool) {
 	s, h := c.locate(key)
 	s.mu.Lock()
 	if i, ok := s.find(key, h); ok && s.ents[i].seq <= seq {
 		e := &s.ents[i]
 		at := e.off + int(e.klen)
-		v := append(make([]byte, 0, e.vlen), s.ring.buf[at:at+int(e.vlen)]...)
+		var v []byte
+		if place != nil {
+			v = place(int(e.vlen))
+		}
+		if v != nil {
+			copy(v, s.ring.buf[at:at+int(e.vlen)])
+		} else {
+			v = append(make([]byte, 0, e.vlen), s.ring.buf[at:at+int(e.vlen)]...)
+		}
 		s.mu.Unlock()
 		c.hits.Add(1)
 		return v, true

@@ -45,7 +45,7 @@ func TestValueCacheModel(t *testing.T) {
 			}
 		default: // a transaction of some sequence reads
 			at := uint64(rng.IntN(int(seq) + 1))
-			if v, ok := c.get([]byte(key), at); ok {
+			if v, ok := c.get([]byte(key), at, nil); ok {
 				hits++
 				want, present := history[at][key]
 				if !present || string(v) != want {
@@ -66,20 +66,20 @@ func TestValueCacheCopies(t *testing.T) {
 	c := newValueCache(1<<20, 0)
 	defer c.close()
 	c.add([]byte("k"), []byte("value"), 0)
-	v, ok := c.get([]byte("k"), 0)
+	v, ok := c.get([]byte("k"), 0, nil)
 	if !ok || string(v) != "value" {
 		t.Fatalf("get = %q, %v", v, ok)
 	}
 	v[0] = 'X'
-	if v2, _ := c.get([]byte("k"), 0); string(v2) != "value" {
+	if v2, _ := c.get([]byte("k"), 0, nil); string(v2) != "value" {
 		t.Fatalf("changing a returned value changed the cache: %q", v2)
 	}
 	c.commit([][]byte{[]byte("k")}, 1)
-	if _, ok := c.get([]byte("k"), 1); ok {
+	if _, ok := c.get([]byte("k"), 1, nil); ok {
 		t.Fatal("a key written by a commit is still cached")
 	}
 	c.add([]byte("k"), []byte("old"), 0) // a transaction from before the commit
-	if _, ok := c.get([]byte("k"), 1); ok {
+	if _, ok := c.get([]byte("k"), 1, nil); ok {
 		t.Fatal("a value read before a commit was added after it")
 	}
 }

@@ -50,6 +50,15 @@ type Reader interface {
 	NewIterator(lower, upper []byte) Iterator
 }
 
+// PlacedGetter is a Reader that can copy a value into memory the caller
+// provides, so that a read need not allocate on the Go heap.
+type PlacedGetter interface {
+	// GetPlaced is Get with the value copied into place(n), n bytes of
+	// the caller's memory; when place returns nil, the value is a new Go
+	// allocation as Get returns.
+	GetPlaced(key []byte, place func(n int) []byte) (value []byte, ok bool, err error)
+}
+
 // View is a consistent read-only snapshot.
 type View interface {
 	Reader

@@ -225,6 +225,12 @@ func IntProperties(base Base, names []string) []int64 {
 // Get takes two: the read and the free of RocksDB's copy) and returns a Go
 // copy of the value.
 func getValue(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte) ([]byte, bool, error) {
+	return getValuePlaced(db, ro, key, nil)
+}
+
+// getValuePlaced is getValue with the value copied into place(n) when
+// place is set and gives memory (see engine.PlacedGetter).
+func getValuePlaced(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte, place func(int) []byte) ([]byte, bool, error) {
 	scratch := getScratch.Get().(*[]byte)
 	defer getScratch.Put(scratch)
 	buf := *scratch
@@ -244,11 +250,23 @@ func getValue(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte) ([]byte, bo
 		case 0:
 			return nil, false, nil
 		case 1:
-			// An exact-size copy: values are kept (the layer caches them).
-			return append(make([]byte, 0, int(vlen)), buf[:vlen]...), true, nil
+			return placeCopy(buf[:vlen], place), true, nil
 		}
 		buf = make([]byte, max(int(vlen), 1))
 	}
+}
+
+// placeCopy copies v into place(len(v)), or into a new Go slice of exactly
+// its length (values are kept: the layer caches them) when place is nil or
+// gives no memory.
+func placeCopy(v []byte, place func(int) []byte) []byte {
+	if place != nil {
+		if dst := place(len(v)); dst != nil {
+			copy(dst, v)
+			return dst
+		}
+	}
+	return append(make([]byte, 0, len(v)), v...)
 }
 
 // getScratch holds the buffers getValue reads into before it copies a

@@ -44,6 +44,22 @@ func (v *View) Snapshot() *grocksdb.Snapshot { return v.snap }
 
 func (v *View) Get(key []byte) ([]byte, bool, error) { return Get(v.base, v.ro, key) }
 
+// GetPlaced implements engine.PlacedGetter.
+func (v *View) GetPlaced(key []byte, place func(int) []byte) ([]byte, bool, error) {
+	if db, ok := v.base.(*grocksdb.DB); ok {
+		return getValuePlaced(db, v.ro, key, place)
+	}
+	s, err := v.base.Get(v.ro, key)
+	if err != nil {
+		return nil, false, err
+	}
+	defer s.Free()
+	if !s.Exists() {
+		return nil, false, nil
+	}
+	return placeCopy(s.Data(), place), true, nil
+}
+
 func (v *View) NewIterator(lower, upper []byte) engine.Iterator {
 	ro := v.readOptions(lower, upper)
 	if v.scan {

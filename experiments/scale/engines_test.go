@@ -6,16 +6,17 @@ import (
 )
 
 func TestParseEngines(t *testing.T) {
-	labels, builds, err := parseEngines("bbolt tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4,ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD=0 plain=tuned")
+	labels, builds, err := parseEngines("bbolt tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4,ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD=0 plain=tuned m32=tuned:A=1:B=2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"bbolt", "tuned-lz4", "plain"}; !reflect.DeepEqual(labels, want) {
+	if want := []string{"bbolt", "tuned-lz4", "plain", "m32"}; !reflect.DeepEqual(labels, want) {
 		t.Errorf("labels %v, want %v", labels, want)
 	}
 	want := map[string]engineBuild{
 		"tuned-lz4": {Build: "tuned", Env: []string{"ETCDLSM_ROCKSDB_COMPRESSION=lz4", "ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD=0"}},
 		"plain":     {Build: "tuned"},
+		"m32":       {Build: "tuned", Env: []string{"A=1", "B=2"}},
 	}
 	if !reflect.DeepEqual(builds, want) {
 		t.Errorf("builds %v, want %v", builds, want)

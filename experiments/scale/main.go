@@ -64,7 +64,7 @@ type Config struct {
 	EngineEnv []string // for every engine, after GOMEMLIMIT
 	// Builds maps an engine label to the build it runs and that engine's
 	// own environment (after EngineEnv), for labels given as
-	// "label=build:ENV=value,..."; a plain label is the build of that name.
+	// "label=build:ENV=value:..."; a plain label is the build of that name.
 	Builds    map[string]engineBuild
 	EtcdFlags []string
 }
@@ -138,7 +138,7 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	mode := fs.String("mode", "quick", "quick (smoke run, ~2 min for three engines) or full")
-	engines := fs.String("engines", "bbolt tuned pebble", `engines, space separated: a build name (bin/<name>), or "label=build:ENV=value,ENV=value" for a build with settings of its own (e.g. tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4)`)
+	engines := fs.String("engines", "bbolt tuned pebble", `engines, space separated: a build name (bin/<name>), or "label=build:ENV=value:ENV=value" for a build with settings of its own (e.g. tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4)`)
 	binRoot := fs.String("bin", os.Getenv("ETCDLSM_BIN"), "directory holding bin/<engine>/ (default ../bin)")
 	out := fs.String("out", "results", "results root")
 	scratch := fs.String("scratch", "", "where the members' data directories go (default $TMPDIR)")
@@ -335,7 +335,8 @@ func (c *Config) build(e string) engineBuild {
 }
 
 // parseEngines splits the -engines list into labels and, for entries of
-// the form "label=build:ENV=value,ENV=value", their builds and settings.
+// the form "label=build:ENV=value:ENV=value", their builds and settings
+// (settings separated by ':' as make reproduce's rows, or by ',').
 func parseEngines(list string) ([]string, map[string]engineBuild, error) {
 	var labels []string
 	builds := map[string]engineBuild{}
@@ -347,11 +348,11 @@ func parseEngines(list string) ([]string, map[string]engineBuild, error) {
 		}
 		build, env, _ := strings.Cut(rest, ":")
 		if label == "" || build == "" || strings.ContainsAny(label, "/:") {
-			return nil, nil, fmt.Errorf("engine %q: want a build name or label=build:ENV=value,...", f)
+			return nil, nil, fmt.Errorf("engine %q: want a build name or label=build:ENV=value:...", f)
 		}
 		b := engineBuild{Build: build}
 		if env != "" {
-			for _, kv := range strings.Split(env, ",") {
+			for _, kv := range strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == ':' }) {
 				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 					return nil, nil, fmt.Errorf("engine %q: setting %q is not ENV=value", f, kv)
 				}

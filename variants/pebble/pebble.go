@@ -83,7 +83,11 @@ type getter interface {
 	Get(key []byte) ([]byte, io.Closer, error)
 }
 
-func get(g getter, key []byte) ([]byte, bool, error) {
+func get(g getter, key []byte) ([]byte, bool, error) { return getPlaced(g, key, nil) }
+
+// getPlaced is get with the value copied into place(n) when place gives
+// memory (engine.PlacedGetter).
+func getPlaced(g getter, key []byte, place func(int) []byte) ([]byte, bool, error) {
 	v, closer, err := g.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
@@ -91,7 +95,15 @@ func get(g getter, key []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	out := append([]byte{}, v...)
+	var out []byte
+	if place != nil {
+		if out = place(len(v)); out != nil {
+			copy(out, v)
+		}
+	}
+	if out == nil {
+		out = append([]byte{}, v...)
+	}
 	closer.Close()
 	return out, true, nil
 }
@@ -174,6 +186,11 @@ func (s *store) Close() error { return s.db.Close() }
 type view struct{ snap *pebble.Snapshot }
 
 func (v view) Get(key []byte) ([]byte, bool, error) { return get(v.snap, key) }
+
+// GetPlaced implements engine.PlacedGetter.
+func (v view) GetPlaced(key []byte, place func(int) []byte) ([]byte, bool, error) {
+	return getPlaced(v.snap, key, place)
+}
 func (v view) NewIterator(lower, upper []byte) engine.Iterator {
 	return newIterator(v.snap, lower, upper)
 }
