@@ -63,14 +63,16 @@ func (a *valueArena) place(n int) []byte {
 }
 
 // release gives the arena's chunks back to the pool. The values placed in
-// them are invalid from then on. It runs when the transaction ends.
+// them are invalid from then on. It runs when the transaction ends; a read
+// that races with the end gets a Go copy (the limit drops to zero), so no
+// chunk is taken after release and kept by nobody.
 func (a *valueArena) release() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, c := range a.chunks {
 		a.pool.put(c)
 	}
-	a.chunks, a.free = nil, nil
+	a.chunks, a.free, a.limit = nil, nil, 0
 }
 
 // chunkPool maps arena chunks and keeps up to keep released ones for reuse,

@@ -53,6 +53,9 @@ func TestValueArena(t *testing.T) {
 	if len(a.chunks) != 0 || len(pool.free) != 1 {
 		t.Fatalf("after release: %d chunks held, %d pooled (keep 1)", len(a.chunks), len(pool.free))
 	}
+	if a.place(10) != nil || len(a.chunks) != 0 {
+		t.Fatal("a released arena placed a value")
+	}
 }
 
 // within reports whether v's memory lies in one of the arena's chunks.
