@@ -88,11 +88,7 @@ func (v memView) GetPlaced(k []byte, place func(int) []byte) ([]byte, bool, erro
 	if !ok || err != nil {
 		return val, ok, err
 	}
-	if dst := place(len(val)); dst != nil {
-		copy(dst, val)
-		return dst, true, nil
-	}
-	return bytes.Clone(val), true, nil
+	return engine.CopyPlaced(val, place), true, nil
 }
 
 // memTxn buffers writes; its reads merge them into a fresh snapshot.

@@ -149,6 +149,9 @@ func (tx *Tx) endSpill() {
 // transaction's start (-1: absent): what the transaction's own reads saw
 // (noteCommitted), and Engine.Sizes (or the spill's snapshot) for the rest.
 func (tx *Tx) committedSizes(keys [][]byte) ([]int, error) {
+	if len(tx.seen) == 0 {
+		return tx.lookupSizes(keys)
+	}
 	out := make([]int, len(keys))
 	var ask [][]byte
 	var at []int

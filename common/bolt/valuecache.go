@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+
+	"etcd-lsm/common/engine"
 )
 
 // valueCache keeps committed values that read transactions fetched by exact
@@ -129,15 +131,7 @@ func (c *valueCache) get(key []byte, seq uint64, place func(int) []byte) ([]byte
 	if i, ok := s.find(key, h); ok && s.ents[i].seq <= seq {
 		e := &s.ents[i]
 		at := e.off + int(e.klen)
-		var v []byte
-		if place != nil {
-			v = place(int(e.vlen))
-		}
-		if v != nil {
-			copy(v, s.ring.buf[at:at+int(e.vlen)])
-		} else {
-			v = append(make([]byte, 0, e.vlen), s.ring.buf[at:at+int(e.vlen)]...)
-		}
+		v := engine.CopyPlaced(s.ring.buf[at:at+int(e.vlen)], place)
 		s.mu.Unlock()
 		c.hits.Add(1)
 		return v, true

@@ -59,6 +59,18 @@ type PlacedGetter interface {
 	GetPlaced(key []byte, place func(n int) []byte) (value []byte, ok bool, err error)
 }
 
+// CopyPlaced copies v into place(len(v)), or into a new Go slice of exactly
+// its length when place is nil or gives no memory: what a GetPlaced returns.
+func CopyPlaced(v []byte, place func(n int) []byte) []byte {
+	if place != nil {
+		if dst := place(len(v)); dst != nil {
+			copy(dst, v)
+			return dst
+		}
+	}
+	return append(make([]byte, 0, len(v)), v...)
+}
+
 // View is a consistent read-only snapshot.
 type View interface {
 	Reader

@@ -131,6 +131,8 @@ import (
 	"unsafe"
 
 	"github.com/linxGnu/grocksdb"
+
+	"etcd-lsm/common/engine"
 )
 
 // grocksdb keeps each handle's C pointer unexported, as the first field of
@@ -250,23 +252,10 @@ func getValuePlaced(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte, place
 		case 0:
 			return nil, false, nil
 		case 1:
-			return placeCopy(buf[:vlen], place), true, nil
+			return engine.CopyPlaced(buf[:vlen], place), true, nil
 		}
 		buf = make([]byte, max(int(vlen), 1))
 	}
-}
-
-// placeCopy copies v into place(len(v)), or into a new Go slice of exactly
-// its length (values are kept: the layer caches them) when place is nil or
-// gives no memory.
-func placeCopy(v []byte, place func(int) []byte) []byte {
-	if place != nil {
-		if dst := place(len(v)); dst != nil {
-			copy(dst, v)
-			return dst
-		}
-	}
-	return append(make([]byte, 0, len(v)), v...)
 }
 
 // getScratch holds the buffers getValue reads into before it copies a

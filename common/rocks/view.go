@@ -57,7 +57,7 @@ func (v *View) GetPlaced(key []byte, place func(int) []byte) ([]byte, bool, erro
 	if !s.Exists() {
 		return nil, false, nil
 	}
-	return placeCopy(s.Data(), place), true, nil
+	return engine.CopyPlaced(s.Data(), place), true, nil
 }
 
 func (v *View) NewIterator(lower, upper []byte) engine.Iterator {

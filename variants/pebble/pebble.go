@@ -95,15 +95,7 @@ func getPlaced(g getter, key []byte, place func(int) []byte) ([]byte, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	var out []byte
-	if place != nil {
-		if out = place(len(v)); out != nil {
-			copy(out, v)
-		}
-	}
-	if out == nil {
-		out = append([]byte{}, v...)
-	}
+	out := engine.CopyPlaced(v, place)
 	closer.Close()
 	return out, true, nil
 }
