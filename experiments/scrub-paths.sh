@@ -2,7 +2,10 @@
 # Rewrites machine-specific paths in result files (logs keep etcd's command
 # lines) so that committed results name no machine: the repository root
 # becomes ".", the temporary directory "$TMPDIR" and the home directory "~".
-# Text files and gzipped text files (*.gz); idempotent.
+# Text files, gzipped pprof profiles (*.pb.gz: through
+# experiments/scrubprofile, since a protocol buffer's strings carry their
+# lengths and sed corrupts it) and other gzipped text files (*.gz); other
+# binary files are left alone. Idempotent.
 #   experiments/scrub-paths.sh <dir>...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +17,12 @@ for dir in "$@"; do
 		sed -i -e "$subst" "$f"
 	done
 	find "$dir" -name '*.gz' -type f | while read -r f; do
-		if zgrep -q -e "$root" -e "$tmp/" -e "$HOME/" "$f"; then
+		zgrep -qa -e "$root" -e "$tmp/" -e "$HOME/" "$f" || continue
+		if [[ $f == *.pb.gz ]]; then
+			f=$(realpath "$f")
+			(cd "$root/experiments" && GOWORK=off "${GO:-go}" run ./scrubprofile \
+				-r "$root/=./" -r "$root=." -r "$tmp/=\$TMPDIR/" -r "$HOME/=~/" "$f")
+		elif grep -qI . <(zcat "$f"); then
 			zcat "$f" | sed -e "$subst" | gzip -9 >"$f.scrub" && mv "$f.scrub" "$f"
 		fi
 	done

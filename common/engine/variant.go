@@ -96,3 +96,29 @@ func Selected() (Variant, error) {
 	}
 	return Variant{}, fmt.Errorf("no storage variant selected: set %s to one of %v", VariantEnv, names)
 }
+
+// WithSettings fills v's Open, Validate and Describe for a variant whose
+// settings come from the environment: load reads them (an invalid value is
+// its error, so the server stops before anything is created), open opens
+// the engine with them, and their String is the start-up log line.
+func WithSettings[S fmt.Stringer](v Variant, load func() (S, error), open func(dir string, o Options, s S) (Engine, error)) Variant {
+	v.Open = func(dir string, o Options) (Engine, error) {
+		s, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return open(dir, o, s)
+	}
+	v.Validate = func() error {
+		_, err := load()
+		return err
+	}
+	v.Describe = func() string {
+		s, err := load()
+		if err != nil {
+			return err.Error()
+		}
+		return s.String()
+	}
+	return v
+}

@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -74,4 +75,22 @@ func (s Summary) Spread() float64 {
 		return math.NaN()
 	}
 	return (s.Max - s.Min) / math.Abs(s.Median)
+}
+
+// Format writes a figure with the precision its size deserves: no decimals
+// from 100, one from 10, two from 1, three below; NaN as "–".
+func Format(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case a >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
 }

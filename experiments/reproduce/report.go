@@ -278,21 +278,6 @@ func writeSummaryCSV(dir string, meta runMeta, fs *figSummary) error {
 
 // --- report.md -------------------------------------------------------------
 
-func fmtVal(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case math.IsNaN(v):
-		return "–"
-	case a >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 10:
-		return fmt.Sprintf("%.1f", v)
-	case a >= 1:
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.3f", v)
-	}
-}
 
 func fmtPct(p float64) string {
 	if math.IsNaN(p) {
@@ -389,7 +374,7 @@ func figTable(meta runMeta, fs *figSummary) string {
 				}
 				continue
 			}
-			row = append(row, fmt.Sprintf("%s (%s–%s)", fmtVal(st.Median*h.Scale), fmtVal(st.Min*h.Scale), fmtVal(st.Max*h.Scale)))
+			row = append(row, fmt.Sprintf("%s (%s–%s)", measure.Format(st.Median*h.Scale), measure.Format(st.Min*h.Scale), measure.Format(st.Max*h.Scale)))
 			if k.variant == "bbolt" {
 				row = append(row, "0%")
 			} else {
@@ -401,7 +386,7 @@ func figTable(meta runMeta, fs *figSummary) string {
 			if ref, ok := thesisRef(meta, fs.spec.ID, h.Metric, k); ok {
 				abs := "–"
 				if !math.IsNaN(ref.Abs) {
-					abs = "≈" + fmtVal(ref.Abs*h.Scale)
+					abs = "≈" + measure.Format(ref.Abs*h.Scale)
 				}
 				d := fmtPct(ref.Delta)
 				if k.variant == "bbolt" {
@@ -414,13 +399,13 @@ func figTable(meta runMeta, fs *figSummary) string {
 		}
 		for _, x := range fs.spec.Extra {
 			if st, ok := fs.stats[k][x.Metric]; ok {
-				row = append(row, fmtVal(st.Median*x.Scale))
+				row = append(row, measure.Format(st.Median*x.Scale))
 			} else {
 				row = append(row, "–")
 			}
 		}
 		if lat {
-			row = append(row, fmtVal(fs.stats[k]["p50_s"].Median*latScale), fmtVal(fs.stats[k]["p99_s"].Median*latScale))
+			row = append(row, measure.Format(fs.stats[k]["p50_s"].Median*latScale), measure.Format(fs.stats[k]["p99_s"].Median*latScale))
 		}
 		table.Add(row...)
 	}

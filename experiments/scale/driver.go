@@ -317,6 +317,7 @@ func (r *engineRun) compactor(ctx context.Context, cli *clientv3.Client, m *clus
 	t := time.NewTicker(r.cfg.CompactEvery)
 	defer t.Stop()
 	var prev int64
+	profiled := false
 	for i := 0; i < 100000; i++ {
 		select {
 		case <-ctx.Done():
@@ -326,10 +327,15 @@ func (r *engineRun) compactor(ctx context.Context, cli *clientv3.Client, m *clus
 		_, _, _, now := r.acct.snapshot()
 		if prev > 0 {
 			w := window{Kind: "compact", Start: r.since(), Rev: prev}
+			var prof *profile
+			if r.cfg.PerfCompaction && !profiled {
+				prof, profiled = r.startProfile(m.Pid(), "compaction"), true
+			}
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			_, err := cli.Compact(cctx, prev, clientv3.WithCompactPhysical())
 			cancel()
 			w.End = r.since()
+			prof.stop()
 			if err != nil && ctx.Err() == nil {
 				w.Err = err.Error()
 				r.logf("compaction to %d: %v", prev, err)

@@ -59,6 +59,13 @@ type Config struct {
 	// PerfSteady, when positive, profiles etcd with perf for that long in
 	// the update-heavy phase, from a minute in: perf-steady-<engine>.txt.
 	PerfSteady time.Duration
+	// PerfCompaction profiles etcd with perf during its first MVCC
+	// compaction (from the Compact RPC until it returns, the backend's
+	// work included since the compaction is physical).
+	PerfCompaction bool
+	// Rounds runs every engine this many times, interleaved (schedule);
+	// the report adds each figure's median, spread and paired ratios.
+	Rounds int
 	// Keep leaves each member's data directory in place (diagnosis).
 	Keep      bool
 	EngineEnv []string // for every engine, after GOMEMLIMIT
@@ -153,6 +160,8 @@ func run(args []string) error {
 	perfDefrag := fs.Bool("perf-final-defrag", false, "profile etcd with perf (whole process, 99 Hz) during the final defrag; the report goes to perf-final-defrag-<engine>.txt")
 	keep := fs.Bool("keep", false, "leave each member's data directory in place after its run (to read the engine's own logs)")
 	perfSteady := fs.Duration("perf-steady", 0, "profile etcd with perf (whole process, 99 Hz) for this long in the update-heavy phase, from a minute in; the report goes to perf-steady-<engine>.txt")
+	perfCompact := fs.Bool("perf-compaction", false, "profile etcd with perf (whole process, 99 Hz) during its first MVCC compaction; the report goes to perf-compaction-<engine>.txt")
+	rounds := fs.Int("rounds", 1, "run every engine this many times, odd rounds in the order given and even rounds reversed; the report adds medians, spreads and paired ratios")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -175,6 +184,11 @@ func run(args []string) error {
 	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
 	cfg.PerfFinalDefrag = *perfDefrag
 	cfg.PerfSteady = *perfSteady
+	cfg.PerfCompaction = *perfCompact
+	if *rounds < 1 || *rounds > 20 {
+		return fmt.Errorf("-rounds %d: want 1 to 20", *rounds)
+	}
+	cfg.Rounds = *rounds
 	cfg.Keep = *keep
 	if *binRoot == "" {
 		*binRoot = filepath.Join("..", "bin")
@@ -243,7 +257,7 @@ func run(args []string) error {
 	var sums []Summary
 	var samples []Sample
 	var windows []windowRow
-	for _, e := range cfg.Engines {
+	for _, e := range schedule(cfg.Engines, cfg.Rounds) {
 		if ctx.Err() != nil {
 			break
 		}
@@ -309,15 +323,23 @@ func writeResults(dir string, cfg *Config, m Machine, sums []Summary, samples []
 		"operator_quota_bytes": cfg.OperatorQuota, "workers": cfg.Workers,
 		"compact_every_s": cfg.CompactEvery.Seconds(), "compact_tail_s": cfg.CompactTail.Seconds(),
 		"sample_every_s": cfg.SampleEvery.Seconds(), "max_duration_s": cfg.MaxDuration.Seconds(),
-		"steady_max_s": cfg.SteadyMax.Seconds(),
-		"etcd_flags":   cfg.EtcdFlags, "etcd_env": append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
+		"steady_max_s": cfg.SteadyMax.Seconds(), "rounds": cfg.Rounds,
+		"etcd_flags": cfg.EtcdFlags, "etcd_env": append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
 		"machine": m.paramsJSON(), "duration_s": took.Seconds(), "mix": DefaultMix,
 	}
 	b, _ := json.MarshalIndent(params, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "params.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(report(cfg, m, sums, took, filepath.Base(dir))), 0o644)
+	text := report(cfg, m, sums, took, filepath.Base(dir))
+	if cfg.Rounds > 1 {
+		rows := roundRows(cfg.Engines, sums)
+		if err := measure.WriteCSV(filepath.Join(dir, "rounds.csv"), measure.StructRows(rows)); err != nil {
+			return err
+		}
+		text += "\n" + roundsReport(cfg.Engines, cfg.Rounds, rows)
+	}
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(text), 0o644)
 }
 
 // engineBuild is the build an engine label runs and its own environment.
@@ -326,8 +348,10 @@ type engineBuild struct {
 	Env   []string
 }
 
-// build is the build and environment of engine label e.
+// build is the build and environment of engine label e (or of one of its
+// rounds, "e#2").
 func (c *Config) build(e string) engineBuild {
+	e = baseLabel(e)
 	if b, ok := c.Builds[e]; ok {
 		return b
 	}

@@ -4,7 +4,12 @@
 # Without VARIANT: stock bbolt, tuned (the best RocksDB variant) and pebble.
 # SCALE_MODE=quick (default): a smoke run of about two minutes; full: 256 MiB
 # limit, 1 GiB of live data, up to ~16 minutes per engine.
-# SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB").
+# SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB");
+# SCALE_ARGS="-rounds 3" runs every engine three times, interleaved (even
+# rounds in reverse order), and the report adds each figure's median, spread
+# and ratio to the first engine in the same round; -perf-steady 40s and
+# -perf-compaction profile etcd with perf in the update phase and during its
+# first MVCC compaction.
 # An engine may carry settings of its own, for ablations:
 #   make scale VARIANT="tuned tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4".
 # Results: experiments/results/scale-<UTC time>-<mode>/ (report.md, CSVs);

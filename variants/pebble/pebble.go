@@ -30,20 +30,18 @@ const Family = "pebble"
 // The layer's read path is iterpool's (bolt.PooledReads): Pebble iterators
 // are dearer to make than RocksDB's, and its Get copies the value.
 func init() {
-	bolt.Register(engine.Variant{
-		Name:   "pebble",
-		Family: Family,
-		Open:   Open,
-		Describe: func() string {
-			return "Pebble v2 default options; indexed-batch writes; shared iterators, point-read seeks, value cache"
-		},
-	}, bolt.PooledReads)
+	bolt.Register(engine.WithSettings(engine.Variant{Name: "pebble", Family: Family},
+		func() (Options, error) { return FromEnv(Defaults) }, Open), bolt.PooledReads)
 }
 
-// Open opens or creates the engine in dir.
-func Open(dir string, o engine.Options) (engine.Engine, error) {
+// Open opens or creates the engine in dir with the settings po.
+func Open(dir string, o engine.Options, po Options) (engine.Engine, error) {
+	if err := po.check(); err != nil {
+		return nil, err
+	}
 	syncs := &walSyncFS{FS: vfs.Default}
 	opts := &pebble.Options{ReadOnly: o.ReadOnly, Logger: logger{o.Logf}, FS: syncs}
+	po.apply(opts)
 	opts.EnsureDefaults() // ingest makes sstables with them
 	if o.ReadOnly {
 		// Pebble locks its directory even to read it, so two read-only

@@ -3,9 +3,9 @@ package tuned
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
+
+	"etcd-lsm/common/engine"
 )
 
 // Environment variables that override Defaults, one per option. An
@@ -30,15 +30,12 @@ var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, En
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
 	o := base
-	var err error
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, EnvPrefix) && !slices.Contains(known, name) {
-			return o, fmt.Errorf("unknown setting %s (known: %s)", name, strings.Join(known, ", "))
-		}
+	err := engine.CheckEnvNames(EnvPrefix, known)
+	if err != nil {
+		return o, err
 	}
 	if v, ok := os.LookupEnv(EnvMemoryBudget); ok {
-		if o.MemoryBudget, err = parseBytes(v); err != nil || o.MemoryBudget < 8<<20 {
+		if o.MemoryBudget, err = engine.ParseBytes(v); err != nil || o.MemoryBudget < 8<<20 {
 			return o, fmt.Errorf("%s=%q: want a size of at least 8MiB, like 256MiB", EnvMemoryBudget, v)
 		}
 	}
@@ -79,24 +76,9 @@ func FromEnv(base Options) (Options, error) {
 	}
 	if v, ok := os.LookupEnv(EnvMmapThreshold); ok {
 		// glibc caps the threshold at 32 MiB (HEAP_MAX/2 on 64-bit).
-		if o.MallocMmapThreshold, err = parseBytes(v); err != nil || o.MallocMmapThreshold > 32<<20 {
+		if o.MallocMmapThreshold, err = engine.ParseBytes(v); err != nil || o.MallocMmapThreshold > 32<<20 {
 			return o, fmt.Errorf("%s=%q: want a size up to 32MiB, like 128KiB, or 0", EnvMmapThreshold, v)
 		}
 	}
 	return o, nil
-}
-
-func parseBytes(s string) (uint64, error) {
-	mult := uint64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   uint64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
-	return n * mult, err
 }

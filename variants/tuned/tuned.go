@@ -108,28 +108,8 @@ var Defaults = Options{
 }
 
 func init() {
-	bolt.Register(engine.Variant{
-		Name:   "tuned",
-		Family: rocks.Family,
-		Open: func(dir string, o engine.Options) (engine.Engine, error) {
-			to, err := FromEnv(Defaults)
-			if err != nil {
-				return nil, err
-			}
-			return Open(dir, o, to)
-		},
-		Validate: func() error {
-			_, err := FromEnv(Defaults)
-			return err
-		},
-		Describe: func() string {
-			to, err := FromEnv(Defaults)
-			if err != nil {
-				return err.Error()
-			}
-			return to.String()
-		},
-	}, bolt.PooledReads)
+	bolt.Register(engine.WithSettings(engine.Variant{Name: "tuned", Family: rocks.Family},
+		func() (Options, error) { return FromEnv(Defaults) }, Open), bolt.PooledReads)
 }
 
 func (o Options) String() string {

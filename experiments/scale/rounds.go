@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"etcd-lsm/experiments/measure"
+)
+
+// roundSep joins an engine's label and its round in a run's label
+// ("tuned#2"), when a run has more than one round.
+const roundSep = "#"
+
+// schedule is the order engines run in: each round runs every engine once,
+// odd rounds in the order given and even rounds reversed, so that drift
+// across the run (page cache, the machine's own variation) does not favour
+// whichever engine comes first. With one round the labels stay as given.
+func schedule(engines []string, rounds int) []string {
+	if rounds <= 1 {
+		return engines
+	}
+	var out []string
+	for r := 1; r <= rounds; r++ {
+		order := slices.Clone(engines)
+		if r%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, e := range order {
+			out = append(out, e+roundSep+strconv.Itoa(r))
+		}
+	}
+	return out
+}
+
+// baseLabel is the engine label of a run's label ("tuned#2" -> "tuned").
+func baseLabel(run string) string {
+	if i := strings.LastIndex(run, roundSep); i > 0 {
+		if _, err := strconv.Atoi(run[i+len(roundSep):]); err == nil {
+			return run[:i]
+		}
+	}
+	return run
+}
+
+// roundMetric is one figure the rounds section summarizes.
+type roundMetric struct {
+	Name string
+	Get  func(Summary) float64
+	// Ratio: also report each engine's value over the first engine's in
+	// the same round (paired), the figure that holds across rounds.
+	Ratio bool
+}
+
+var roundMetrics = []roundMetric{
+	{"update-phase writes/s", func(s Summary) float64 { return s.WriteTputSteadyRPS }, true},
+	{"write p99, update phase (ms)", func(s Summary) float64 { return s.SteadyP99Ms }, true},
+	{"etcd CPU per write (ms)", func(s Summary) float64 { return s.CPUPerWriteMs }, true},
+	{"writes/s during MVCC compaction, Δ %", func(s Summary) float64 { return s.CompactionImpactPct }, false},
+	{"peak RSS (MiB)", func(s Summary) float64 { return float64(s.PeakRSS) / (1 << 20) }, false},
+}
+
+// RoundRow is one engine's figure across rounds (rounds.csv).
+type RoundRow struct {
+	Engine, Metric   string
+	Rounds           int
+	Median, Min, Max float64
+	SpreadPct        float64 // (max - min) / median
+	// The engine's value over the first engine's in the same round,
+	// median and range across rounds (empty for the first engine).
+	RatioMedian, RatioMin, RatioMax float64
+}
+
+// roundRows summarizes the runs of each engine that completed the workload
+// or its time limit (failed runs are left out and the count says so).
+func roundRows(engines []string, sums []Summary) []RoundRow {
+	byRound := map[string]Summary{} // run label -> summary
+	for _, s := range sums {
+		if s.Writes > 0 {
+			byRound[s.Engine] = s
+		}
+	}
+	var rows []RoundRow
+	for _, m := range roundMetrics {
+		for ei, e := range engines {
+			var vals, ratios []float64
+			for _, s := range sums {
+				if baseLabel(s.Engine) != e || byRound[s.Engine].Writes == 0 {
+					continue
+				}
+				v := m.Get(s)
+				vals = append(vals, v)
+				if m.Ratio && ei > 0 {
+					round := s.Engine[len(e):]
+					if first, ok := byRound[engines[0]+round]; ok && m.Get(first) != 0 {
+						ratios = append(ratios, v/m.Get(first))
+					}
+				}
+			}
+			if len(vals) == 0 {
+				continue
+			}
+			r := RoundRow{Engine: e, Metric: m.Name, Rounds: len(vals), Median: measure.Median(vals), Min: slices.Min(vals), Max: slices.Max(vals)}
+			if r.Median != 0 {
+				r.SpreadPct = 100 * (r.Max - r.Min) / math.Abs(r.Median)
+			}
+			if len(ratios) > 0 {
+				r.RatioMedian, r.RatioMin, r.RatioMax = measure.Median(ratios), slices.Min(ratios), slices.Max(ratios)
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// roundsReport is the rounds section of report.md.
+func roundsReport(engines []string, rounds int, rows []RoundRow) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Rounds\n\n%d rounds; each ran every engine once, odd rounds in the order given and even rounds reversed. Per engine: median [min, max] across rounds, the spread ((max − min) ÷ median), and where it applies the ratio to %s in the same round (paired), median [min, max]. Every run is a column of the table above (`<engine>%s<round>`); `rounds.csv` holds these figures.\n\n",
+		rounds, engines[0], roundSep)
+	t := measure.Table{Header: []string{"figure", "engine", "median [min, max]", "spread", "÷ " + engines[0] + " in the round"}}
+	for _, r := range rows {
+		ratio := ""
+		if r.RatioMedian != 0 {
+			ratio = fmt.Sprintf("%.2f× [%.2f, %.2f]", r.RatioMedian, r.RatioMin, r.RatioMax)
+		}
+		t.Add(r.Metric, r.Engine, fmt.Sprintf("%s [%s, %s]%s", measure.Format(r.Median), measure.Format(r.Min), measure.Format(r.Max), partial(r.Rounds, rounds)),
+			fmt.Sprintf("%.0f%%", r.SpreadPct), ratio)
+	}
+	b.WriteString(t.Markdown())
+	return b.String()
+}
+
+func partial(n, rounds int) string {
+	if n < rounds {
+		return fmt.Sprintf(" (%d of %d rounds)", n, rounds)
+	}
+	return ""
+}

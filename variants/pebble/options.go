@@ -1,0 +1,201 @@
+package pebble
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
+
+	"etcd-lsm/common/engine"
+)
+
+// Options are the pebble variant's settings. Every field has a default
+// (Defaults) and an environment variable that overrides it (FromEnv).
+type Options struct {
+	// MemTableSize is the size of one memtable; Pebble keeps up to two
+	// before it stalls writes. Default 4 MiB (Pebble's). In the scale
+	// workload (256 MiB cgroup, 1 GiB live data) 32 MiB memtables with a
+	// 24 MiB cache wrote 11% less in the update phase (1027 vs 1157
+	// writes/s), took 20% more disk and 63 MiB more peak RSS
+	// (experiments/results/scale-20261201T155421Z-full, one run).
+	MemTableSize uint64
+	// CacheSize is the block cache, allocated outside the Go heap.
+	// Default 8 MiB (Pebble's).
+	CacheSize uint64
+	// Compactions is the most compactions Pebble runs at once. Default 1
+	// (Pebble's). Two at once, in two paired scale runs: +3% and +2%
+	// update-phase writes, -2.7% and -2.4% etcd CPU per write
+	// (scale-20261201T155421Z-full, scale-20261201T161324Z-full): inside
+	// the workload's run-to-run spread (about 5%), so not the default.
+	Compactions int
+	// Format is the on-disk format version new files are written in:
+	// FormatMinimum (Pebble's default: row-oriented blocks, readable by
+	// every Pebble v2) or FormatNewest (columnar blocks; needed for value
+	// separation). A store is never moved back to an older format, and
+	// one moved forward can only be opened by builds that know the format.
+	// Default FormatMinimum.
+	Format string
+	// Compression is the block compression of every level: one of
+	// CompressSnappy (Pebble's default), CompressMinLZ, CompressZstd,
+	// CompressFastest (MinLZ, or Snappy on arm64), CompressBalanced (ZSTD
+	// for data, the fastest for the rest) or CompressNone. MinLZ needs
+	// FormatNewest. Default CompressSnappy. In the scale workload no
+	// compression wrote 10% less (1108 vs 1235 writes/s; 2.8x the disk),
+	// fastest (MinLZ) 2% less, with the same disk
+	// (scale-20261201T162952Z-full, one run).
+	Compression string
+	// ValueSeparation stores values of at least this many bytes in blob
+	// files that compactions do not rewrite (Pebble's value separation), 0
+	// keeps every value in its sstable. Needs FormatNewest. Default 0. In
+	// the scale workload (values 1-100 KiB) separating values from 2 KiB
+	// wrote 21% less to storage per write (11.7 vs 14.9 KiB) but 6% fewer
+	// writes per second (1082 vs 1157), with the same disk at the end
+	// (scale-20261201T155421Z-full, one run).
+	ValueSeparation uint64
+}
+
+// Format settings (Options.Format).
+const (
+	FormatMinimum = "minimum"
+	FormatNewest  = "newest"
+)
+
+// Compression settings (Options.Compression).
+const (
+	CompressSnappy   = "snappy"
+	CompressMinLZ    = "minlz"
+	CompressZstd     = "zstd"
+	CompressFastest  = "fastest"
+	CompressBalanced = "balanced"
+	CompressNone     = "none"
+)
+
+var compressions = map[string]*sstable.CompressionProfile{
+	CompressSnappy:   sstable.SnappyCompression,
+	CompressMinLZ:    sstable.MinLZCompression,
+	CompressZstd:     sstable.ZstdCompression,
+	CompressFastest:  sstable.FastestCompression,
+	CompressBalanced: sstable.BalancedCompression,
+	CompressNone:     sstable.NoCompression,
+}
+
+// Defaults are the options the pebble variant runs with.
+var Defaults = Options{
+	MemTableSize: 4 << 20,
+	CacheSize:    8 << 20,
+	Compactions:  1,
+	Format:       FormatMinimum,
+	Compression:  CompressSnappy,
+}
+
+// Environment variables that override Defaults, one per option. An invalid
+// value is an error naming the variable: the server refuses to start
+// rather than run with a setting nobody asked for.
+const (
+	EnvMemTableSize    = "ETCDLSM_PEBBLE_MEMTABLE_SIZE"    // bytes, or with KiB/MiB/GiB
+	EnvCacheSize       = "ETCDLSM_PEBBLE_CACHE_SIZE"       // bytes, or with KiB/MiB/GiB
+	EnvCompactions     = "ETCDLSM_PEBBLE_COMPACTIONS"      // 1..64
+	EnvFormat          = "ETCDLSM_PEBBLE_FORMAT"           // minimum or newest
+	EnvCompression     = "ETCDLSM_PEBBLE_COMPRESSION"      // snappy, minlz, zstd, fastest, balanced or none
+	EnvValueSeparation = "ETCDLSM_PEBBLE_VALUE_SEPARATION" // minimum value size in bytes (KiB/MiB); 0 = off
+)
+
+// EnvPrefix starts every Pebble setting; an unknown name under it is
+// refused.
+const EnvPrefix = "ETCDLSM_PEBBLE_"
+
+var known = []string{EnvMemTableSize, EnvCacheSize, EnvCompactions, EnvFormat, EnvCompression, EnvValueSeparation}
+
+// FromEnv returns base with the environment's overrides applied.
+func FromEnv(base Options) (Options, error) {
+	o := base
+	err := engine.CheckEnvNames(EnvPrefix, known)
+	if err != nil {
+		return o, err
+	}
+	if v, ok := os.LookupEnv(EnvMemTableSize); ok {
+		if o.MemTableSize, err = engine.ParseBytes(v); err != nil || o.MemTableSize < 1<<20 || o.MemTableSize > 1<<30 {
+			return o, fmt.Errorf("%s=%q: want a size from 1MiB to 1GiB, like 32MiB", EnvMemTableSize, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvCacheSize); ok {
+		if o.CacheSize, err = engine.ParseBytes(v); err != nil || o.CacheSize < 1<<20 {
+			return o, fmt.Errorf("%s=%q: want a size of at least 1MiB, like 32MiB", EnvCacheSize, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvCompactions); ok {
+		if o.Compactions, err = strconv.Atoi(v); err != nil || o.Compactions < 1 || o.Compactions > 64 {
+			return o, fmt.Errorf("%s=%q: want a number of compactions between 1 and 64", EnvCompactions, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvFormat); ok {
+		if v != FormatMinimum && v != FormatNewest {
+			return o, fmt.Errorf("%s=%q: want %s or %s", EnvFormat, v, FormatMinimum, FormatNewest)
+		}
+		o.Format = v
+	}
+	if v, ok := os.LookupEnv(EnvCompression); ok {
+		if compressions[v] == nil {
+			return o, fmt.Errorf("%s=%q: want one of %s, %s, %s, %s, %s, %s", EnvCompression, v,
+				CompressSnappy, CompressMinLZ, CompressZstd, CompressFastest, CompressBalanced, CompressNone)
+		}
+		o.Compression = v
+	}
+	if v, ok := os.LookupEnv(EnvValueSeparation); ok {
+		if o.ValueSeparation, err = engine.ParseBytes(v); err != nil || o.ValueSeparation > 1<<30 {
+			return o, fmt.Errorf("%s=%q: want a value size like 4KiB, or 0 for off", EnvValueSeparation, v)
+		}
+	}
+	return o, o.check()
+}
+
+// check refuses combinations Pebble cannot run.
+func (o Options) check() error {
+	if o.ValueSeparation > 0 && o.Format != FormatNewest {
+		return fmt.Errorf("%s needs %s=%s", EnvValueSeparation, EnvFormat, FormatNewest)
+	}
+	// Pebble would write Snappy instead, silently, in the older format.
+	if p := compressions[o.Compression]; p != nil && p.UsesMinLZ() && o.Format != FormatNewest {
+		return fmt.Errorf("%s=%s needs %s=%s on this machine (it uses MinLZ)", EnvCompression, o.Compression, EnvFormat, FormatNewest)
+	}
+	return nil
+}
+
+func (o Options) String() string {
+	sep := "off"
+	if o.ValueSeparation > 0 {
+		sep = fmt.Sprintf("values from %d B", o.ValueSeparation)
+	}
+	return fmt.Sprintf("Pebble v2: memtable %d MiB, block cache %d MiB, %d compaction(s) at once, format %s, compression %s, value separation %s; indexed-batch writes; shared iterators, point-read seeks, value cache",
+		o.MemTableSize>>20, o.CacheSize>>20, o.Compactions, o.Format, o.Compression, sep)
+}
+
+// apply sets o on Pebble's options, before EnsureDefaults fills the rest.
+func (o Options) apply(p *pebble.Options) {
+	p.MemTableSize = o.MemTableSize
+	p.CacheSize = int64(o.CacheSize)
+	n := o.Compactions
+	p.CompactionConcurrencyRange = func() (int, int) { return 1, n }
+	if o.Format == FormatNewest {
+		p.FormatMajorVersion = pebble.FormatNewest
+	}
+	profile := compressions[o.Compression]
+	for i := range p.Levels {
+		p.Levels[i].Compression = func() *sstable.CompressionProfile { return profile }
+	}
+	if o.ValueSeparation > 0 {
+		min := int(o.ValueSeparation)
+		p.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+			return pebble.ValueSeparationPolicy{
+				Enabled:               true,
+				MinimumSize:           min,
+				MaxBlobReferenceDepth: 10,
+				RewriteMinimumAge:     5 * time.Minute,
+				TargetGarbageRatio:    0.2,
+			}
+		}
+	}
+}

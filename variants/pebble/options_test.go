@@ -1,0 +1,111 @@
+package pebble
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"etcd-lsm/common/engine"
+)
+
+// Every override is applied, every invalid value and every combination
+// Pebble cannot run is refused with an error that names the variable.
+func TestFromEnv(t *testing.T) {
+	t.Setenv(EnvMemTableSize, "32MiB")
+	t.Setenv(EnvCacheSize, "48MiB")
+	t.Setenv(EnvCompactions, "2")
+	t.Setenv(EnvFormat, FormatNewest)
+	t.Setenv(EnvCompression, CompressZstd)
+	t.Setenv(EnvValueSeparation, "4KiB")
+	o, err := FromEnv(Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{MemTableSize: 32 << 20, CacheSize: 48 << 20, Compactions: 2, Format: FormatNewest, Compression: CompressZstd, ValueSeparation: 4 << 10}
+	if o != want {
+		t.Fatalf("got %+v, want %+v", o, want)
+	}
+	t.Run("unknown", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"MEMTABLE", "8MiB")
+		if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), EnvPrefix+"MEMTABLE") {
+			t.Fatalf("a misspelt setting was accepted: %v", err)
+		}
+	})
+	for env, bad := range map[string]string{
+		EnvMemTableSize: "2GiB", EnvCacheSize: "lots", EnvCompactions: "0", EnvFormat: "v4",
+		EnvCompression: "lz4", EnvValueSeparation: "-1",
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, bad)
+			if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), env) {
+				t.Fatalf("%s=%s: error %v does not name the variable", env, bad, err)
+			}
+		})
+	}
+	t.Run("needs the newest format", func(t *testing.T) {
+		t.Setenv(EnvFormat, FormatMinimum)
+		if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), EnvFormat) {
+			t.Fatalf("value separation on the minimum format was accepted: %v", err)
+		}
+		t.Setenv(EnvValueSeparation, "0")
+		t.Setenv(EnvCompression, CompressMinLZ)
+		if _, err := FromEnv(Defaults); err == nil || !strings.Contains(err.Error(), EnvFormat) {
+			t.Fatalf("MinLZ on the minimum format was accepted: %v", err)
+		}
+	})
+}
+
+// A store written with value separation in the newest format holds every
+// value, small and large, across a reopen, and a later open with the
+// defaults (which ask for the older format) still reads it: Pebble never
+// moves a store back.
+func TestValueSeparationReopen(t *testing.T) {
+	dir := t.TempDir()
+	sep := Options{MemTableSize: 1 << 20, CacheSize: 1 << 20, Compactions: 1, Format: FormatNewest, Compression: CompressSnappy, ValueSeparation: 1 << 10}
+	value := func(i int) []byte { return []byte(strings.Repeat(string(rune('a'+i%26)), 1+i*97%8192)) }
+	e, err := Open(dir, engine.Options{}, sep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for i := range n {
+		if err := tx.Put(key(i), value(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if blobs, _ := filepath.Glob(filepath.Join(dir, "*.blob")); len(blobs) == 0 {
+		t.Fatal("no blob files: the values were not separated")
+	}
+	for _, po := range []Options{sep, Defaults} {
+		e, err := Open(dir, engine.Options{}, po)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.View()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			got, ok, err := v.Get(key(i))
+			if err != nil || !ok || string(got) != string(value(i)) {
+				t.Fatalf("%s: key %d: %d bytes, %v, %v; want %d bytes", po, i, len(got), ok, err, len(value(i)))
+			}
+		}
+		v.Release()
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func key(i int) []byte { return []byte{byte(i >> 8), byte(i), 'k'} }
