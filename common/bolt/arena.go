@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -22,12 +23,28 @@ import (
 // back to Go copies, so a transaction never holds more than limit. It is
 // safe for concurrent use, as read transactions are.
 type valueArena struct {
-	pool  *chunkPool
-	limit int
+	pool *chunkPool
 
-	mu     sync.Mutex
+	// cur is the chunk being filled; placements claim their bytes with an
+	// atomic add, without the lock: etcd's concurrent readers share one
+	// read transaction, and with 16 to 1,000 goroutines on 2 processors a
+	// lock taken per value cost 150-190 ns a placement against 43 ns for
+	// the add (14 and 6 ns on one processor; BenchmarkArenaPlace).
+	cur atomic.Pointer[arenaFill]
+	// done is set when the arena takes no more values (at its limit, or
+	// released): placements return nil at once from then on.
+	done atomic.Bool
+
+	mu     sync.Mutex // taking a new chunk, and release
+	limit  int
 	chunks [][]byte
-	free   []byte // the unused tail of the newest chunk
+}
+
+// arenaFill is a chunk and how far placements have claimed it. off may
+// pass the chunk's end: those claims failed and took a new chunk instead.
+type arenaFill struct {
+	buf []byte
+	off atomic.Int64
 }
 
 const (
@@ -39,40 +56,61 @@ const (
 )
 
 // place returns n bytes of the arena, or nil when the value goes to the Go
-// heap (empty, too large, over the limit, or no memory to map).
+// heap (empty, too large, over the limit, after release, or no memory to
+// map).
 func (a *valueArena) place(n int) []byte {
 	if n == 0 || n > arenaMaxValue {
 		return nil
 	}
+	for !a.done.Load() {
+		f := a.cur.Load()
+		if f != nil {
+			end := f.off.Add(int64(n))
+			if end <= int64(len(f.buf)) {
+				return f.buf[end-int64(n) : end : end]
+			}
+		}
+		if !a.refill(f) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// refill takes a new chunk unless another placement already replaced full
+// (the chunk that had no room). It reports whether placing can go on.
+func (a *valueArena) refill(full *arenaFill) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if n > len(a.free) {
-		if (len(a.chunks)+1)*arenaChunk > a.limit {
-			return nil
-		}
-		c := a.pool.get()
-		if c == nil {
-			return nil
-		}
-		a.chunks = append(a.chunks, c)
-		a.free = c
+	if a.cur.Load() != full {
+		return true
 	}
-	v := a.free[:n:n]
-	a.free = a.free[n:]
-	return v
+	if (len(a.chunks)+1)*arenaChunk > a.limit {
+		a.done.Store(true)
+		return false
+	}
+	c := a.pool.get()
+	if c == nil {
+		return false
+	}
+	a.chunks = append(a.chunks, c)
+	a.cur.Store(&arenaFill{buf: c})
+	return true
 }
 
 // release gives the arena's chunks back to the pool. The values placed in
 // them are invalid from then on. It runs when the transaction ends; a read
-// that races with the end gets a Go copy (the limit drops to zero), so no
-// chunk is taken after release and kept by nobody.
+// that races with the end gets a Go copy (the arena is done and its limit
+// drops to zero), so no chunk is taken after release and kept by nobody.
 func (a *valueArena) release() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.done.Store(true)
+	a.cur.Store(nil)
 	for _, c := range a.chunks {
 		a.pool.put(c)
 	}
-	a.chunks, a.free, a.limit = nil, nil, 0
+	a.chunks, a.limit = nil, 0
 }
 
 // chunkPool maps arena chunks and keeps up to keep released ones for reuse,
