@@ -12,18 +12,22 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=${TMPDIR:-/tmp}
 tmp=${tmp%/}
 subst="s#$root/#./#g; s#$root#.#g; s#$tmp/#\$TMPDIR/#g; s#$HOME/#~/#g"
+profiles=()
 for dir in "$@"; do
 	{ grep -rIl -e "$root" -e "$tmp/" -e "$HOME/" "$dir" 2>/dev/null || true; } | while read -r f; do
 		sed -i -e "$subst" "$f"
 	done
-	find "$dir" -name '*.gz' -type f | while read -r f; do
+	while read -r f; do
 		zgrep -qa -e "$root" -e "$tmp/" -e "$HOME/" "$f" || continue
 		if [[ $f == *.pb.gz ]]; then
-			f=$(realpath "$f")
-			(cd "$root/experiments" && GOWORK=off "${GO:-go}" run ./scrubprofile \
-				-r "$root/=./" -r "$root=." -r "$tmp/=\$TMPDIR/" -r "$HOME/=~/" "$f")
+			profiles+=("$(realpath "$f")")
 		elif grep -qI . <(zcat "$f"); then
 			zcat "$f" | sed -e "$subst" | gzip -9 >"$f.scrub" && mv "$f.scrub" "$f"
 		fi
-	done
+	done < <(find "$dir" -name '*.gz' -type f)
 done
+# One build of the profile scrubber for every profile found.
+if ((${#profiles[@]})); then
+	(cd "$root/experiments" && GOWORK=off "${GO:-go}" run ./scrubprofile \
+		-r "$root/=./" -r "$root=." -r "$tmp/=\$TMPDIR/" -r "$HOME/=~/" "${profiles[@]}")
+fi
