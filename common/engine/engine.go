@@ -71,6 +71,17 @@ func CopyPlaced(v []byte, place func(n int) []byte) []byte {
 	return append(make([]byte, 0, len(v)), v...)
 }
 
+// Place returns n bytes from place when it is set and gives them, else
+// new Go memory: where a value of length n is to be written.
+func Place(n int, place func(n int) []byte) []byte {
+	if place != nil {
+		if dst := place(n); dst != nil {
+			return dst
+		}
+	}
+	return make([]byte, n)
+}
+
 // View is a consistent read-only snapshot.
 type View interface {
 	Reader

@@ -92,24 +92,38 @@ static int lsm_iter_fill(rocksdb_iterator_t* it, char* buf, size_t cap, int max,
 	return n;
 }
 
-// lsm_get reads key into buf in one call: it returns 1 and the value's
-// length in *vlen when the value was copied, 0 when the key is missing,
-// and 2 with the needed length in *vlen when buf is too small. *err gets
+// lsm_get reads key in one call. It returns 0 when the key is missing; 1
+// when the value was copied into buf, its length in *vlen; 2 when buf is
+// too small: *vlen is the length and *pinned holds the value for
+// lsm_pinned_take, so a large value costs one lookup, not two. *err gets
 // an error, malloc'ed.
 static int lsm_get(rocksdb_t* db, const rocksdb_readoptions_t* ro, const char* key, size_t klen,
-		char* buf, size_t cap, size_t* vlen, char** err) {
+		char* buf, size_t cap, size_t* vlen, rocksdb_pinnableslice_t** pinned, char** err) {
 	rocksdb_pinnableslice_t* p = rocksdb_get_pinned(db, ro, key, klen, err);
 	if (*err != NULL || p == NULL) return 0;
 	size_t n;
 	const char* v = rocksdb_pinnableslice_value(p, &n);
-	int rc = 0;
-	if (v != NULL) {
-		*vlen = n;
-		rc = 2;
-		if (n <= cap) { memcpy(buf, v, n); rc = 1; }
+	if (v == NULL) {
+		rocksdb_pinnableslice_destroy(p);
+		return 0;
 	}
+	*vlen = n;
+	if (n > cap) {
+		*pinned = p;
+		return 2;
+	}
+	memcpy(buf, v, n);
 	rocksdb_pinnableslice_destroy(p);
-	return rc;
+	return 1;
+}
+
+// lsm_pinned_take copies the value lsm_get left pinned into dst (room for
+// all of it) and releases it.
+static void lsm_pinned_take(rocksdb_pinnableslice_t* p, char* dst) {
+	size_t n;
+	const char* v = rocksdb_pinnableslice_value(p, &n);
+	memcpy(dst, v, n);
+	rocksdb_pinnableslice_destroy(p);
 }
 
 // lsm_write_rep applies a write batch given in RocksDB's binary batch format
@@ -231,31 +245,36 @@ func getValue(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte) ([]byte, bo
 }
 
 // getValuePlaced is getValue with the value copied into place(n) when
-// place is set and gives memory (see engine.PlacedGetter).
+// place is set and gives memory (see engine.PlacedGetter). A value that
+// fits the scratch buffer takes one cgo call and one copy out of it; a
+// larger one (etcd's values are often over 4 KiB) stays pinned in RocksDB
+// until it is copied straight to its destination, with no second lookup
+// and no intermediate Go buffer.
 func getValuePlaced(db *grocksdb.DB, ro *grocksdb.ReadOptions, key []byte, place func(int) []byte) ([]byte, bool, error) {
 	scratch := getScratch.Get().(*[]byte)
 	defer getScratch.Put(scratch)
 	buf := *scratch
-	for {
-		var vlen C.size_t
-		var cErr *C.char
-		var kp *C.char
-		if len(key) > 0 {
-			kp = (*C.char)(unsafe.Pointer(&key[0]))
-		}
-		rc := C.lsm_get((*C.rocksdb_t)(handle(db)), (*C.rocksdb_readoptions_t)(handle(ro)), kp, C.size_t(len(key)),
-			(*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &vlen, &cErr)
-		if err := takeError(cErr); err != nil {
-			return nil, false, err
-		}
-		switch rc {
-		case 0:
-			return nil, false, nil
-		case 1:
-			return engine.CopyPlaced(buf[:vlen], place), true, nil
-		}
-		buf = make([]byte, max(int(vlen), 1))
+	var vlen C.size_t
+	var cErr *C.char
+	var kp *C.char
+	var pinned *C.rocksdb_pinnableslice_t
+	if len(key) > 0 {
+		kp = (*C.char)(unsafe.Pointer(&key[0]))
 	}
+	rc := C.lsm_get((*C.rocksdb_t)(handle(db)), (*C.rocksdb_readoptions_t)(handle(ro)), kp, C.size_t(len(key)),
+		(*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &vlen, &pinned, &cErr)
+	if err := takeError(cErr); err != nil {
+		return nil, false, err
+	}
+	switch rc {
+	case 1:
+		return engine.CopyPlaced(buf[:vlen], place), true, nil
+	case 2:
+		dst := engine.Place(int(vlen), place)
+		C.lsm_pinned_take(pinned, (*C.char)(unsafe.Pointer(&dst[0])))
+		return dst, true, nil
+	}
+	return nil, false, nil
 }
 
 // getScratch holds the buffers getValue reads into before it copies a

@@ -139,6 +139,8 @@ type Sample struct {
 	LSMPendingComp float64
 	GoHeapInuse    float64 // etcd's go_memstats_heap_inuse_bytes
 	GoSys          float64 // go_memstats_sys_bytes
+	GoAllocBytes   float64 // Go heap bytes etcd allocated in the interval (go_memstats_alloc_bytes_total)
+	GCs            float64 // Go collections that ended in the interval (go_gc_duration_seconds_count)
 	LSMMemtable    float64 // etcd_lsm_memtable_bytes
 	LSMBlockCache  float64 // etcd_lsm_block_cache_usage_bytes
 	LSMIngested    float64 // etcd_lsm_ingested_bytes_total (defrag copies ingested as files)
@@ -496,7 +498,7 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 	lastPrint := time.Time{}
 	var steadyStart time.Time
 	var steadyProf *profile
-	steadyProfiled := false
+	steadyProfiled, steadyOpen := false, false
 loop:
 	for i := 0; ; i++ {
 		select {
@@ -517,10 +519,12 @@ loop:
 		if cfg.PerfSteady > 0 && !steadyStart.IsZero() {
 			switch in := time.Since(steadyStart); {
 			case !steadyProfiled && in >= time.Minute:
-				steadyProf, steadyProfiled = r.startProfile(pid, "steady"), true
-			case steadyProf != nil && in >= time.Minute+cfg.PerfSteady:
+				steadyProf, steadyProfiled, steadyOpen = r.startProfile(pid, "steady"), true, true
+				r.saveAllocs(m.ClientURL, "steady", "start")
+			case steadyOpen && in >= time.Minute+cfg.PerfSteady:
 				steadyProf.stop()
-				steadyProf = nil
+				steadyProf, steadyOpen = nil, false
+				r.saveAllocs(m.ClientURL, "steady", "end")
 			}
 		}
 		if time.Since(lastPrint) >= cfg.PrintEvery {
@@ -546,7 +550,10 @@ loop:
 		}
 	}
 	tick.Stop()
-	steadyProf.stop() // when the run ended first
+	if steadyOpen { // the run ended first
+		steadyProf.stop()
+		r.saveAllocs(m.ClientURL, "steady", "end")
+	}
 	stopGen.Store(true)
 	end := r.since()
 	// Let in-flight requests finish (bounded; at once when etcd is gone),
@@ -775,6 +782,8 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 			out.LSMStallS = mt["etcd_lsm_write_stall_seconds_total"]
 			out.LSMPendingComp = mt["etcd_lsm_pending_compaction_bytes"]
 			out.GoHeapInuse, out.GoSys = mt["go_memstats_heap_inuse_bytes"], mt["go_memstats_sys_bytes"]
+			out.GoAllocBytes = mt["go_memstats_alloc_bytes_total"] - s.lastM["go_memstats_alloc_bytes_total"]
+			out.GCs = mt["go_gc_duration_seconds_count"] - s.lastM["go_gc_duration_seconds_count"]
 			out.LSMMemtable, out.LSMBlockCache = mt["etcd_lsm_memtable_bytes"], mt["etcd_lsm_block_cache_usage_bytes"]
 			out.LSMIngested = mt["etcd_lsm_ingested_bytes_total"]
 			s.lastM = mt

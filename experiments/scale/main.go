@@ -59,6 +59,11 @@ type Config struct {
 	// PerfSteady, when positive, profiles etcd with perf for that long in
 	// the update-heavy phase, from a minute in: perf-steady-<engine>.txt.
 	PerfSteady time.Duration
+	// AllocsSteady, with PerfSteady, also saves etcd's Go allocation
+	// profile (/debug/pprof/allocs; etcd runs with --enable-pprof) at the
+	// start and the end of that window: allocs-steady-<engine>-{start,end}.pb.gz,
+	// whose difference is what was allocated in it.
+	AllocsSteady bool
 	// PerfCompaction profiles etcd with perf during its first MVCC
 	// compaction (from the Compact RPC until it returns, the backend's
 	// work included since the compaction is physical).
@@ -160,6 +165,7 @@ func run(args []string) error {
 	perfDefrag := fs.Bool("perf-final-defrag", false, "profile etcd with perf (whole process, 99 Hz) during the final defrag; the report goes to perf-final-defrag-<engine>.txt")
 	keep := fs.Bool("keep", false, "leave each member's data directory in place after its run (to read the engine's own logs)")
 	perfSteady := fs.Duration("perf-steady", 0, "profile etcd with perf (whole process, 99 Hz) for this long in the update-heavy phase, from a minute in; the report goes to perf-steady-<engine>.txt")
+	allocsSteady := fs.Bool("allocs-steady", false, "with -perf-steady: also save etcd's Go allocation profile at the start and end of that window (allocs-steady-<engine>-{start,end}.pb.gz; adds --enable-pprof)")
 	perfCompact := fs.Bool("perf-compaction", false, "profile etcd with perf (whole process, 99 Hz) during its first MVCC compaction; the report goes to perf-compaction-<engine>.txt")
 	rounds := fs.Int("rounds", 1, "run every engine this many times, odd rounds in the order given and even rounds reversed; the report adds medians, spreads and paired ratios")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
@@ -184,6 +190,13 @@ func run(args []string) error {
 	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
 	cfg.PerfFinalDefrag = *perfDefrag
 	cfg.PerfSteady = *perfSteady
+	if *allocsSteady {
+		if *perfSteady <= 0 {
+			return fmt.Errorf("-allocs-steady needs -perf-steady (the window it profiles)")
+		}
+		cfg.AllocsSteady = true
+		cfg.EtcdFlags = append(cfg.EtcdFlags, "--enable-pprof")
+	}
 	cfg.PerfCompaction = *perfCompact
 	if *rounds < 1 || *rounds > 20 {
 		return fmt.Errorf("-rounds %d: want 1 to 20", *rounds)

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // profile is a perf recording of the etcd process; a nil profile does nothing.
@@ -64,4 +69,42 @@ func (p *profile) stop() {
 		return
 	}
 	p.r.logf("perf profile of the %s: %s", p.name, out)
+}
+
+// saveAllocs saves etcd's Go allocation profile (served with --enable-pprof)
+// as allocs-<name>-<engine>-<when>.pb.gz when -allocs-steady asked for it;
+// a failure is logged and the run goes on.
+func (r *engineRun) saveAllocs(clientURL, name, when string) {
+	if !r.cfg.AllocsSteady || r.cfg.ResultsDir == "" {
+		return
+	}
+	out := filepath.Join(r.cfg.ResultsDir, fmt.Sprintf("allocs-%s-%s-%s.pb.gz", name, r.engine, when))
+	if err := fetchTo(clientURL+"/debug/pprof/allocs", out); err != nil {
+		r.logf("allocation profile: %v", err)
+		return
+	}
+	r.logf("allocation profile (%s of the %s): %s", when, name, out)
+}
+
+// fetchTo writes the body of an HTTP GET of url to the file out.
+func fetchTo(url, out string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, b, 0o644)
 }

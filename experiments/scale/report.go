@@ -198,6 +198,12 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	row("**per write, whole workload: etcd CPU (ms) / written to storage (KiB)**", func(s Summary) string {
 		return fmt.Sprintf("%.3f / %.1f", s.CPUPerWriteMs, s.WrittenPerWriteKiB)
 	})
+	row("per write, whole workload: Go heap allocated (KiB) / Go collections per 1,000 writes", func(s Summary) string {
+		if s.GoAllocPerWriteKiB == 0 {
+			return "–" // runs from before these were sampled
+		}
+		return fmt.Sprintf("%.1f / %.1f", s.GoAllocPerWriteKiB, s.GCsPerKWrites)
+	})
 	b.WriteString(results.Markdown())
 	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only).\n\n")
 

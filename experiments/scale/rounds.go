@@ -58,6 +58,7 @@ var roundMetrics = []roundMetric{
 	{"update-phase writes/s", func(s Summary) float64 { return s.WriteTputSteadyRPS }, true},
 	{"write p99, update phase (ms)", func(s Summary) float64 { return s.SteadyP99Ms }, true},
 	{"etcd CPU per write (ms)", func(s Summary) float64 { return s.CPUPerWriteMs }, true},
+	{"Go heap allocated per write (KiB)", func(s Summary) float64 { return s.GoAllocPerWriteKiB }, true},
 	{"writes/s during MVCC compaction, Δ %", func(s Summary) float64 { return s.CompactionImpactPct }, false},
 	{"peak RSS (MiB)", func(s Summary) float64 { return float64(s.PeakRSS) / (1 << 20) }, false},
 }

@@ -77,6 +77,11 @@ type Summary struct {
 	// divided by the writes done. Steadier than throughput on a 2-core
 	// machine, and what an engine's write amplification shows in.
 	CPUPerWriteMs, WrittenPerWriteKiB float64
+	// The Go side of that cost: bytes etcd (and a Go engine or the layer)
+	// allocated on the Go heap per write, and Go collections per 1,000
+	// writes. Under a GOMEMLIMIT near the live heap every allocated byte
+	// brings the next collection closer.
+	GoAllocPerWriteKiB, GCsPerKWrites float64
 	LSMStallS                         float64
 }
 
@@ -202,7 +207,7 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	}
 	s.P99InCompactionMs, s.P99OutsideMs = measure.Percentile(in, 99), measure.Percentile(out, 99)
 
-	var rssSum, written float64
+	var rssSum, written, goAlloc, gcs float64
 	var rssN int
 	var lastCommit float64
 	for _, x := range samples {
@@ -227,6 +232,8 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 			s.OtherCPUMean += x.OtherCPU * dt
 			s.EtcdCPUMean += x.EtcdCPU * dt
 			written += x.DiskWriteMbps * 1e6 * dt
+			goAlloc += x.GoAllocBytes
+			gcs += x.GCs
 		}
 	}
 	var commits float64
@@ -241,6 +248,8 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	if s.Writes > 0 {
 		s.CPUPerWriteMs = s.EtcdCPUMean / float64(s.Writes) * 1000
 		s.WrittenPerWriteKiB = written / float64(s.Writes) / 1024
+		s.GoAllocPerWriteKiB = goAlloc / float64(s.Writes) / 1024
+		s.GCsPerKWrites = gcs / float64(s.Writes) * 1000
 	}
 	if lastCommit > 0 {
 		s.OtherCPUMean /= lastCommit

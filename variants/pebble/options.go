@@ -28,8 +28,10 @@ type Options struct {
 	// Compactions is the most compactions Pebble runs at once. Default 1
 	// (Pebble's). Two at once, in two paired scale runs: +3% and +2%
 	// update-phase writes, -2.7% and -2.4% etcd CPU per write
-	// (scale-20261201T155421Z-full, scale-20261201T161324Z-full): inside
-	// the workload's run-to-run spread (about 5%), so not the default.
+	// (scale-20261201T155421Z-full, scale-20261201T161324Z-full); three
+	// interleaved rounds then gave 1.00x [0.98, 1.00] the default's
+	// writes and 1.00x its CPU per write (scale-20261201T180205Z-full):
+	// no gain, so not the default.
 	Compactions int
 	// Format is the on-disk format version new files are written in:
 	// FormatMinimum (Pebble's default: row-oriented blocks, readable by

@@ -19,13 +19,14 @@ const (
 	EnvDynamicLevels  = "ETCDLSM_ROCKSDB_DYNAMIC_LEVELS"        // true or false
 	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS"       // 1..64
 	EnvMmapThreshold  = "ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD" // bytes (KiB/MiB); 0 = glibc's dynamic default
+	EnvStatistics     = "ETCDLSM_ROCKSDB_STATISTICS"            // true or false
 )
 
 // EnvPrefix starts every RocksDB setting; an unknown name under it is
 // refused (most likely a typo that would otherwise be ignored silently).
 const EnvPrefix = "ETCDLSM_ROCKSDB_"
 
-var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold}
+var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold, EnvStatistics}
 
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
@@ -78,6 +79,11 @@ func FromEnv(base Options) (Options, error) {
 		// glibc caps the threshold at 32 MiB (HEAP_MAX/2 on 64-bit).
 		if o.MallocMmapThreshold, err = engine.ParseBytes(v); err != nil || o.MallocMmapThreshold > 32<<20 {
 			return o, fmt.Errorf("%s=%q: want a size up to 32MiB, like 128KiB, or 0", EnvMmapThreshold, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvStatistics); ok {
+		if o.Statistics, err = strconv.ParseBool(v); err != nil {
+			return o, fmt.Errorf("%s=%q: want true or false", EnvStatistics, v)
 		}
 	}
 	return o, nil

@@ -15,6 +15,7 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvDynamicLevels, "false")
 	t.Setenv(EnvBackgroundJobs, "4")
 	t.Setenv(EnvMmapThreshold, "0")
+	t.Setenv(EnvStatistics, "false")
 	o, err := FromEnv(Defaults)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,7 @@ func TestFromEnv(t *testing.T) {
 	for env, bad := range map[string]string{
 		EnvMemoryBudget: "lots", EnvIndex: "full", EnvBloomBits: "-1", EnvCompression: "maybe",
 		EnvDynamicLevels: "2", EnvBackgroundJobs: "0", EnvMmapThreshold: "64MiB",
+		EnvStatistics: "sometimes",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, bad)

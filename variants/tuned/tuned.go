@@ -52,9 +52,12 @@ type Options struct {
 	// (experiments/results/20261201T095601Z-thesis).
 	Index string
 	// BloomBitsPerKey sizes the full-key bloom filters (0 disables them).
-	// They make a lookup of a missing key cheap: every commit asks for the
-	// old size of each key it writes, and etcd's new revisions never exist.
-	// Default 10 (about 1% false positives).
+	// A point read skips every level whose filter says the key is not
+	// there, which for etcd's reads of existing revisions is every level
+	// but the one holding it. Default 10 (about 1% false positives). On
+	// the cluster at the thesis's size, without them: -4.4% writes, +4.5%
+	// CPU per put, -5.3% point reads
+	// (experiments/results/20261201T193254Z-thesis, 2 rounds).
 	BloomBitsPerKey float64
 	// Compression names the block compression of each level:
 	// CompressLZ4ZSTD (LZ4 on every level but the last, ZSTD on the last),
@@ -62,13 +65,19 @@ type Options struct {
 	// Default CompressLZ4ZSTD. On the cluster at the thesis's size LZ4
 	// alone did not change writes or CPU per put (within 2%), took 7% more
 	// disk and served range reads 7% faster, within the rounds' spread
-	// (experiments/results/20261201T095601Z-thesis).
+	// (experiments/results/20261201T095601Z-thesis). In the scale workload
+	// (two interleaved rounds, scale-20261201T185909Z-full) LZ4 alone
+	// wrote as fast (1.00x), spent 6% less CPU per write and took 24% more
+	// disk.
 	Compression string
 	// DynamicLevelBytes sizes levels from the bottom up, which bounds space
 	// amplification near 1.1x. Default true.
 	DynamicLevelBytes bool
 	// BackgroundJobs is the number of flush and compaction threads.
-	// Default 2 (the machines we measure have 2 cores).
+	// Default 2 (the machines we measure have 2 cores; RocksDB runs one
+	// flush and one compaction with 1 or 2). 4 (three compactions) on the
+	// cluster at the thesis's size: -1.2% writes, +1.3% CPU per put, -3.6%
+	// point reads (experiments/results/20261201T193254Z-thesis).
 	BackgroundJobs int
 	// MallocMmapThreshold fixes glibc's mmap threshold, process-wide, so
 	// that flushed memtables go back to the system (rocks.SetMallocMmapThreshold).
@@ -79,6 +88,15 @@ type Options struct {
 	// 7% more CPU per put and 7% more peak RSS
 	// (experiments/results/20261201T095601Z-thesis).
 	MallocMmapThreshold uint64
+	// Statistics turns on RocksDB's statistics: the tickers behind the
+	// metrics endpoint's block-cache hit ratio, write-stall time, WAL sync
+	// and flush/compaction byte counts. Off, those metrics are absent and
+	// RocksDB skips its counters and operation timers. Default true: off,
+	// on the cluster at the thesis's size, writes were +1.8% and CPU per
+	// put -1.3%, point reads -1.5% and range reads -4.4%, all inside the
+	// rounds' spread (experiments/results/20261201T193254Z-thesis), which
+	// does not pay for the metrics.
+	Statistics bool
 }
 
 // Index settings (Options.Index).
@@ -105,6 +123,7 @@ var Defaults = Options{
 	DynamicLevelBytes:   true,
 	BackgroundJobs:      2,
 	MallocMmapThreshold: 128 << 10,
+	Statistics:          true,
 }
 
 func init() {
@@ -113,8 +132,8 @@ func init() {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), index and filters %s, bloom %g bits/key, compression %s, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB; batched writes; shared iterators, point-read seeks, value cache",
-		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.Index, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10)
+	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), index and filters %s, bloom %g bits/key, compression %s, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB, statistics %v; batched writes; shared iterators, point-read seeks, value cache",
+		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.Index, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10, o.Statistics)
 }
 
 func (o Options) memtable() uint64 { return o.MemoryBudget / 4 }
@@ -162,13 +181,15 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 	return opts, func() { t.Destroy(); cache.Destroy() }
 }
 
-// Open opens or creates the engine in dir with the given options. RocksDB
-// statistics are on (cache hit ratio, stall time and WAL syncs for the
-// metrics endpoint); the store keeps the options they live in.
+// Open opens or creates the engine in dir with the given options. With
+// statistics on (Options.Statistics) the store keeps the options they live
+// in, to read them for the metrics endpoint.
 func Open(dir string, o engine.Options, to Options) (engine.Engine, error) {
 	rocks.SetMallocMmapThreshold(to.MallocMmapThreshold)
 	opts, closeCache := to.rocksOptions()
-	opts.EnableStatistics()
+	if to.Statistics {
+		opts.EnableStatistics()
+	}
 	kept := false
 	defer func() {
 		if !kept {
@@ -176,8 +197,10 @@ func Open(dir string, o engine.Options, to Options) (engine.Engine, error) {
 		}
 	}()
 	e, err := rocks.OpenPlain(dir, opts, o, func(db *grocksdb.DB, st *rocks.Store) engine.Engine {
-		st.SetStatistics(opts)
-		kept = true
+		if to.Statistics {
+			st.SetStatistics(opts)
+			kept = true
+		}
 		return &iterpool.Engine{Engine: batched.NewEngine(db, st)}
 	})
 	if err != nil {
