@@ -9,7 +9,8 @@
 # rounds in reverse order), and the report adds each figure's median, spread
 # and ratio to the first engine in the same round; -perf-steady 40s and
 # -perf-compaction profile etcd with perf in the update phase and during its
-# first MVCC compaction.
+# first MVCC compaction; -allocs-steady adds etcd's Go allocation profiles at
+# both ends of the -perf-steady window.
 # An engine may carry settings of its own, for ablations:
 #   make scale VARIANT="tuned tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4".
 # Results: experiments/results/scale-<UTC time>-<mode>/ (report.md, CSVs);

@@ -94,8 +94,10 @@ type Options struct {
 	// RocksDB skips its counters and operation timers. Default true: off,
 	// on the cluster at the thesis's size, writes were +1.8% and CPU per
 	// put -1.3%, point reads -1.5% and range reads -4.4%, all inside the
-	// rounds' spread (experiments/results/20261201T193254Z-thesis), which
-	// does not pay for the metrics.
+	// rounds' spread (experiments/results/20261201T193254Z-thesis); in the
+	// scale workload 1.02x the writes and the same CPU per write, inside
+	// the spread too (scale-20261201T202947Z-full, 2 rounds). Neither pays
+	// for losing the metrics.
 	Statistics bool
 }
 
