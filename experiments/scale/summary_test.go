@@ -1,0 +1,32 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+// The Go side of a write's cost adds up the per-interval allocation and
+// collection counts of the workload's samples (create and update phases and
+// the end), not those of the final defrag, and divides by the writes done.
+func TestGoAllocPerWrite(t *testing.T) {
+	r := &engineRun{cfg: &Config{}, engine: "e", stopReason: "target reached"}
+	for i := 0; i < 4; i++ {
+		r.ops = append(r.ops, opRec{start: float32(i), lat: 0.01, kind: OpCreate, phase: PhaseCreate, ok: true})
+	}
+	r.samples = []Sample{
+		{Phase: "create", T: 1, GoAllocBytes: 1 << 20, GCs: 1},
+		{Phase: "steady", T: 2, GoAllocBytes: 2 << 20, GCs: 2},
+		{Phase: "end", T: 3, GoAllocBytes: 1 << 20, GCs: 1},
+		{Phase: "after-defrag", T: 9, GoAllocBytes: 64 << 20, GCs: 40},
+	}
+	s := r.summarize(4, r.samples[2])
+	if s.Writes != 4 {
+		t.Fatalf("writes %d, want 4", s.Writes)
+	}
+	if want := float64(4<<20) / 4 / 1024; math.Abs(s.GoAllocPerWriteKiB-want) > 1e-9 {
+		t.Fatalf("Go heap allocated per write %.1f KiB, want %.1f", s.GoAllocPerWriteKiB, want)
+	}
+	if want := 4.0 / 4 * 1000; s.GCsPerKWrites != want {
+		t.Fatalf("collections per 1,000 writes %.1f, want %.1f", s.GCsPerKWrites, want)
+	}
+}
