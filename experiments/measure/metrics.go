@@ -19,6 +19,22 @@ var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Tra
 // summaries as <name>_sum and <name>_count (their buckets and quantiles
 // are left out).
 func Scrape(ctx context.Context, url string) (map[string]float64, error) {
+	resp, err := Get(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return flatten(fams), nil
+}
+
+// Get sends a GET for url to a member on this host (never through a proxy)
+// and returns the response when it is 200 OK; the caller closes its body.
+func Get(ctx context.Context, url string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -27,16 +43,11 @@ func Scrape(ctx context.Context, url string) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
 		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
-	var p expfmt.TextParser
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	return flatten(fams), nil
+	return resp, nil
 }
 
 // flatten sums every family over its labels as Scrape describes.

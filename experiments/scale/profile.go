@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
+
+	"etcd-lsm/experiments/measure"
 )
 
 // profile is a perf recording of the etcd process; a nil profile does nothing.
@@ -86,22 +87,15 @@ func (r *engineRun) saveAllocs(clientURL, name, when string) {
 	r.logf("allocation profile (%s of the %s): %s", when, name, out)
 }
 
-// fetchTo writes the body of an HTTP GET of url to the file out.
+// fetchTo writes the body of a GET of url (a member's) to the file out.
 func fetchTo(url, out string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := measure.Get(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
