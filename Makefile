@@ -192,13 +192,14 @@ reproduce: deps tools
 		case $$v in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$v; done
 	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
 
-# CPU profile of the leader during the write benchmark (etcd --enable-pprof),
-# with the share of cgo, engine, bbolt, raft/WAL and gRPC: profiles/<variant>/.
+# CPU profiles of the leader and a follower during the write benchmark (etcd
+# --enable-pprof), with the share of cgo, engine, bbolt, raft/WAL and gRPC and
+# the most a free engine could give: profiles/<variant>/.
 # Without VARIANT: bbolt and every stage.
 PROFILE_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),$(STAGES))
 profile: deps tools
 	@for v in $(PROFILE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles
+	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles; rc=$$?; cd .. && experiments/scrub-paths.sh profiles; exit $$rc
 
 # Thesis-style figures from the newest results directory (RESULTS_DIR=...
 # for another): executes notebooks/thesis-figures.ipynb headless, PNGs into

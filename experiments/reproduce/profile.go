@@ -46,6 +46,8 @@ func classifyFrame(fn string, lsm bool) string {
 	case strings.HasPrefix(fn, "rocksdb::"), strings.HasPrefix(fn, "rocksdb_"),
 		strings.HasPrefix(fn, "github.com/linxGnu/grocksdb"), strings.HasPrefix(fn, "etcd-lsm/"):
 		return "engine"
+	case hasAnyPrefix(fn, pebblePackages):
+		return "engine"
 	case strings.HasPrefix(fn, "go.etcd.io/bbolt"):
 		if lsm {
 			return "engine"
@@ -89,6 +91,21 @@ func frames(s *profile.Sample) []string {
 
 const cCodePrefix = "C code in "
 
+// pebblePackages are Pebble and the packages only it brings into etcd (its
+// compression codecs and data structures; github.com/klauspost/compress is
+// not among them: stock etcd links it too).
+var pebblePackages = []string{"github.com/cockroachdb/", "github.com/golang/snappy",
+	"github.com/DataDog/zstd", "github.com/RaduBerinde/", "github.com/minio/minlz"}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // engineLibs are the shared libraries of the storage engine: RocksDB and
 // the compression libraries it calls.
 var engineLibs = []string{"librocksdb", "liblz4", "libzstd", "libsnappy", "libbz2", "libz."}
@@ -103,6 +120,51 @@ type ProfileShares struct {
 	Flat, Cum map[string]float64 // function -> fraction
 	Committed float64            // proposals committed per second while profiling
 	Date      string
+
+	// Follower is the analysis of a follower's profile over the same
+	// window (follower-cpu.pb.gz), nil when there is none: profiles taken
+	// before followers were profiled too.
+	Follower *ProfileShares
+}
+
+// engineCategories are the categories whose CPU the storage engine causes:
+// what a free engine would give back.
+var engineCategories = []string{"cgo", "engine", "bbolt"}
+
+// EngineShare is the fraction of the profile's CPU in engineCategories.
+func (ps *ProfileShares) EngineShare() float64 {
+	var s float64
+	for _, c := range engineCategories {
+		s += ps.Share[c]
+	}
+	return s
+}
+
+// ClusterEngineShare is the engine's fraction of the CPU of a 3-member
+// cluster whose two followers each spend what the profiled follower did:
+// (leader's engine CPU + 2 × follower's) ÷ (leader's CPU + 2 × follower's).
+// ok is false without a follower profile or CPU figures.
+func (ps *ProfileShares) ClusterEngineShare() (share float64, ok bool) {
+	f := ps.Follower
+	if f == nil || ps.CPU <= 0 || f.CPU <= 0 {
+		return 0, false
+	}
+	engine := ps.EngineShare()*ps.CPU + 2*f.EngineShare()*f.CPU
+	return engine / (ps.CPU + 2*f.CPU), true
+}
+
+// FreeEngineBound is the most a storage engine that cost no CPU at all
+// could add to the throughput of a cluster whose members' CPU limits it,
+// as a fraction: the members would do the same work less the engine's
+// share s, so at most s ÷ (1 − s) more requests in the same CPU. The load
+// generator's CPU, which a free engine does not reduce, makes the real
+// bound lower still; an engine's effect on latency (commit time, lock
+// holding) is not in it: on a CPU-bound cluster waiting costs no CPU.
+func FreeEngineBound(share float64) float64 {
+	if share >= 1 {
+		return 0
+	}
+	return share / (1 - share)
 }
 
 func analyzeProfile(p *profile.Profile, variant string) (*ProfileShares, error) {
@@ -296,18 +358,36 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	}
 	pctx, pcancel := context.WithTimeout(ctx, time.Duration(seconds+60)*time.Second)
 	defer pcancel()
-	req, _ := http.NewRequestWithContext(pctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", leader.ClientURL, seconds), nil)
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	// A follower is profiled over the same window: followers serve no
+	// client and do the same engine work, so the engine's share of their
+	// CPU is larger than of the leader's, and the cluster's share needs both.
+	var followerURL string
+	for _, m := range c.Members {
+		if m.ClientURL != leader.ClientURL {
+			followerURL = m.ClientURL
+			break
+		}
+	}
+	type fetched struct {
+		body []byte
+		err  error
+	}
+	followerc := make(chan fetched, 1)
+	go func() {
+		if followerURL == "" {
+			followerc <- fetched{err: fmt.Errorf("the cluster has no follower")}
+			return
+		}
+		b, err := fetchProfile(pctx, followerURL, seconds)
+		followerc <- fetched{b, err}
+	}()
+	body, err := fetchProfile(pctx, leader.ClientURL, seconds)
+	follower := <-followerc
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /debug/pprof/profile: HTTP %d: %.300s", resp.StatusCode, body)
+	if follower.err != nil {
+		return nil, fmt.Errorf("follower: %w", follower.err)
 	}
 	m1, err := scrapeMetrics(ctx, leader.ClientURL+"/metrics", "etcd_server_proposals_committed_total")
 	if err != nil {
@@ -316,6 +396,9 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	cancel()
 	<-benchDone
 	if err := os.WriteFile(filepath.Join(dir, "cpu.pb.gz"), body, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, followerProfile), follower.body, 0o644); err != nil {
 		return nil, err
 	}
 	p, err := profile.Parse(bytes.NewReader(body))
@@ -337,6 +420,31 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	return ps, writeProfileFiles(dir, ps, top)
 }
 
+// fetchProfile takes a CPU profile of seconds from the member at url.
+func fetchProfile(ctx context.Context, url string, seconds int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, seconds), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/debug/pprof/profile: HTTP %d: %.300s", url, resp.StatusCode, body)
+	}
+	return body, nil
+}
+
+// followerProfile is the file a follower's profile is kept in, beside the
+// leader's cpu.pb.gz.
+const followerProfile = "follower-cpu.pb.gz"
+
 // profileMeta is <variant>/meta.json: when and where the profile was taken.
 type profileMeta struct {
 	Date          string  `json:"date"`
@@ -347,17 +455,14 @@ type profileMeta struct {
 
 // analyzeFile reads <dir>/cpu.pb.gz and <dir>/meta.json.
 func analyzeFile(dir, variant string) (*ProfileShares, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "cpu.pb.gz"))
+	ps, err := analyzeProfileFile(filepath.Join(dir, "cpu.pb.gz"), variant)
 	if err != nil {
 		return nil, err
 	}
-	p, err := profile.Parse(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	ps, err := analyzeProfile(p, variant)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+	if fp := filepath.Join(dir, followerProfile); statOK(fp) {
+		if ps.Follower, err = analyzeProfileFile(fp, variant); err != nil {
+			return nil, err
+		}
 	}
 	var meta profileMeta
 	if mb, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil {
@@ -365,6 +470,27 @@ func analyzeFile(dir, variant string) (*ProfileShares, error) {
 	}
 	ps.Committed = meta.ProposalsPerS
 	ps.Date = meta.Date
+	return ps, nil
+}
+
+func statOK(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func analyzeProfileFile(path, variant string) (*ProfileShares, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := profile.Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ps, err := analyzeProfile(p, variant)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return ps, nil
 }
 
@@ -396,9 +522,21 @@ func writeProfileFiles(dir string, ps *ProfileShares, top int) error {
 	fmt.Fprintf(&m, "# CPU profile: %s\n\n", ps.Variant)
 	fmt.Fprintf(&m, "Leader of a 3-member cluster under the write benchmark of figure 5.1 (`--conns=100 --clients=1000 put --key-size=8 --val-size=256`), %.0f s of `GET /debug/pprof/profile` (etcd `--enable-pprof`); %.2f CPU-seconds sampled, %.0f proposals committed/s. Files: cpu.pb.gz (open with `go tool pprof`), top.txt, shares.csv.\n\n",
 		ps.Seconds, ps.CPU, ps.Committed)
-	m.WriteString("| category | share of CPU |\n|---|---|\n")
-	for _, c := range profileCategories {
-		fmt.Fprintf(&m, "| %s | %.1f%% |\n", c, 100*ps.Share[c])
+	if f := ps.Follower; f != nil {
+		fmt.Fprintf(&m, "A follower was profiled over the same window (%s): %.2f CPU-seconds sampled.\n\n", followerProfile, f.CPU)
+		m.WriteString("| category | share of the leader's CPU | share of a follower's CPU |\n|---|---|---|\n")
+		for _, c := range profileCategories {
+			fmt.Fprintf(&m, "| %s | %.1f%% | %.1f%% |\n", c, 100*ps.Share[c], 100*f.Share[c])
+		}
+		if s, ok := ps.ClusterEngineShare(); ok {
+			fmt.Fprintf(&m, "\nThe engine (%s) takes %.1f%% of the three members' CPU (leader + 2 × follower); an engine that cost nothing could raise a CPU-bound cluster's throughput by at most %.1f%%.\n",
+				strings.Join(engineCategories, " + "), 100*s, 100*FreeEngineBound(s))
+		}
+	} else {
+		m.WriteString("| category | share of CPU |\n|---|---|\n")
+		for _, c := range profileCategories {
+			fmt.Fprintf(&m, "| %s | %.1f%% |\n", c, 100*ps.Share[c])
+		}
 	}
 	if len(ps.CgoCaller) > 0 {
 		m.WriteString("\nBehind the cgo share (the Go frame that called into C, when there is one):\n\n| caller | share of all CPU |\n|---|---|\n")
@@ -414,13 +552,22 @@ func writeProfileFiles(dir string, ps *ProfileShares, top int) error {
 	return os.WriteFile(filepath.Join(dir, "summary.md"), []byte(m.String()), 0o644)
 }
 
+const boundNotes = `
+engine, follower = cgo + engine + bbolt on a follower profiled over the same window; engine, 3 members =
+the same categories as a share of leader + 2 × follower CPU; free engine: at most = share ÷ (1 − share),
+the most an engine that cost no CPU could add to the throughput of a cluster its members' CPU limits (the
+load generator's CPU, which it would not reduce, makes the real bound lower). "–": profiled before
+followers were.
+`
+
 const categoryNotes = `Each sample goes to the category of the leaf-most frame of its stack that matches one:
 cgo = runtime.cgocall/asmcgocall/cgocallback, _cgo_*, _Cfunc_*, and C code outside the engine's libraries
 (Go's profiler cannot see into C called from a Go thread: that time shows as runtime.cgocall, so this is
 the crossing plus the C work done synchronously for Go);
 engine = code in librocksdb.so and its compression libraries (RocksDB's own threads: flushes, compactions;
 unsymbolized, named by library), RocksDB C++ symbols, github.com/linxGnu/grocksdb, etcd-lsm/... packages
-(and go.etcd.io/bbolt in LSM builds, where that package is this project's replacement);
+(and go.etcd.io/bbolt in LSM builds, where that package is this project's replacement), Pebble and the
+packages only it links (github.com/cockroachdb/..., its snappy, zstd and minlz codecs);
 bbolt = go.etcd.io/bbolt in the stock build;
 raft/WAL = go.etcd.io/raft, go.etcd.io/etcd/server/v3/storage/wal; gRPC = google.golang.org/grpc;
 other = everything else (etcd's server, mvcc and backend code, the Go runtime and GC, syscalls, net/http, protobuf).
@@ -447,6 +594,12 @@ func writeProfileSummary(root string, results []*ProfileShares) error {
 			row = append(row, strconv.FormatFloat(100*ps.Share[c], 'f', 2, 64))
 		}
 		row = append(row, strconv.FormatFloat(100*ps.Flat["runtime.cgocall"], 'f', 2, 64))
+		if cs, ok := ps.ClusterEngineShare(); ok {
+			row = append(row, strconv.FormatFloat(100*ps.Follower.EngineShare(), 'f', 2, 64),
+				strconv.FormatFloat(100*cs, 'f', 2, 64), strconv.FormatFloat(100*FreeEngineBound(cs), 'f', 2, 64))
+		} else {
+			row = append(row, "", "", "")
+		}
 		all[ps.Variant] = row
 	}
 	var names []string
@@ -458,21 +611,32 @@ func writeProfileSummary(root string, results []*ProfileShares) error {
 	for _, c := range profileCategories {
 		head = append(head, strings.ReplaceAll(c, "/", "_")+"_pct")
 	}
-	head = append(head, "runtime_cgocall_flat_pct")
+	head = append(head, "runtime_cgocall_flat_pct", "follower_engine_pct", "cluster_engine_pct", "free_engine_bound_pct")
 	rows := [][]string{head}
 	var m strings.Builder
 	m.WriteString("# Where the leader's CPU goes under the write load, per variant\n\n")
 	m.WriteString("The thesis's Figure 4.2 question (how much of etcd's CPU the storage engine and the cgo crossing take), answered per variant by `make profile`. Per-variant details: `<variant>/summary.md`, `top.txt`, `cpu.pb.gz`.\n\n")
-	m.WriteString("| variant | date | proposals/s | " + strings.Join(profileCategories, " | ") + " | runtime.cgocall flat |\n|" + strings.Repeat("---|", 4+len(profileCategories)) + "\n")
+	m.WriteString("| variant | date | proposals/s | " + strings.Join(profileCategories, " | ") +
+		" | runtime.cgocall flat | engine, follower | engine, 3 members | free engine: at most |\n|" + strings.Repeat("---|", len(head)) + "\n")
 	for _, v := range names {
 		r := all[v]
-		if len(r) != len(head) {
-			continue // a row of an older format: profile that variant again
+		if len(r) > len(head) {
+			continue // a row of an unknown format: profile that variant again
 		}
+		// Rows from before followers were profiled lack the last columns.
+		r = append(r, make([]string, len(head)-len(r))...)
 		rows = append(rows, r)
 		cells := append([]string{}, r[:3]...)
-		for _, x := range r[3:] {
-			cells = append(cells, x+"%")
+		for i, x := range r[3:] {
+			switch {
+			case x == "":
+				x = "–"
+			case head[3+i] == "free_engine_bound_pct":
+				x = "+" + x + "%"
+			default:
+				x += "%"
+			}
+			cells = append(cells, x)
 		}
 		m.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
@@ -481,6 +645,7 @@ func writeProfileSummary(root string, results []*ProfileShares) error {
 	}
 	m.WriteString("\nThe thesis (Figure 4.2 and the `top 10` lists beside it, 30 s profiles while loading 1,000,000 keys) found runtime.cgocall at 17.6% flat in its base stage and 8.6% after the in-memory bucket set (its bucket stage); compare the last column of naive and bucketmap.\n\n")
 	m.WriteString(categoryNotes)
+	m.WriteString(boundNotes)
 	if err := os.WriteFile(filepath.Join(root, "summary.md"), []byte(m.String()), 0o644); err != nil {
 		return err
 	}

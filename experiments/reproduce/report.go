@@ -278,7 +278,6 @@ func writeSummaryCSV(dir string, meta runMeta, fs *figSummary) error {
 
 // --- report.md -------------------------------------------------------------
 
-
 func fmtPct(p float64) string {
 	if math.IsNaN(p) {
 		return "–"

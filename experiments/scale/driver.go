@@ -148,6 +148,14 @@ type Sample struct {
 	DiskWriteMbps  float64 // etcd's write_bytes per second
 	IOWait         float64 // machine iowait, cores
 	Errors         int64
+
+	// etcd's own measure of its MVCC compactions in the interval: the
+	// milliseconds of work of its batches (each ranges over up to 1,000
+	// revisions and deletes the compacted ones under the backend's write
+	// lock, then commits; etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds),
+	// the batches, and the milliseconds of its index compactions
+	// (…_index_compaction_pause_duration_milliseconds).
+	CompactWorkMs, CompactBatches, IndexCompactMs float64
 }
 
 type engineRun struct {
@@ -690,6 +698,13 @@ type sampler struct {
 	last   counters
 }
 
+// etcd's histograms of its MVCC compaction's work (milliseconds, each
+// observation truncated to a whole millisecond by etcd).
+const (
+	dbCompactPause    = "etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds"
+	indexCompactPause = "etcd_debugging_mvcc_index_compaction_pause_duration_milliseconds"
+)
+
 // status is what the sampler keeps of etcd's Status.
 type status struct{ dbSize, inUse, revision int64 }
 
@@ -784,6 +799,9 @@ func (s *sampler) take(ctx context.Context, phase string) Sample {
 			out.GoHeapInuse, out.GoSys = mt["go_memstats_heap_inuse_bytes"], mt["go_memstats_sys_bytes"]
 			out.GoAllocBytes = mt["go_memstats_alloc_bytes_total"] - s.lastM["go_memstats_alloc_bytes_total"]
 			out.GCs = mt["go_gc_duration_seconds_count"] - s.lastM["go_gc_duration_seconds_count"]
+			out.CompactWorkMs = mt[dbCompactPause+"_sum"] - s.lastM[dbCompactPause+"_sum"]
+			out.CompactBatches = mt[dbCompactPause+"_count"] - s.lastM[dbCompactPause+"_count"]
+			out.IndexCompactMs = mt[indexCompactPause+"_sum"] - s.lastM[indexCompactPause+"_sum"]
 			out.LSMMemtable, out.LSMBlockCache = mt["etcd_lsm_memtable_bytes"], mt["etcd_lsm_block_cache_usage_bytes"]
 			out.LSMIngested = mt["etcd_lsm_ingested_bytes_total"]
 			s.lastM = mt

@@ -161,6 +161,12 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		return fmt.Sprintf("%.0f / %.0f%% / %.1f", s.CommitS, s.CommitShare*100, s.CommitMeanMs)
 	})
 	row("MVCC compactions: count / mean duration (s)", func(s Summary) string { return fmt.Sprintf("%d / %.1f", s.Compactions, s.CompactionMeanS) })
+	row("MVCC compaction, by etcd's metrics: ms of work per batch of 1,000 revisions (batches) / ms per index compaction", func(s Summary) string {
+		if s.CompactBatches == 0 {
+			return "–" // no compaction, or a run from before these were sampled
+		}
+		return fmt.Sprintf("%.1f (%.0f) / %.0f", s.CompactBatchMs, s.CompactBatches, s.IndexCompactMs)
+	})
 	row("**writes/s during / outside compaction windows, update phase (Δ)**", func(s Summary) string {
 		return fmt.Sprintf("%.0f / %.0f (**%+.0f%%**)", s.TputInCompaction, s.TputOutside, s.CompactionImpactPct)
 	})

@@ -30,3 +30,23 @@ func TestGoAllocPerWrite(t *testing.T) {
 		t.Fatalf("collections per 1,000 writes %.1f, want %.1f", s.GCsPerKWrites, want)
 	}
 }
+
+// etcd's compaction metrics are summed over the workload's intervals, not
+// the final defrag's, and averaged per batch and per compaction.
+func TestCompactionWorkPerBatch(t *testing.T) {
+	r := &engineRun{cfg: &Config{}, engine: "e", stopReason: "target reached"}
+	r.ops = append(r.ops, opRec{start: 0, lat: 0.01, kind: OpCreate, phase: PhaseCreate, ok: true})
+	r.windows = []window{{Kind: "compact", Start: 1, End: 2}, {Kind: "compact", Start: 5, End: 6}}
+	r.samples = []Sample{
+		{Phase: "steady", T: 2, CompactWorkMs: 300, CompactBatches: 20, IndexCompactMs: 40},
+		{Phase: "steady", T: 6, CompactWorkMs: 500, CompactBatches: 20, IndexCompactMs: 60},
+		{Phase: "after-defrag", T: 9, CompactWorkMs: 9000, CompactBatches: 1, IndexCompactMs: 900},
+	}
+	s := r.summarize(7, r.samples[1])
+	if s.CompactBatches != 40 || s.CompactBatchMs != 20 {
+		t.Fatalf("batches %v, ms per batch %v; want 40, 20", s.CompactBatches, s.CompactBatchMs)
+	}
+	if s.Compactions != 2 || s.IndexCompactMs != 50 {
+		t.Fatalf("compactions %d, index ms per compaction %v; want 2, 50", s.Compactions, s.IndexCompactMs)
+	}
+}
