@@ -17,11 +17,12 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvFormat, FormatNewest)
 	t.Setenv(EnvCompression, CompressZstd)
 	t.Setenv(EnvValueSeparation, "4KiB")
+	t.Setenv(EnvBloomBits, "10")
 	o, err := FromEnv(Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{MemTableSize: 32 << 20, CacheSize: 48 << 20, Compactions: 2, Format: FormatNewest, Compression: CompressZstd, ValueSeparation: 4 << 10}
+	want := Options{MemTableSize: 32 << 20, CacheSize: 48 << 20, Compactions: 2, Format: FormatNewest, Compression: CompressZstd, ValueSeparation: 4 << 10, BloomBitsPerKey: 10}
 	if o != want {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
@@ -33,7 +34,7 @@ func TestFromEnv(t *testing.T) {
 	})
 	for env, bad := range map[string]string{
 		EnvMemTableSize: "2GiB", EnvCacheSize: "lots", EnvCompactions: "0", EnvFormat: "v4",
-		EnvCompression: "lz4", EnvValueSeparation: "-1",
+		EnvCompression: "lz4", EnvValueSeparation: "-1", EnvBloomBits: "8.5",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, bad)
@@ -63,23 +64,8 @@ func TestValueSeparationReopen(t *testing.T) {
 	dir := t.TempDir()
 	sep := Options{MemTableSize: 1 << 20, CacheSize: 1 << 20, Compactions: 1, Format: FormatNewest, Compression: CompressSnappy, ValueSeparation: 1 << 10}
 	value := func(i int) []byte { return []byte(strings.Repeat(string(rune('a'+i%26)), 1+i*97%8192)) }
-	e, err := Open(dir, engine.Options{}, sep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := e.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 2000
-	for i := range n {
-		if err := tx.Put(key(i), value(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	e := openWith(t, dir, sep, n, key, value)
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,3 +95,62 @@ func TestValueSeparationReopen(t *testing.T) {
 }
 
 func key(i int) []byte { return []byte{byte(i >> 8), byte(i), 'k'} }
+
+// openWith opens the engine in dir with o and commits n keys k(i) with
+// values v(i) in one transaction.
+func openWith(t *testing.T, dir string, o Options, n int, k, v func(int) []byte) engine.Engine {
+	t.Helper()
+	e, err := Open(dir, engine.Options{}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := tx.Put(k(i), v(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// With filters, point reads of keys a file does not hold are answered by
+// its filter, without reading its blocks; without them they never are.
+func TestBloomFilters(t *testing.T) {
+	for _, bits := range []int{0, 10} {
+		dir := t.TempDir()
+		o := Defaults
+		o.BloomBitsPerKey = bits
+		e := openWith(t, dir, o, 1000, func(i int) []byte { return key(2 * i) }, func(int) []byte { return []byte("v") })
+		db := e.(*store).db
+		if err := db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.View()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 1000 {
+			if _, ok, err := v.Get(key(2*i + 1)); ok || err != nil {
+				t.Fatalf("absent key %d: %v, %v", 2*i+1, ok, err)
+			}
+			if got, ok, err := v.Get(key(2 * i)); !ok || err != nil || string(got) != "v" {
+				t.Fatalf("key %d: %q, %v, %v", 2*i, got, ok, err)
+			}
+		}
+		v.Release()
+		hits := db.Metrics().Filter.Hits
+		t.Logf("%d bits per key: %d of 1,000 absent keys answered by a filter", bits, hits)
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if bits == 0 && hits != 0 || bits > 0 && hits < 900 {
+			t.Fatalf("%d bits per key: %d of 1,000 absent keys answered by a filter", bits, hits)
+		}
+	}
+}
