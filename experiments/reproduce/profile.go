@@ -420,7 +420,9 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	return ps, writeProfileFiles(dir, ps, top)
 }
 
-// fetchProfile takes a CPU profile of seconds from the member at url.
+// fetchProfile takes a CPU profile of seconds from the member at url. It
+// has its own client, never through a proxy as measure.Get's, because that
+// one gives up after 10 s and a CPU profile answers only after seconds.
 func fetchProfile(ctx context.Context, url string, seconds int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, seconds), nil)
 	if err != nil {
