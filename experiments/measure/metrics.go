@@ -3,6 +3,7 @@ package measure
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -48,6 +49,34 @@ func Get(ctx context.Context, url string) (*http.Response, error) {
 		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
 	return resp, nil
+}
+
+// fetchClient is metricsClient without its timeout: Fetch is bounded by
+// its context alone.
+var fetchClient = &http.Client{Transport: metricsClient.Transport}
+
+// Fetch reads the whole body of a GET of url from a member on this host
+// (never through a proxy), bounded by ctx alone rather than Get's 10 s: for
+// answers that take longer, such as a CPU profile of N seconds. An answer
+// other than 200 OK is an error quoting the start of its body.
+func Fetch(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := fetchClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d: %.300s", url, resp.StatusCode, body)
+	}
+	return body, nil
 }
 
 // flatten sums every family over its labels as Scrape describes.

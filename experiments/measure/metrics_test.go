@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +68,26 @@ func TestScrape(t *testing.T) {
 		if _, err := Scrape(context.Background(), srv.URL+path); err == nil {
 			t.Errorf("GET %s: no error", path)
 		}
+	}
+}
+
+// Fetch returns a 200 answer's whole body and turns any other status into an
+// error that quotes the body's start.
+func TestFetch(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ok" {
+			http.Error(w, "profiling is not enabled", http.StatusNotFound)
+			return
+		}
+		w.Write([]byte("profile bytes"))
+	}))
+	defer srv.Close()
+	b, err := Fetch(context.Background(), srv.URL+"/ok")
+	if err != nil || string(b) != "profile bytes" {
+		t.Fatalf("Fetch = %q, %v", b, err)
+	}
+	if _, err := Fetch(context.Background(), srv.URL+"/debug/pprof/profile"); err == nil ||
+		!strings.Contains(err.Error(), "HTTP 404") || !strings.Contains(err.Error(), "profiling is not enabled") {
+		t.Fatalf("a 404 gave %v", err)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,10 +28,8 @@ var profileCategories = []string{"cgo", "engine", "bbolt", "raft/WAL", "gRPC", "
 // go.etcd.io/bbolt is the replacement module (so it is the engine).
 func classifyFrame(fn string, lsm bool) string {
 	if lib, ok := strings.CutPrefix(fn, cCodePrefix); ok {
-		for _, l := range engineLibs {
-			if strings.HasPrefix(lib, l) {
-				return "engine"
-			}
+		if hasAnyPrefix(lib, engineLibs) {
+			return "engine"
 		}
 		return "cgo"
 	}
@@ -420,27 +416,9 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	return ps, writeProfileFiles(dir, ps, top)
 }
 
-// fetchProfile takes a CPU profile of seconds from the member at url. It
-// has its own client, never through a proxy as measure.Get's, because that
-// one gives up after 10 s and a CPU profile answers only after seconds.
+// fetchProfile takes a CPU profile of seconds from the member at url.
 func fetchProfile(ctx context.Context, url string, seconds int) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, seconds), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s/debug/pprof/profile: HTTP %d: %.300s", url, resp.StatusCode, body)
-	}
-	return body, nil
+	return measure.Fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, seconds))
 }
 
 // followerProfile is the file a follower's profile is kept in, beside the

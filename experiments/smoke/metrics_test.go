@@ -3,29 +3,19 @@ package smoke
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 )
 
 // scrape fetches a member's /metrics and returns every sample by its full
 // name with labels, e.g. `etcd_lsm_keys{variant="naive"}`.
 func scrape(ctx context.Context, m *cluster.Member) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.ClientURL+"/metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := measure.Fetch(ctx, m.ClientURL+"/metrics")
 	if err != nil {
 		return nil, err
 	}
