@@ -105,11 +105,12 @@ unit: deps
 	$(WAIT) $(GO) vet ./common/... ./variants/...
 	$(WAIT) $(GO) test -race -count=1 ./common/... ./variants/...
 
-# End to end against real etcd binaries on loopback, and the harnesses' unit
-# tests (the measure library's among them).
+# End to end against real etcd binaries on loopback, and the harnesses' own
+# tests (the cluster harness's membership changes and the measure library's
+# among them).
 smoke: deps
 	@for v in bbolt $(SMOKE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -skip 'TestReadOnlySoak|TestDefragMemory' ./smoke/ ./reproduce/ ./migrate/ ./scale/ ./scrubprofile/ ./measure/
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -skip 'TestReadOnlySoak|TestDefragMemory' ./smoke/ ./cluster/ ./reproduce/ ./migrate/ ./scale/ ./scrubprofile/ ./measure/
 
 # A read-only period on real etcd, every build: one member in a memory
 # cgroup, 20,000 puts, then 20,000 ranges with no writes; throughput must

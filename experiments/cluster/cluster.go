@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -483,18 +485,37 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 		c:         c,
 	}
 	m.Flags = append(append([]string(nil), c.Config.Flags...), flags...)
-	var resp *clientv3.MemberAddResponse
-	err = retryUnhealthy(ctx, 2*c.Config.CommandTimeout, func(ctx context.Context) (err error) {
-		resp, err = cli.MemberAdd(ctx, []string{m.PeerURL})
+	var id uint64
+	var members []*etcdserverpb.Member
+	err = retryChange(ctx, 2*c.Config.CommandTimeout, func(ctx context.Context) error {
+		resp, err := cli.MemberAdd(ctx, []string{m.PeerURL})
+		if err == nil {
+			id, members = resp.Member.ID, resp.Members
+		}
 		return err
+	}, func(ctx context.Context) (bool, error) {
+		// A dropped reply may hide an addition that was applied.
+		resp, err := cli.MemberList(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, mm := range resp.Members {
+			for _, u := range mm.PeerURLs {
+				if u == m.PeerURL {
+					id, members = mm.ID, resp.Members
+					return true, nil
+				}
+			}
+		}
+		return false, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("adding member %s (%s): %w", name, m.PeerURL, err)
 	}
 	var parts []string
-	for _, mm := range resp.Members {
+	for _, mm := range members {
 		n := mm.Name
-		if mm.ID == resp.Member.ID {
+		if mm.ID == id {
 			n = name
 		}
 		for _, u := range mm.PeerURLs {
@@ -502,13 +523,13 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 		}
 	}
 	m.InitialCluster = strings.Join(parts, ",")
-	m.id = resp.Member.ID
+	m.id = id
 	c.Members = append(c.Members, m)
-	c.logf("added member %s (id %x) to the cluster", name, resp.Member.ID)
+	c.logf("added member %s (id %x) to the cluster", name, id)
 	// A new member reads the membership from its peers and refuses to
 	// start ("member count is unequal") if one of them has not applied
 	// the addition yet: wait until every running member knows it.
-	if err := c.waitKnown(ctx, resp.Member.ID); err != nil {
+	if err := c.waitKnown(ctx, id); err != nil {
 		return m, err
 	}
 	return m, m.Start(ctx)
@@ -535,9 +556,20 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	if err != nil {
 		return err
 	}
-	err = retryUnhealthy(ctx, c.Config.CommandTimeout, func(ctx context.Context) error {
+	err = retryChange(ctx, c.Config.CommandTimeout, func(ctx context.Context) error {
 		_, err := cli.MemberRemove(ctx, id)
 		return err
+	}, func(ctx context.Context) (bool, error) {
+		resp, err := cli.MemberList(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, mm := range resp.Members {
+			if mm.ID == id {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 	if err != nil {
 		return fmt.Errorf("removing member %s (id %x): %w", m.Name, id, err)
@@ -556,23 +588,68 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 		o.Index = i
 	}
 	c.logf("removed member %s (id %x)", m.Name, id)
+	// When m led, the others hold an election now; a membership change
+	// proposed before it ends would be dropped. Return once they agree.
+	if _, err := c.Leader(ctx); err != nil {
+		return fmt.Errorf("after removing member %s: %w", m.Name, err)
+	}
 	return nil
 }
 
-// retryUnhealthy runs a membership change, again every 500ms for at most d
-// while etcd refuses it as "unhealthy cluster": etcd wants the members
-// connected to each other for a few seconds first (a member that just
-// joined or restarted is not yet), and on a loaded machine peer links flap.
-func retryUnhealthy(ctx context.Context, d time.Duration, change func(context.Context) error) error {
+// changeAttempt bounds one membership change: raft drops a proposal made
+// while the members elect a leader, and etcd then answers only when the
+// caller's deadline passes.
+const changeAttempt = 10 * time.Second
+
+// retryChange runs a membership change, for at most d, until it succeeds.
+// After an error that may be passing (etcd's "unhealthy cluster": it wants
+// the members connected for a few seconds first, and on a loaded machine
+// peer links flap; a timed-out or dropped proposal; a leader change) it asks
+// applied whether the change took effect anyway (a reply can be lost after
+// the change is committed) and otherwise tries again every 500ms. Other
+// errors are returned at once.
+func retryChange(ctx context.Context, d time.Duration, change func(context.Context) error, applied func(context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	for {
-		err := change(ctx)
-		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") || ctx.Err() != nil {
+		actx, acancel := context.WithTimeout(ctx, changeAttempt)
+		err := change(actx)
+		acancel()
+		if err == nil {
+			return nil
+		}
+		if !passing(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(500 * time.Millisecond)
+		lctx, lcancel := context.WithTimeout(ctx, changeAttempt)
+		done, lerr := applied(lctx)
+		lcancel()
+		if lerr == nil && done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
+}
+
+// passing reports whether a membership change's error may go away when the
+// change is tried again.
+func passing(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	for _, e := range []error{rpctypes.ErrUnhealthy, rpctypes.ErrTimeout, rpctypes.ErrTimeoutDueToLeaderFail,
+		rpctypes.ErrTimeoutDueToConnectionLost, rpctypes.ErrLeaderChanged, rpctypes.ErrNoLeader,
+		rpctypes.ErrPeerURLExist, rpctypes.ErrMemberNotFound} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	s := err.Error()
+	return strings.Contains(s, "unhealthy cluster") || strings.Contains(s, "DeadlineExceeded")
 }
 
 // waitKnown waits (at most CommandTimeout) until every running member lists

@@ -157,14 +157,19 @@ func TestThreeMembers(t *testing.T) {
 	}
 }
 
-// TestReplaceMember removes a member and adds a fresh one in its place: the
-// new member must get a name and directory of its own, not start on the
-// removed member's data (which stays until Close).
+// TestReplaceMember removes the leader and adds a fresh member in its
+// place: the addition must wait out the election the removal starts (a
+// change proposed during it is dropped), and the new member must get a name
+// and directory of its own, not start on the removed member's data (which
+// stays until Close).
 func TestReplaceMember(t *testing.T) {
 	c := StartT(t, Config{BinDir: binDir(t), Size: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	old := c.Members[2]
+	old, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	oldDir := old.Dir
 	if err := c.RemoveMember(ctx, old); err != nil {
 		t.Fatal(err)
@@ -178,5 +183,19 @@ func TestReplaceMember(t *testing.T) {
 	}
 	if _, err := os.Stat(oldDir); err != nil {
 		t.Errorf("removed member's directory: %v", err)
+	}
+	// The new member serves: a write through the cluster reaches it.
+	if _, err := c.Etcdctl(ctx, "put", "replaced", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		res, err := nm.Etcdctl(ctx, "get", "replaced", "--consistency=s", "--print-value-only")
+		if err == nil && strings.TrimSpace(res.Stdout) == "yes" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("new member %s never serves the write: %v %q", nm.Name, err, res.Stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
