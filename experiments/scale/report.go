@@ -160,7 +160,9 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	row("backend commit: total s / share of run / mean ms", func(s Summary) string {
 		return fmt.Sprintf("%.0f / %.0f%% / %.1f", s.CommitS, s.CommitShare*100, s.CommitMeanMs)
 	})
-	row("MVCC compactions: count / mean duration (s)", func(s Summary) string { return fmt.Sprintf("%d / %.1f", s.Compactions, s.CompactionMeanS) })
+	row("MVCC compactions: count / mean duration (s) / share of the update phase in their windows", func(s Summary) string {
+		return fmt.Sprintf("%d / %.1f / %.0f%%", s.Compactions, s.CompactionMeanS, s.CompactionShare*100)
+	})
 	row("MVCC compaction, by etcd's metrics: ms of work per batch of 1,000 revisions (batches) / ms per index compaction", func(s Summary) string {
 		if s.CompactBatches == 0 {
 			return "–" // no compaction, or a run from before these were sampled

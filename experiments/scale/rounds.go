@@ -60,6 +60,7 @@ var roundMetrics = []roundMetric{
 	{"etcd CPU per write (ms)", func(s Summary) float64 { return s.CPUPerWriteMs }, true},
 	{"Go heap allocated per write (KiB)", func(s Summary) float64 { return s.GoAllocPerWriteKiB }, true},
 	{"writes/s during MVCC compaction, Δ %", func(s Summary) float64 { return s.CompactionImpactPct }, false},
+	{"share of the update phase in MVCC compaction windows (%)", func(s Summary) float64 { return s.CompactionShare * 100 }, false},
 	{"MVCC compaction work per batch of 1,000 revisions (ms)", func(s Summary) float64 { return s.CompactBatchMs }, true},
 	{"peak RSS (MiB)", func(s Summary) float64 { return float64(s.PeakRSS) / (1 << 20) }, false},
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // The Go side of a write's cost adds up the per-interval allocation and
@@ -48,5 +49,25 @@ func TestCompactionWorkPerBatch(t *testing.T) {
 	}
 	if s.Compactions != 2 || s.IndexCompactMs != 50 {
 		t.Fatalf("compactions %d, index ms per compaction %v; want 2, 50", s.Compactions, s.IndexCompactMs)
+	}
+}
+
+// The share of the update phase in compaction windows counts each window
+// with its tail, clipped to the phase, and leaves defrags out of the phase.
+func TestCompactionShare(t *testing.T) {
+	r := &engineRun{cfg: &Config{CompactTail: time.Second}, engine: "e", stopReason: "stopped"}
+	r.ops = []opRec{
+		{start: 0, lat: 0.01, kind: OpCreate, phase: PhaseCreate, ok: true},
+		{start: 2, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: true},
+	}
+	r.windows = []window{
+		{Kind: "compact", Start: 1, End: 3},     // 2 s of it (with its tail) in the phase
+		{Kind: "compact", Start: 4, End: 5},     // 2 s with its tail
+		{Kind: "defrag", Start: 7, End: 9},      // out of the phase
+		{Kind: "compact", Start: 11.5, End: 12}, // clipped at the end: 0.5 s
+	}
+	s := r.summarize(12, Sample{})
+	if want := 4.5 / (12 - 2 - 2); math.Abs(s.CompactionShare-want) > 1e-9 {
+		t.Fatalf("share of the update phase in compaction windows %.4f, want %.4f", s.CompactionShare, want)
 	}
 }
