@@ -46,35 +46,32 @@ type Summary struct {
 	Compactions              int
 	CompactionS              float64
 	CompactionMeanS          float64
-	// CompactionShare is the share of the update-heavy phase (defrags
-	// left out) spent in compaction windows: how much of the phase's
-	// throughput the during-compaction rate decides.
-	CompactionShare       float64
-	TputInCompaction      float64 // writes/s inside compaction windows (+ tail)
-	TputOutside           float64 // writes/s outside compaction and defrag windows
-	CompactionImpactPct   float64 // in vs outside
-	P99InCompactionMs     float64
-	P99OutsideMs          float64
-	DefragsDuringRun      int
-	DefragS               float64
-	DefragNeeded          bool
-	FinalDefragS          float64
-	FinalDefragErr        string
-	DBSizeAfterDefrag     int64
-	DiskAfterDefrag       int64
-	DefragReclaimedDisk   int64
-	FinalDefragOOMKills   int64
-	FinalDefragPeakCgroup int64
-	FinalDefragCPUS       float64 // etcd's CPU seconds during the final defrag
-	FinalDefragReadMB     float64 // etcd's storage reads during it (MB)
-	FinalDefragWriteMB    float64 // and writes
-	WatchEvents           int64
-	WatchRestarts         int64
-	OtherCPUMean          float64 // cores used by other processes, mean
-	EtcdCPUMean           float64
-	EtcdSysCPUSteady      float64 // cores in the kernel, update phase mean
-	EtcdCPUSteady         float64 // cores, update phase mean
-	DiskReadMBSteady      float64 // etcd's storage reads, MB/s, update phase mean
+	CompactionShare          float64 // of the update phase (defrags left out) in compaction windows (+ tail)
+	TputInCompaction         float64 // writes/s inside compaction windows (+ tail)
+	TputOutside              float64 // writes/s outside compaction and defrag windows
+	CompactionImpactPct      float64 // in vs outside
+	P99InCompactionMs        float64
+	P99OutsideMs             float64
+	DefragsDuringRun         int
+	DefragS                  float64
+	DefragNeeded             bool
+	FinalDefragS             float64
+	FinalDefragErr           string
+	DBSizeAfterDefrag        int64
+	DiskAfterDefrag          int64
+	DefragReclaimedDisk      int64
+	FinalDefragOOMKills      int64
+	FinalDefragPeakCgroup    int64
+	FinalDefragCPUS          float64 // etcd's CPU seconds during the final defrag
+	FinalDefragReadMB        float64 // etcd's storage reads during it (MB)
+	FinalDefragWriteMB       float64 // and writes
+	WatchEvents              int64
+	WatchRestarts            int64
+	OtherCPUMean             float64 // cores used by other processes, mean
+	EtcdCPUMean              float64
+	EtcdSysCPUSteady         float64 // cores in the kernel, update phase mean
+	EtcdCPUSteady            float64 // cores, update phase mean
+	DiskReadMBSteady         float64 // etcd's storage reads, MB/s, update phase mean
 	// What one write cost over the workload (create and update phases,
 	// MVCC compactions included, the final defrag not): etcd's CPU and its
 	// writes to storage (the engine's flushes and compactions, the WAL),
