@@ -20,7 +20,7 @@ var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Tra
 // summaries as <name>_sum and <name>_count (their buckets and quantiles
 // are left out).
 func Scrape(ctx context.Context, url string) (map[string]float64, error) {
-	resp, err := Get(ctx, url)
+	resp, err := get(ctx, metricsClient, url)
 	if err != nil {
 		return nil, err
 	}
@@ -33,20 +33,22 @@ func Scrape(ctx context.Context, url string) (map[string]float64, error) {
 	return flatten(fams), nil
 }
 
-// Get sends a GET for url to a member on this host (never through a proxy)
-// and returns the response when it is 200 OK; the caller closes its body.
-func Get(ctx context.Context, url string) (*http.Response, error) {
+// get sends a GET for url with client to a member on this host and returns
+// the response when it is 200 OK (the caller closes its body); any other
+// answer is an error quoting the start of its body.
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := metricsClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+		defer resp.Body.Close()
+		start, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return nil, fmt.Errorf("GET %s: HTTP %d: %s", url, resp.StatusCode, start)
 	}
 	return resp, nil
 }
@@ -56,27 +58,16 @@ func Get(ctx context.Context, url string) (*http.Response, error) {
 var fetchClient = &http.Client{Transport: metricsClient.Transport}
 
 // Fetch reads the whole body of a GET of url from a member on this host
-// (never through a proxy), bounded by ctx alone rather than Get's 10 s: for
-// answers that take longer, such as a CPU profile of N seconds. An answer
-// other than 200 OK is an error quoting the start of its body.
+// (never through a proxy), bounded by ctx alone rather than the 10 s of a
+// scrape: for answers that take longer, such as a CPU profile of N seconds.
+// An answer other than 200 OK is an error quoting the start of its body.
 func Fetch(ctx context.Context, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := fetchClient.Do(req)
+	resp, err := get(ctx, fetchClient, url)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d: %.300s", url, resp.StatusCode, body)
-	}
-	return body, nil
+	return io.ReadAll(resp.Body)
 }
 
 // flatten sums every family over its labels as Scrape describes.

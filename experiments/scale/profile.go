@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,16 +86,12 @@ func (r *engineRun) saveAllocs(clientURL, name, when string) {
 	r.logf("allocation profile (%s of the %s): %s", when, name, out)
 }
 
-// fetchTo writes the body of a GET of url (a member's) to the file out.
+// fetchTo writes the body of a GET of url (a member's) to the file out,
+// within 10 s (an allocation profile answers at once).
 func fetchTo(url, out string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := measure.Get(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := measure.Fetch(ctx, url)
 	if err != nil {
 		return err
 	}
