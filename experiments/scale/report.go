@@ -172,6 +172,12 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	row("**writes/s during / outside compaction windows, update phase (Δ)**", func(s Summary) string {
 		return fmt.Sprintf("%.0f / %.0f (**%+.0f%%**)", s.TputInCompaction, s.TputOutside, s.CompactionImpactPct)
 	})
+	row("**writes/s over whole compaction intervals (intervals) / cost of MVCC compaction vs outside**", func(s Summary) string {
+		if s.Cycles == 0 {
+			return "– (fewer than two compactions in the update phase)"
+		}
+		return fmt.Sprintf("%.0f (%d) / **%+.0f%%**", s.TputWholeCycles, s.Cycles, s.CompactionCostPct)
+	})
 	row("write p99 during / outside compaction (ms)", func(s Summary) string { return ms(s.P99InCompactionMs) + " / " + ms(s.P99OutsideMs) })
 	row("**defrag needed during the run?** (count, s)", func(s Summary) string {
 		if s.DefragsDuringRun == 0 {
@@ -213,7 +219,7 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 		return fmt.Sprintf("%.1f / %.1f", s.GoAllocPerWriteKiB, s.GCsPerKWrites)
 	})
 	b.WriteString(results.Markdown())
-	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only).\n\n")
+	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only). Whole compaction intervals = writes completed from the start of the first compaction in the update-heavy phase to the start of its last ÷ that time (defrags included): the rate of the phase's complete compact-and-write cycles, which does not depend on how many compactions a phase of a given length holds; the cost of MVCC compaction compares it with the rate outside compaction windows.\n\n")
 
 	w("## Per engine\n\n")
 	wins, loses := verdicts(sums)

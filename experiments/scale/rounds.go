@@ -59,6 +59,8 @@ var roundMetrics = []roundMetric{
 	{"write p99, update phase (ms)", func(s Summary) float64 { return s.SteadyP99Ms }, true},
 	{"etcd CPU per write (ms)", func(s Summary) float64 { return s.CPUPerWriteMs }, true},
 	{"Go heap allocated per write (KiB)", func(s Summary) float64 { return s.GoAllocPerWriteKiB }, true},
+	{"writes/s over whole compaction intervals", func(s Summary) float64 { return s.TputWholeCycles }, true},
+	{"cost of MVCC compaction over whole intervals (%)", func(s Summary) float64 { return s.CompactionCostPct }, false},
 	{"writes/s during MVCC compaction, Δ %", func(s Summary) float64 { return s.CompactionImpactPct }, false},
 	{"share of the update phase in MVCC compaction windows (%)", func(s Summary) float64 { return s.CompactionShare * 100 }, false},
 	{"MVCC compaction work per batch of 1,000 revisions (ms)", func(s Summary) float64 { return s.CompactBatchMs }, true},

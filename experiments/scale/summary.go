@@ -91,6 +91,16 @@ type Summary struct {
 	// mean milliseconds of one index compaction (in memory, the same for
 	// every engine). Zero without a compaction.
 	CompactBatchMs, CompactBatches, IndexCompactMs float64
+	// Writes/s over whole compaction intervals of the update phase, from
+	// the first compaction that starts in it to the last one that does
+	// (zero with fewer than two): every interval holds one compaction and
+	// the time between, so unlike the update-phase rate it does not depend
+	// on how many compactions a phase of a given length happens to hold.
+	TputWholeCycles float64
+	Cycles          int
+	// What MVCC compaction costs in write throughput over those intervals:
+	// whole-interval rate vs the rate outside compaction windows (%).
+	CompactionCostPct float64
 }
 
 func (r *engineRun) summarize(end float64, final Sample) Summary {
@@ -216,6 +226,10 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	if s.TputOutside > 0 && compactT > 0 {
 		s.CompactionImpactPct = (s.TputInCompaction/s.TputOutside - 1) * 100
 	}
+	s.TputWholeCycles, s.Cycles = wholeCycles(ops, wins, from, end)
+	if s.TputOutside > 0 && s.Cycles > 0 {
+		s.CompactionCostPct = (s.TputWholeCycles/s.TputOutside - 1) * 100
+	}
 	s.P99InCompactionMs, s.P99OutsideMs = measure.Percentile(in, 99), measure.Percentile(out, 99)
 
 	var rssSum, written, goAlloc, gcs, compactMs, indexMs float64
@@ -298,6 +312,31 @@ func (r *engineRun) summarize(end float64, final Sample) Summary {
 	s.PeakCgroup = -1
 	s.LSMStallS = final.LSMStallS
 	return s
+}
+
+// wholeCycles is the write rate between the first and the last compaction
+// that start in [from, end), and how many intervals that spans. Defrag
+// windows stay in: a defrag an engine needs is part of its cycle's cost.
+func wholeCycles(ops []opRec, wins []window, from, end float64) (float64, int) {
+	first, last := math.Inf(1), math.Inf(-1)
+	n := 0
+	for _, w := range wins {
+		if w.Kind == "compact" && w.Start >= from && w.Start < end {
+			first, last = math.Min(first, w.Start), math.Max(last, w.Start)
+			n++
+		}
+	}
+	if n < 2 {
+		return 0, 0
+	}
+	var writes int
+	for _, o := range ops {
+		done := float64(o.start + o.lat)
+		if o.ok && o.kind != OpGet && o.kind != OpList && done >= first && done < last {
+			writes++
+		}
+	}
+	return float64(writes) / (last - first), n - 1
 }
 
 func yesNo(b bool) string {

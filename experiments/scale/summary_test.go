@@ -71,3 +71,37 @@ func TestCompactionShare(t *testing.T) {
 		t.Fatalf("share of the update phase in compaction windows %.4f, want %.4f", s.CompactionShare, want)
 	}
 }
+
+// The whole-interval rate counts the writes completed between the first and
+// the last compaction that start in the update phase (gets and lists, failed
+// writes and compactions of the create phase left out), and compares it with
+// the rate outside compaction windows.
+func TestWholeCycles(t *testing.T) {
+	r := &engineRun{cfg: &Config{}, engine: "e", stopReason: "stopped"}
+	r.ops = []opRec{{start: 0, lat: 0.01, kind: OpCreate, phase: PhaseCreate, ok: true}}
+	for i := 0; i < 40; i++ { // one write every 0.5 s from t=2 to 21.5
+		r.ops = append(r.ops, opRec{start: 2 + float32(i)/2, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: true})
+	}
+	r.ops = append(r.ops,
+		opRec{start: 5, lat: 0.01, kind: OpGet, phase: PhaseSteady, ok: true},
+		opRec{start: 6, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: false})
+	r.windows = []window{
+		{Kind: "compact", Start: 1, End: 1.5}, // in the create phase
+		{Kind: "compact", Start: 4, End: 5},
+		{Kind: "compact", Start: 9, End: 10},
+		{Kind: "compact", Start: 14, End: 15},
+	}
+	s := r.summarize(22, Sample{})
+	// Writes done in [4, 14): 20 of them, over two intervals of 5 s.
+	if s.Cycles != 2 || s.TputWholeCycles != 2 {
+		t.Fatalf("%d intervals at %.2f writes/s, want 2 at 2", s.Cycles, s.TputWholeCycles)
+	}
+	if want := (s.TputWholeCycles/s.TputOutside - 1) * 100; s.CompactionCostPct != want {
+		t.Fatalf("cost %.2f%%, want %.2f%%", s.CompactionCostPct, want)
+	}
+
+	r.windows = r.windows[:2] // one compaction in the phase: no whole interval
+	if s := r.summarize(22, Sample{}); s.Cycles != 0 || s.TputWholeCycles != 0 || s.CompactionCostPct != 0 {
+		t.Fatalf("one compaction: %d intervals, %.2f writes/s, cost %.2f%%; want zeros", s.Cycles, s.TputWholeCycles, s.CompactionCostPct)
+	}
+}
