@@ -74,30 +74,41 @@ func TestCompactionShare(t *testing.T) {
 
 // The whole-interval rate counts the writes completed between the first and
 // the last compaction that start in the update phase (gets and lists, failed
-// writes and compactions of the create phase left out), and compares it with
-// the rate outside compaction windows.
+// writes and compactions of the create phase left out), and the cost of
+// compaction compares it with the rate outside compaction windows.
 func TestWholeCycles(t *testing.T) {
 	r := &engineRun{cfg: &Config{}, engine: "e", stopReason: "stopped"}
 	r.ops = []opRec{{start: 0, lat: 0.01, kind: OpCreate, phase: PhaseCreate, ok: true}}
-	for i := 0; i < 40; i++ { // one write every 0.5 s from t=2 to 21.5
-		r.ops = append(r.ops, opRec{start: 2 + float32(i)/2, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: true})
-	}
-	r.ops = append(r.ops,
-		opRec{start: 5, lat: 0.01, kind: OpGet, phase: PhaseSteady, ok: true},
-		opRec{start: 6, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: false})
 	r.windows = []window{
 		{Kind: "compact", Start: 1, End: 1.5}, // in the create phase
 		{Kind: "compact", Start: 4, End: 5},
 		{Kind: "compact", Start: 9, End: 10},
 		{Kind: "compact", Start: 14, End: 15},
 	}
-	s := r.summarize(22, Sample{})
-	// Writes done in [4, 14): 20 of them, over two intervals of 5 s.
-	if s.Cycles != 2 || s.TputWholeCycles != 2 {
-		t.Fatalf("%d intervals at %.2f writes/s, want 2 at 2", s.Cycles, s.TputWholeCycles)
+	// One write every 0.5 s from t=2 to 21.5, none inside a compaction.
+	for i := 0; i < 40; i++ {
+		at := 2 + float32(i)/2
+		if (at >= 4 && at < 5) || (at >= 9 && at < 10) || (at >= 14 && at < 15) {
+			continue
+		}
+		r.ops = append(r.ops, opRec{start: at, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: true})
 	}
-	if want := (s.TputWholeCycles/s.TputOutside - 1) * 100; s.CompactionCostPct != want {
-		t.Fatalf("cost %.2f%%, want %.2f%%", s.CompactionCostPct, want)
+	r.ops = append(r.ops,
+		opRec{start: 6, lat: 0.01, kind: OpGet, phase: PhaseSteady, ok: true},
+		opRec{start: 7, lat: 0.01, kind: OpList, phase: PhaseSteady, ok: true},
+		opRec{start: 8, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: false})
+	s := r.summarize(22, Sample{})
+	// Outside: 34 writes in the 17 s of [2, 22) outside the three 1 s
+	// windows, 2/s. Whole intervals: [4, 14), 20 slots less the 4 in two
+	// windows, 16 writes in 10 s: 1.6/s, 20% less.
+	if s.TputOutside != 2 {
+		t.Fatalf("outside %.3f writes/s, want 2", s.TputOutside)
+	}
+	if s.Cycles != 2 || math.Abs(s.TputWholeCycles-1.6) > 1e-9 {
+		t.Fatalf("%d intervals at %.3f writes/s, want 2 at 1.6", s.Cycles, s.TputWholeCycles)
+	}
+	if math.Abs(s.CompactionCostPct-(-20)) > 1e-9 {
+		t.Fatalf("cost %.3f%%, want -20%%", s.CompactionCostPct)
 	}
 
 	r.windows = r.windows[:2] // one compaction in the phase: no whole interval
