@@ -207,7 +207,7 @@ profile: deps tools
 # for another): executes notebooks/thesis-figures.ipynb headless, PNGs into
 # the results directory and notebooks/figures/.
 figures: figures-deps
-	cd notebooks && RESULTS_DIR="$(if $(RESULTS_DIR),$(abspath $(RESULTS_DIR)))" PYDEVD_DISABLE_FILE_VALIDATION=1 \
+	cd notebooks && RESULTS_DIR="$(abspath $(RESULTS_DIR))" PYDEVD_DISABLE_FILE_VALIDATION=1 \
 		jupyter nbconvert --to notebook --execute --inplace thesis-figures.ipynb
 
 figures-deps:

@@ -36,5 +36,5 @@ scale-test:
 # Figures of the newest scale results (SCALE_RESULTS=<dir> for another):
 # PNGs into the results directory and notebooks/figures/.
 scale-figures: figures-deps
-	cd notebooks && SCALE_RESULTS="$(if $(SCALE_RESULTS),$(abspath $(SCALE_RESULTS)))" PYDEVD_DISABLE_FILE_VALIDATION=1 \
+	cd notebooks && SCALE_RESULTS="$(abspath $(SCALE_RESULTS))" PYDEVD_DISABLE_FILE_VALIDATION=1 \
 		jupyter nbconvert --to notebook --execute --inplace scale-figures.ipynb

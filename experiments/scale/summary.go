@@ -332,7 +332,7 @@ func wholeCycles(ops []opRec, wins []window, from, end float64) (float64, int) {
 	var writes int
 	for _, o := range ops {
 		done := float64(o.start + o.lat)
-		if o.ok && o.kind != OpGet && o.kind != OpList && done >= first && done < last {
+		if o.ok && o.kind.IsWrite() && done >= first && done < last {
 			writes++
 		}
 	}
