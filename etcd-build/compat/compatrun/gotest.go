@@ -38,6 +38,7 @@ type testResult struct {
 	elapsed  float64
 	subFails []string // failed subtests, full names
 	lines    []string // failure-looking output lines, in order, at most maxLines
+	failures []string // the same lines grouped per failure: a report line and its continuation lines
 	cont     int      // continuation lines of a kept line still to keep
 }
 
@@ -48,9 +49,17 @@ const (
 	messageLines = 6
 )
 
-func (t *testResult) keep(line string) {
+// keep records a failure line: one that starts a failure report (a
+// t.Error line, testify's Error:, a panic) or, with starts false, one that
+// continues the report before it.
+func (t *testResult) keep(line string, starts bool) {
 	if len(t.lines) < maxLines && !slices.Contains(t.lines, line) {
 		t.lines = append(t.lines, line)
+		if starts || len(t.failures) == 0 {
+			t.failures = append(t.failures, line)
+		} else {
+			t.failures[len(t.failures)-1] += "\n" + line
+		}
 	}
 }
 
@@ -246,12 +255,12 @@ func (r *pkgRun) handle(ev event, engineMark string) {
 		}
 	case "output":
 		out := strings.TrimRight(ev.Output, "\n")
-		keep := false
+		keep, starts := false, false
 		switch {
 		case strings.Contains(out, "logger.go:") || strings.Contains(out, "Error Trace:") || strings.TrimSpace(out) == "":
 			t.cont = 0
 		case detailRE.MatchString(out):
-			keep = true
+			keep, starts = true, true
 			t.cont = 3 // the indented lines after it carry the message
 		case t.cont > 0 && (out[0] == ' ' || out[0] == '\t') && !labelRE.MatchString(out):
 			keep = true
@@ -260,7 +269,7 @@ func (r *pkgRun) handle(ev event, engineMark string) {
 			t.cont = 0
 		}
 		if keep {
-			t.keep(strings.Join(strings.Fields(out), " "))
+			t.keep(strings.Join(strings.Fields(out), " "), starts)
 		}
 	case statusPass, statusFail, statusSkip:
 		if isSub {
@@ -294,7 +303,7 @@ func (r *pkgRun) finish(ctxErr error) {
 	for _, t := range r.tests {
 		if t.status == statusRun {
 			t.status = statusFail
-			t.keep("did not finish (test binary timed out or crashed)")
+			t.keep("did not finish (test binary timed out or crashed)", true)
 			unfinished++
 		}
 	}
@@ -324,7 +333,7 @@ func (r *pkgRun) finish(ctxErr error) {
 	t := r.test(name)
 	t.status = statusFail
 	for _, d := range detail {
-		t.keep(strings.Join(strings.Fields(d), " "))
+		t.keep(strings.Join(strings.Fields(d), " "), true)
 	}
 }
 

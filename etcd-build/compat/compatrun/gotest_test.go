@@ -207,16 +207,20 @@ func TestParseKilled(t *testing.T) {
 
 // defragStream is TestBackendDefrag's outcome: failing with message, or
 // passing when msg is "".
-func defragStream(msg string) string {
-	if msg == "" {
+// defragStream is go test's JSON stream of TestBackendDefrag printing
+// msgs, one output line each, and failing (passing without any).
+func defragStream(msgs ...string) string {
+	if len(msgs) == 0 || msgs[0] == "" {
 		return `{"Action":"run","Test":"TestBackendDefrag"}
 {"Action":"pass","Test":"TestBackendDefrag","Elapsed":1}
 {"Action":"pass","Elapsed":1}`
 	}
-	b, _ := json.Marshal("    " + msg + "\n")
-	return `{"Action":"run","Test":"TestBackendDefrag"}
-{"Action":"output","Test":"TestBackendDefrag","Output":` + string(b) + `}
-{"Action":"fail","Test":"TestBackendDefrag","Elapsed":1}
+	s := `{"Action":"run","Test":"TestBackendDefrag"}` + "\n"
+	for _, m := range msgs {
+		b, _ := json.Marshal("    " + m + "\n")
+		s += `{"Action":"output","Test":"TestBackendDefrag","Output":` + string(b) + "}\n"
+	}
+	return s + `{"Action":"fail","Test":"TestBackendDefrag","Elapsed":1}
 {"Action":"fail","Elapsed":1}`
 }
 
@@ -256,10 +260,12 @@ func TestExpectedFailure(t *testing.T) {
 	}{
 		{"matching message", "backend_test.go:182: new size = 20480, want < 16384", classExpected, "new size = 20480"},
 		{"other message", "backend_test.go:177: hash = 1, want 2", classUnexpected, "does not match its pattern: backend_test.go:177: hash = 1"},
+		// The listed failure does not excuse a second, different one.
+		{"listed and another", "backend_test.go:182: new size = 20480, want < 16384\x00backend_test.go:177: hash = 1, want 2", classUnexpected, "does not match its pattern"},
 		{"passes", "", classStale, "passed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, fails := classifyOne(t, exps, defragStream(tc.msg), nil)
+			rep, fails := classifyOne(t, exps, defragStream(strings.Split(tc.msg, "\x00")...), nil)
 			if len(fails) != 1 {
 				t.Fatalf("%d failures, want 1: %+v", len(fails), fails)
 			}

@@ -6,7 +6,7 @@
 // Every failing test of the layer is classified:
 //
 //	expected    listed in expected-failures.txt (a bbolt-internal assumption)
-//	            and its failure output matches the entry's pattern
+//	            and every failure it reports matches the entry's pattern
 //	upstream    fails on the real bbolt on this machine too
 //	FLAKY       failed, then passed -retries times in a row when run again
 //	            alone; the run still passes, and the report's first and last

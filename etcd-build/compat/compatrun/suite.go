@@ -189,15 +189,23 @@ func lookupExpected(exps []*expectation, version, pkg, test string) *expectation
 }
 
 // matchExpected returns the entry that explains t's failure: one listing
-// the test whose pattern matches its failure output.
+// the test whose pattern matches every failure it reported (each report
+// line with its continuation lines), so that a second, different failure
+// of the same test is not excused by the listed one.
 func matchExpected(exps []*expectation, version, pkg string, t *testResult) *expectation {
-	if t.status == statusPass || t.status == statusSkip {
+	if t.status == statusPass || t.status == statusSkip || len(t.failures) == 0 {
 		return nil
 	}
-	if e := lookupExpected(exps, version, pkg, t.name); e != nil && e.match.MatchString(t.output()) {
-		return e
+	e := lookupExpected(exps, version, pkg, t.name)
+	if e == nil {
+		return nil
 	}
-	return nil
+	for _, f := range t.failures {
+		if !e.match.MatchString(f) {
+			return nil
+		}
+	}
+	return e
 }
 
 // shortPkg drops the common prefixes of etcd's import paths for tables.
