@@ -85,10 +85,11 @@ func TestWholeCycles(t *testing.T) {
 		{Kind: "compact", Start: 9, End: 10},
 		{Kind: "compact", Start: 14, End: 15},
 	}
-	// One write every 0.5 s from t=2 to 21.5, none inside a compaction.
+	// One write every 0.5 s from t=2 to 21.5, at half that rate inside a
+	// compaction (the slots at 4.5, 9.5 and 14.5 only).
 	for i := 0; i < 40; i++ {
 		at := 2 + float32(i)/2
-		if (at >= 4 && at < 5) || (at >= 9 && at < 10) || (at >= 14 && at < 15) {
+		if at == 4 || at == 9 || at == 14 {
 			continue
 		}
 		r.ops = append(r.ops, opRec{start: at, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: true})
@@ -99,16 +100,20 @@ func TestWholeCycles(t *testing.T) {
 		opRec{start: 8, lat: 0.01, kind: OpUpdate, phase: PhaseSteady, ok: false})
 	s := r.summarize(22, Sample{})
 	// Outside: 34 writes in the 17 s of [2, 22) outside the three 1 s
-	// windows, 2/s. Whole intervals: [4, 14), 20 slots less the 4 in two
-	// windows, 16 writes in 10 s: 1.6/s, 20% less.
+	// windows, 2/s. Inside: 3 writes in the 3 s of windows, 1/s, 50% less.
+	// Whole intervals: [4, 14), 16 writes outside the two windows in it
+	// and the 2 inside them, 18 in 10 s: 1.8/s, 10% less than outside.
 	if s.TputOutside != 2 {
 		t.Fatalf("outside %.3f writes/s, want 2", s.TputOutside)
 	}
-	if s.Cycles != 2 || math.Abs(s.TputWholeCycles-1.6) > 1e-9 {
-		t.Fatalf("%d intervals at %.3f writes/s, want 2 at 1.6", s.Cycles, s.TputWholeCycles)
+	if math.Abs(s.TputInCompaction-1) > 1e-9 || math.Abs(s.CompactionImpactPct-(-50)) > 1e-9 {
+		t.Fatalf("inside %.3f writes/s (%.1f%%), want 1 (-50%%)", s.TputInCompaction, s.CompactionImpactPct)
 	}
-	if math.Abs(s.CompactionCostPct-(-20)) > 1e-9 {
-		t.Fatalf("cost %.3f%%, want -20%%", s.CompactionCostPct)
+	if s.Cycles != 2 || math.Abs(s.TputWholeCycles-1.8) > 1e-9 {
+		t.Fatalf("%d intervals at %.3f writes/s, want 2 at 1.8", s.Cycles, s.TputWholeCycles)
+	}
+	if math.Abs(s.CompactionCostPct-(-10)) > 1e-9 {
+		t.Fatalf("cost %.3f%%, want -10%%", s.CompactionCostPct)
 	}
 
 	r.windows = r.windows[:2] // one compaction in the phase: no whole interval
