@@ -115,10 +115,12 @@ type Txn interface {
 //
 // Bounds: an iterator never stands at a key outside the [lower, upper) it
 // was made with: a move past either bound returns false and leaves the
-// iterator invalid. Callers seek only to keys within the bounds. Enforcing
-// them is the engine's job alone: the layer's cursors do not check keys
-// against their bucket's range, so an engine that let one key through
-// would show it to etcd as part of the wrong bucket.
+// iterator invalid. Callers seek only to keys within the bounds. The
+// layer's cursors check every key against their bucket's range as well
+// (an iterator lent between cursors may have been made with wider bounds),
+// so a key an engine let through is not shown to etcd; but a cursor would
+// then stop there, short of the bucket's remaining keys, so the engine
+// must still enforce its bounds.
 type Iterator interface {
 	First() bool
 	Last() bool
