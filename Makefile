@@ -14,6 +14,7 @@
 #   make figures               thesis-style figures of the newest results
 #   make migrate-demo          stock cluster -> etcd-lsm -> stock, live, checked
 #   make faults [ROUNDS=50]    fault injection with linearizability checks (bbolt, tuned)
+#   make robustness [RUNS=7]   etcd's own robustness suite, failpoints inside etcd's backend
 #   make scale [SCALE_MODE=full]  Kubernetes-like workload bigger than memory
 #   make deps                  install the system packages (librocksdb-dev)
 
@@ -44,7 +45,7 @@ WAIT    := $(CURDIR)/experiments/quiet.sh wait
 all: build
 
 help:
-	@sed -n '1,18p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 variants:
 	@echo bbolt $(VARIANTS)
@@ -97,7 +98,7 @@ build-all:
 	@for v in bbolt $(VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
 
 # --- tests -----------------------------------------------------------------
-test: deps unit smoke soak defrag-memory compat-quick faults-short
+test: deps unit smoke soak defrag-memory compat-quick faults-short robustness-short
 
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.
@@ -290,7 +291,9 @@ migrate-speed: deps tools
 clean:
 	rm -rf $(BIN)
 
-# Fault injection (make faults, faults-short) and the Kubernetes-like scale
-# workload (make scale, scale-figures).
+# Fault injection (make faults, faults-short), the Kubernetes-like scale
+# workload (make scale, scale-figures) and etcd's robustness suite (make
+# robustness, robustness-short).
 include experiments/faults/faults.mk
 include experiments/scale/scale.mk
+include experiments/robustness/robustness.mk
