@@ -686,3 +686,24 @@ func (db *DB) completeShapes(r engine.Reader, buckets map[string]bucketTotals) e
 		len(done), keys, time.Since(start).Round(time.Millisecond), stored)
 	return nil
 }
+
+// writeBolt writes the stock bbolt file of the view, padded to Size().
+func (tx *Tx) writeBolt(w io.Writer) (int64, error) {
+	start := time.Now()
+	size := tx.Size()
+	lay, err := layoutBolt(tx.r)
+	var n int64
+	if err == nil {
+		n, err = lay.write(tx.r, w, size)
+	}
+	if err != nil {
+		err = fmt.Errorf("writing a bbolt snapshot of %s: %w", tx.db.path, err)
+		if tx.db.opts.Logger != nil {
+			tx.db.opts.Logger.Errorf("%v (after %d of %d bytes)", err, n, size)
+		}
+		return n, err
+	}
+	tx.db.logf("wrote a bbolt snapshot of %s: %d bytes of pages, padded to %d, in %v",
+		tx.db.path, int64(lay.pages)*pageSize, size, time.Since(start).Round(time.Millisecond))
+	return n, nil
+}

@@ -440,3 +440,30 @@ func IsPointer(path string) bool {
 	kind, _, err := inspect(path)
 	return err == nil && kind == kindPointer
 }
+
+// keepStockFile gives the stock bbolt file at abs a second name in root, so
+// that it survives abs becoming a pointer. A hard link costs nothing; across
+// file systems the file is copied. It returns the new name.
+func keepStockFile(abs, root string) (string, error) {
+	name := filepath.Join(root, fmt.Sprintf("bbolt-import-%s-%s.db", time.Now().UTC().Format("20060102T150405Z"), randomID()[:8]))
+	if err := os.Link(abs, name); err == nil {
+		return name, syncDir(root)
+	}
+	if err := copyFileSynced(abs, name); err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, syncDir(root)
+}
+
+func copyFileSynced(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return writeSynced(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -390,27 +389,6 @@ func (tx *Tx) ExportBolt(path string) (err error) {
 		return err
 	}
 	return out.Sync()
-}
-
-// writeBolt writes the stock bbolt file of the view, padded to Size().
-func (tx *Tx) writeBolt(w io.Writer) (int64, error) {
-	start := time.Now()
-	size := tx.Size()
-	lay, err := layoutBolt(tx.r)
-	var n int64
-	if err == nil {
-		n, err = lay.write(tx.r, w, size)
-	}
-	if err != nil {
-		err = fmt.Errorf("writing a bbolt snapshot of %s: %w", tx.db.path, err)
-		if tx.db.opts.Logger != nil {
-			tx.db.opts.Logger.Errorf("%v (after %d of %d bytes)", err, n, size)
-		}
-		return n, err
-	}
-	tx.db.logf("wrote a bbolt snapshot of %s: %d bytes of pages, padded to %d, in %v",
-		tx.db.path, int64(lay.pages)*pageSize, size, time.Since(start).Round(time.Millisecond))
-	return n, nil
 }
 
 // exportPrefix names the temporary export files that versions before the
