@@ -1,22 +1,7 @@
 # etcd-lsm: unmodified etcd on LSM storage engines.
 #
-#   make reproduce             the main job (see README)
-#   make test                  every test CI runs
-#   make build VARIANT=naive   bin/naive/{etcd,etcdctl,etcdutl}
-#   make build VARIANT=bbolt   the same etcd release on the real bbolt
-#   make compat [VARIANT=x|all] [ETCD_VERSION=v3.7.3]   etcd's own tests on the layer
-#   make benchstat             micro-benchmarks of every stage, benchstat deltas
-#   make benchstat-etcd        etcd's own storage benchmarks on every variant and bbolt
-#   make putcost               the cost of one put from C, through cgo and in bbolt (Fig 5.8)
-#   make readbench             one member's point and range reads, CPU per request
-#   make soak                  a read-only period on real etcd, every build
-#   make profile [VARIANT=x]   CPU profile of the leader under the write load
-#   make figures               thesis-style figures of the newest results
-#   make migrate-demo          stock cluster -> etcd-lsm -> stock, live, checked
-#   make faults [ROUNDS=50]    fault injection with linearizability checks (bbolt, tuned)
-#   make robustness [RUNS=7]   etcd's own robustness suite, failpoints inside etcd's backend
-#   make scale [SCALE_MODE=full]  Kubernetes-like workload bigger than memory
-#   make deps                  install the system packages (librocksdb-dev)
+# `make help` lists the targets, from the "## " comment on each target's
+# line; the comments above a target say the rest.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -27,12 +12,25 @@ BIN      := $(CURDIR)/bin
 GO       ?= go
 # Tests that start etcd need the binaries of the variants they exercise.
 SMOKE_VARIANTS ?= naive tuned
-# The etcd release: etcd-build/{lsm,stock} pin the default one; others (and
-# the compat runs of every one) use etcd-build/compat/<version>/{lsm,stock}.
+# The etcd release built and tested: etcd-build/compat/<version>/{lsm,stock}
+# pin each one (every etcd module, the layer replacing go.etcd.io/bbolt in
+# lsm); the default one builds into bin/<variant>, others into
+# bin/<version>/<variant>.
 ETCD_DEFAULT_VERSION := v3.6.16
 ETCD_VERSION ?= $(ETCD_DEFAULT_VERSION)
 
 export GOFLAGS := -buildvcs=false
+
+# $(call or-variant,DEFAULT): VARIANT when it is given on the command line or
+# in the environment, DEFAULT (a target's own choice of builds) otherwise.
+or-variant = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),$(1))
+# $(call builds-of,LIST): the builds a list of run entries names, each once.
+# An entry is a build, label=build or label=build:ENV=value[:ENV=value]; a
+# build named variant@tag (a copy of bin/<variant> kept from another commit)
+# is used as it is, never built.
+builds-of = $(sort $(foreach c,$(1),$(foreach b,$(lastword $(subst =, ,$(firstword $(subst :, ,$(c))))),$(if $(findstring @,$(b)),,$(b)))))
+# $(call build-each,LIST): a recipe line that builds every build of LIST.
+build-each = for v in $(call builds-of,$(1)); do $(MAKE) --no-print-directory build VARIANT=$$v; done
 
 # The machine-wide measurement lock (experiments/quiet.sh): measuring targets
 # hold it exclusively, builds and tests shared, so that nothing runs beside
@@ -44,15 +42,15 @@ WAIT    := $(CURDIR)/experiments/quiet.sh wait
 
 all: build
 
-help:
-	@sed -n '1,/^$$/p' Makefile
+help: ## this list
+	@awk -F':[^#]*## ' '/^[a-z][a-z-]*:.*## /{printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-variants:
+variants: ## list the variants
 	@echo bbolt $(VARIANTS)
 
 # --- system dependencies ---------------------------------------------------
 # RocksDB comes from Debian (7.8.3, which grocksdb v1.7.15 matches).
-deps:
+deps: ## install the system packages (librocksdb-dev)
 	@if [ -f /usr/include/rocksdb/c.h ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing librocksdb-dev (RocksDB headers and library)"; \
@@ -67,7 +65,7 @@ deps:
 # etcd-build/compat/<version>/lsm (go.etcd.io/bbolt replaced by the layer)
 # and .../stock (the real bbolt). The default release goes to bin/<variant>,
 # another ETCD_VERSION to bin/<version>/<variant>.
-build: deps
+build: deps ## VARIANT=x: bin/x/{etcd,etcdctl,etcdutl} (VARIANT=bbolt: the same etcd on the real bbolt)
 	@if [ "$(ETCD_VERSION)" = "$(ETCD_DEFAULT_VERSION)" ]; then \
 		mods=etcd-build/compat/$(ETCD_VERSION); out=$(BIN)/$(VARIANT); \
 	elif [ -f "etcd-build/compat/$(ETCD_VERSION)/lsm/go.mod" ]; then \
@@ -94,31 +92,31 @@ build: deps
 	fi; \
 	echo "built $$out/{etcd,etcdctl,etcdutl$$([ "$(VARIANT)" != bbolt ] && echo ,etcdlsm)} in $$(( $$(date +%s) - start ))s"
 
-build-all:
-	@for v in bbolt $(VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+build-all: ## every variant and bbolt
+	@$(call build-each,bbolt $(VARIANTS))
 
 # --- tests -----------------------------------------------------------------
-test: deps unit smoke soak defrag-memory compat-quick faults-short robustness-short
+test: deps unit smoke soak defrag-memory compat-quick faults-short robustness-short ## every test CI runs
 
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.
-unit: deps
+unit: deps ## conformance and differential tests of the layer on every variant
 	$(WAIT) $(GO) vet ./common/... ./variants/...
 	$(WAIT) $(GO) test -race -count=1 ./common/... ./variants/...
 
 # End to end against real etcd binaries on loopback, and the harnesses' own
 # tests (the cluster harness's membership changes and the measure library's
 # among them).
-smoke: deps
-	@for v in bbolt $(SMOKE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+smoke: deps ## end to end on real etcd binaries, and the harnesses' own tests
+	@$(call build-each,bbolt $(SMOKE_VARIANTS))
 	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -skip 'TestReadOnlySoak|TestDefragMemory' ./smoke/ ./cluster/ ./reproduce/ ./migrate/ ./scale/ ./scrubprofile/ ./measure/
 
 # A read-only period on real etcd, every build: one member in a memory
 # cgroup, 20,000 puts, then 20,000 ranges with no writes; throughput must
 # not decay nor memory grow (experiments/smoke/readsoak_test.go).
 SOAK_VARIANTS ?= $(VARIANTS)
-soak: deps
-	@for v in bbolt $(SOAK_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+soak: deps ## a read-only period on real etcd, every build, in a memory cgroup
+	@$(call build-each,bbolt $(SOAK_VARIANTS))
 	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SOAK_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -run TestReadOnlySoak ./smoke/
 
 # Defrag in a memory cgroup (experiments/smoke/defrag_test.go): one member
@@ -126,8 +124,8 @@ soak: deps
 # defrag: the member lives, the data hash is unchanged, peak RSS grows by at
 # most 64 MiB. Skipped, saying so, where memory cgroups are unavailable.
 DEFRAG_VARIANTS := tuned pebble
-defrag-memory: deps
-	@for v in $(DEFRAG_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+defrag-memory: deps ## defrag of tuned and pebble in a 256 MiB memory cgroup
+	@$(call build-each,$(DEFRAG_VARIANTS))
 	cd experiments && ETCDLSM_BIN=$(BIN) $(WAIT) $(GO) test -count=1 -timeout 10m -v -run TestDefragMemory ./smoke/
 
 # etcd's own tests (storage, etcdserver, etcdutl snapshot and a curated set
@@ -137,16 +135,16 @@ defrag-memory: deps
 # v3.7.3 (or both, space separated). Results: experiments/results/compat-*/.
 # Exits non-zero on a failure that is neither expected
 # (etcd-build/compat/expected-failures.txt) nor a failure of the real bbolt.
-COMPAT_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(if $(filter all,$(VARIANT)),$(VARIANTS),$(VARIANT)),naive tuned)
+COMPAT_VARIANTS = $(if $(filter all,$(VARIANT)),$(VARIANTS),$(call or-variant,naive tuned))
 COMPATRUN = $(BIN)/compatrun -root $(CURDIR) -go $(GO)
-compat: deps compat-runner
+compat: deps compat-runner ## [VARIANT=x|all] [ETCD_VERSION=v3.7.3]: etcd's own tests on the layer and on the real bbolt
 	@rc=0; for v in $(ETCD_VERSION); do \
 		$(WAIT) $(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/full.txt -label full -stock full || rc=1; \
 	done; exit $$rc
 
 # The fast subset make test runs (etcd-build/compat/quick.txt); the real bbolt
 # runs only what fails on the layer. Results: bin/compat/ (not kept).
-compat-quick: deps compat-runner
+compat-quick: deps compat-runner ## the fast subset of compat that make test runs
 	cd etcd-build/compat/compatrun && GOWORK=off $(WAIT) $(GO) test -count=1 .
 	@rc=0; for v in $(ETCD_VERSION); do \
 		$(WAIT) $(COMPATRUN) -version $$v -variants "$(COMPAT_VARIANTS)" -suite etcd-build/compat/quick.txt -label quick -stock failing \
@@ -157,7 +155,7 @@ compat-runner:
 	@cd etcd-build/compat/compatrun && GOWORK=off $(GO) build -o $(BIN)/compatrun .
 
 # Rewrites etcd-build/compat/<ETCD_VERSION>/{lsm,stock}/go.{mod,sum}.
-compat-mod:
+compat-mod: ## rewrite the pinned etcd modules of ETCD_VERSION
 	@for v in $(ETCD_VERSION); do etcd-build/compat/mkmod.sh $$v; done
 
 # --- the main job ----------------------------------------------------------
@@ -179,7 +177,7 @@ export STAGES
 
 # etcd's load generator, pinned in experiments/tools (its own module, so its
 # client version does not fight the server's).
-tools: $(BIN)/tools/benchmark
+tools: $(BIN)/tools/benchmark ## etcd's benchmark tool
 
 $(BIN)/tools/benchmark: experiments/tools/go.mod experiments/tools/go.sum
 	@mkdir -p $(BIN)/tools
@@ -190,24 +188,23 @@ $(BIN)/tools/benchmark: experiments/tools/go.mod experiments/tools/go.sum
 # etcd release).
 REPRO_BIN = $(if $(filter $(ETCD_DEFAULT_VERSION),$(ETCD_VERSION)),$(BIN),$(BIN)/$(ETCD_VERSION))
 REPRO_ENV = GOWORK=off ETCDLSM_BIN=$(REPRO_BIN) ETCDLSM_BENCHMARK=$(BIN)/tools/benchmark
-reproduce: deps tools
-	@for v in $(sort $(foreach c,$(STAGES) $(COMPARE),$(firstword $(subst :, ,$(if $(findstring =,$(c)),$(word 2,$(subst =, ,$(c))),$(c)))))); do \
-		case $$v in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$v; done
+reproduce: deps tools ## [SCALE=quick|thesis]: the thesis's evaluation on 3-member clusters
+	@$(call build-each,$(STAGES) $(COMPARE))
 	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
 
 # CPU profiles of the leader and a follower during the write benchmark (etcd
 # --enable-pprof), with the share of cgo, engine, bbolt, raft/WAL and gRPC and
 # the most a free engine could give: profiles/<variant>/.
 # Without VARIANT: bbolt and every stage.
-PROFILE_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),$(STAGES))
-profile: deps tools
-	@for v in $(PROFILE_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+PROFILE_VARIANTS = $(call or-variant,$(STAGES))
+profile: deps tools ## [VARIANT=x]: CPU profiles of the members under the write load
+	@$(call build-each,$(PROFILE_VARIANTS))
 	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles; rc=$$?; cd .. && experiments/scrub-paths.sh profiles; exit $$rc
 
 # Thesis-style figures from the newest results directory (RESULTS_DIR=...
 # for another): executes notebooks/thesis-figures.ipynb headless, PNGs into
 # the results directory and notebooks/figures/.
-figures: figures-deps
+figures: figures-deps ## thesis-style figures of the newest results
 	cd notebooks && RESULTS_DIR="$(abspath $(RESULTS_DIR))" PYDEVD_DISABLE_FILE_VALIDATION=1 \
 		jupyter nbconvert --to notebook --execute --inplace thesis-figures.ipynb
 
@@ -224,7 +221,7 @@ figures-deps:
 # --- micro-benchmarks -------------------------------------------------------
 # Every stage through the layer and the real bbolt through the same code, in
 # interleaved rounds; benchstat tables of successive deltas and vs bbolt.
-benchstat: deps
+benchstat: deps ## micro-benchmarks of every stage, benchstat deltas
 	$(MEASURE) experiments/benchstat.sh
 
 # etcd's own benchmarks of server/storage/mvcc and server/storage/backend,
@@ -232,41 +229,40 @@ benchstat: deps
 # (VARIANTS_ETCD="bbolt tuned" narrows), interleaved rounds; ROUNDS, COUNT,
 # BENCHTIME, BENCH override the defaults (experiments/benchetcd.sh).
 # Results: experiments/results/benchstat-etcd-<time>/.
-benchstat-etcd: deps
+benchstat-etcd: deps ## etcd's own storage benchmarks on every variant and bbolt
 	ETCD_VERSION=$(ETCD_VERSION) $(MEASURE) experiments/benchetcd.sh
 
 # The effect of each tuned option (turned back one at a time), benchstat
 # against the tuned defaults.
-ablation: deps
+ablation: deps ## each tuned option turned back, benchstat
 	$(MEASURE) experiments/ablation.sh
 
 # Fig. 5.8: the cost of one put from C, from Go through cgo, through the
 # layer's Go-encoded batch and in bbolt (COUNT, BENCHTIME):
 # experiments/results/putcost-<time>/.
-putcost: deps
+putcost: deps ## the cost of one put from C, through cgo and in bbolt (Fig 5.8)
 	$(MEASURE) experiments/putcost.sh
 
 # One member's point and range reads after 100,000 puts, per build and
 # setting (CONFIGS), interleaved rounds, members' CPU per request:
 # experiments/results/readbench-<time>/.
-readbench: deps tools
-	@for v in bbolt iterpool tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
+readbench: deps tools ## one member's point and range reads, CPU per request
+	@$(call build-each,bbolt iterpool tuned pebble)
 	$(MEASURE) experiments/readbench.sh
 
 # One member's write path after 1,000,000 puts (PUTS), per build and setting
 # (CONFIGS): puts/s, CPU per put with and without the engine's deferred
 # compactions, and the engine's write amplification, interleaved rounds:
 # experiments/results/writeamp-<time>/.
-writeamp: deps tools
-	@for c in $${CONFIGS:-bbolt=bbolt tuned=tuned pebble=pebble}; do v=$${c#*=}; v=$${v%%:*}; \
-		case $$v in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$v; done
+writeamp: deps tools ## one member's writes: CPU per put, write amplification
+	@$(call build-each,$(or $(CONFIGS),bbolt tuned pebble))
 	$(MEASURE) experiments/writeamp.sh
 
 # Resident memory of one member under the write load: stock bbolt, tuned
 # (default budget, a smaller one, glibc's dynamic mmap threshold) and pebble,
 # interleaved rounds (ROUNDS, default 3): experiments/results/rss-<time>/.
-rss: deps tools
-	@for v in bbolt tuned pebble; do $(MAKE) --no-print-directory build VARIANT=$$v; done
+rss: deps tools ## resident memory per build and engine setting
+	@$(call build-each,bbolt tuned pebble)
 	$(MEASURE) experiments/rss.sh
 
 # --- migration -----------------------------------------------------------
@@ -274,21 +270,20 @@ rss: deps tools
 # member by member under writes, and rolled back the same way; every step
 # checked (HashKV across engines, acknowledged writes). Prints a timeline;
 # results: experiments/results/migrate-<time>-<variant>/.
-migrate-demo: deps
-	@v=$(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),tuned); \
-	$(MAKE) --no-print-directory build VARIANT=bbolt; $(MAKE) --no-print-directory build VARIANT=$$v; \
-	cd experiments && GOWORK=off $(GO) run ./migrate -stock $(BIN)/bbolt -lsm $(BIN)/$$v \
-		-out results/migrate-$$(date -u +%Y%m%dT%H%M%SZ)-$$v
+MIGRATE_VARIANT = $(call or-variant,tuned)
+migrate-demo: deps ## [VARIANT=tuned]: stock cluster -> etcd-lsm -> stock, live, checked
+	@$(call build-each,bbolt $(MIGRATE_VARIANT))
+	cd experiments && GOWORK=off $(GO) run ./migrate -stock $(BIN)/bbolt -lsm $(BIN)/$(MIGRATE_VARIANT) \
+		-out results/migrate-$$(date -u +%Y%m%dT%H%M%SZ)-$(MIGRATE_VARIANT)
 
 # Import and export speed per GB (etcdlsm import/export of a ~1 GiB stock
 # etcd database): experiments/results/migrate-speed-<time>-<variant>/.
-migrate-speed: deps tools
-	@v=$(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),tuned); \
-	$(MAKE) --no-print-directory build VARIANT=bbolt; $(MAKE) --no-print-directory build VARIANT=$$v; \
-	$(MEASURE) experiments/migrate/speed.sh $(BIN)/bbolt $(BIN)/$$v $(BIN)/tools/benchmark \
-		experiments/results/migrate-speed-$$(date -u +%Y%m%dT%H%M%SZ)-$$v
+migrate-speed: deps tools ## import and export speed per GB
+	@$(call build-each,bbolt $(MIGRATE_VARIANT))
+	$(MEASURE) experiments/migrate/speed.sh $(BIN)/bbolt $(BIN)/$(MIGRATE_VARIANT) $(BIN)/tools/benchmark \
+		experiments/results/migrate-speed-$$(date -u +%Y%m%dT%H%M%SZ)-$(MIGRATE_VARIANT)
 
-clean:
+clean: ## remove bin/
 	rm -rf $(BIN)
 
 # Fault injection (make faults, faults-short), the Kubernetes-like scale

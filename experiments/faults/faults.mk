@@ -12,17 +12,17 @@
 FAULTS_ROUNDS = $(or $(ROUNDS),50)
 # Without VARIANT on the command line or in the environment: stock bbolt
 # and the best RocksDB variant.
-FAULTS_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),bbolt tuned)
+FAULTS_VARIANTS = $(call or-variant,bbolt tuned)
 FAULTS_SHORT_VARIANTS ?= bbolt tuned
 
 .PHONY: faults faults-short
 
-faults:
-	@for v in $(FAULTS_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+faults: ## [VARIANT=x] [ROUNDS=50]: fault injection, linearizability checked
+	@$(call build-each,$(FAULTS_VARIANTS))
 	cd experiments && rc=0; $(WAIT) $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_VARIANTS)" -rounds $(FAULTS_ROUNDS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 
-faults-short:
-	@for v in $(FAULTS_SHORT_VARIANTS); do $(MAKE) --no-print-directory build VARIANT=$$v; done
+faults-short: ## a few rounds of it, for make test
+	@$(call build-each,$(FAULTS_SHORT_VARIANTS))
 	cd experiments && $(WAIT) $(GO) vet ./faults/ && $(WAIT) $(GO) test -short -count=1 ./faults/
 	cd experiments && $(WAIT) $(GO) run ./faults -bin $(BIN) -variants "$(FAULTS_SHORT_VARIANTS)" -short -rounds 4 -out $${TMPDIR:-/tmp}/faults-short-$$$$

@@ -13,22 +13,22 @@
 # logs and etcd's reports of failed runs; members' data stays out of git).
 # ROBUSTNESS_OUT=<that directory> resumes an interrupted run.
 
-ROBUSTNESS_VARIANTS = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),tuned pebble)
+ROBUSTNESS_VARIANTS = $(call or-variant,tuned pebble)
 ROBUSTNESS_SHORT_VARIANTS ?= tuned pebble
 ROBUSTNESS_DIR = $(BIN)/robustness/$(ETCD_VERSION)
 RUNS ?= 7
 
 .PHONY: robustness robustness-short robustness-build
 
-robustness-build: deps
+robustness-build: deps ## the failpoint builds and etcd's robustness test binary
 	$(WAIT) etcd-build/robustness/build.sh $(ETCD_VERSION) $(ROBUSTNESS_DIR) bbolt $(sort $(ROBUSTNESS_VARIANTS) $(ROBUSTNESS_SHORT_VARIANTS))
 
-robustness: robustness-build
+robustness: robustness-build ## [VARIANT="tuned pebble"] [RUNS=7]: etcd's own robustness suite, failpoints in etcd's backend
 	cd experiments && rc=0; GOWORK=off $(WAIT) $(GO) run ./robustness run -dir $(ROBUSTNESS_DIR) \
 		-engines "bbolt $(ROBUSTNESS_VARIANTS)" -passes $(RUNS) $(if $(ROBUSTNESS_OUT),-out $(abspath $(ROBUSTNESS_OUT))) \
 		-label "make robustness VARIANT=\"$(ROBUSTNESS_VARIANTS)\" RUNS=$(RUNS)" || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 
-robustness-short: robustness-build
+robustness-short: robustness-build ## one 1-member and one 3-member scenario per LSM engine, for make test
 	cd experiments && GOWORK=off $(WAIT) $(GO) vet ./robustness/ && GOWORK=off $(WAIT) $(GO) test -count=1 ./robustness/
 	cd experiments && GOWORK=off $(WAIT) $(GO) run ./robustness short -dir $(ROBUSTNESS_DIR) -engines "$(ROBUSTNESS_SHORT_VARIANTS)"

@@ -20,21 +20,21 @@
 
 SCALE_MODE ?= quick
 SCALE_ARGS ?=
-SCALE_ENGINES = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),bbolt tuned pebble)
+SCALE_ENGINES = $(call or-variant,bbolt tuned pebble)
 
 .PHONY: scale scale-figures scale-test
 
-scale: deps
-	@for v in $(SCALE_ENGINES); do b=$${v#*=}; b=$${b%%:*}; case $$b in *@*) continue;; esac; $(MAKE) --no-print-directory build VARIANT=$$b; done
+scale: deps ## [VARIANT=x] [SCALE_MODE=quick|full]: Kubernetes-like workload bigger than memory
+	@$(call build-each,$(SCALE_ENGINES))
 	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 
 # Unit tests of the workload generator (no etcd, no root).
-scale-test:
+scale-test: ## unit tests of the scale workload generator
 	cd experiments && GOWORK=off $(GO) test -count=1 ./scale/
 
 # Figures of the newest scale results (SCALE_RESULTS=<dir> for another):
 # PNGs into the results directory and notebooks/figures/.
-scale-figures: figures-deps
+scale-figures: figures-deps ## figures of the newest scale results
 	cd notebooks && SCALE_RESULTS="$(abspath $(SCALE_RESULTS))" PYDEVD_DISABLE_FILE_VALIDATION=1 \
 		jupyter nbconvert --to notebook --execute --inplace scale-figures.ipynb
