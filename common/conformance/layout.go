@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"etcd-lsm/common/bolt"
+	berrors "etcd-lsm/common/bolt/errors"
 )
 
 // testLayout checks the on-disk layout and its crash safety: the pointer
@@ -25,6 +27,7 @@ func testLayout(t *testing.T, s *suite) {
 		{"renamed-pointer", testRenamedPointer},
 		{"defrag-leftover-after-crash", testDefragLeftover},
 		{"etcd-layout", testEtcdLayout},
+		{"copied-pointer", testCopiedPointer},
 	})
 }
 
@@ -288,4 +291,36 @@ func testDefragLeftover(t *testing.T, s *suite) {
 	db = s.mustOpen(t, path, nil)
 	requireDataset(t, dbDataset(t, db), dataset{"key": {"a": "1", "b": "2", "c": "3"}}, "the database after the cleanup")
 	mustClose(t, db)
+}
+
+// testCopiedPointer: member/snap/db copied on its own (a backup made the way
+// etcd's recovery guide allows for bbolt) holds only a pointer; opening the
+// copy fails with ErrEngineMissing, an error that says what the file is and
+// how to back up instead, and leaves the copy as it was.
+func testCopiedPointer(t *testing.T, s *suite) {
+	data := t.TempDir()
+	snap := filepath.Join(data, "member", "snap")
+	must(t, os.MkdirAll(snap, 0o700), "mkdir")
+	db := s.mustOpen(t, filepath.Join(snap, "db"), nil)
+	load(t, db, dataset{"meta": {"consistent_index": "7"}})
+	mustClose(t, db)
+	pointer, err := os.ReadFile(filepath.Join(snap, "db"))
+	must(t, err, "reading the pointer")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	must(t, os.WriteFile(backup, pointer, 0o600), "copying the pointer")
+
+	_, err = s.open(backup, nil)
+	if !errors.Is(err, berrors.ErrEngineMissing) {
+		t.Fatalf("opening a copied pointer: %v, want ErrEngineMissing", err)
+	}
+	for _, want := range []string{"pointer", "etcdctl snapshot save", "whole member directory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	after, err := os.ReadFile(backup)
+	must(t, err, "reading the copy")
+	if !bytes.Equal(after, pointer) {
+		t.Error("opening the copy changed it")
+	}
 }
