@@ -11,6 +11,7 @@
 //
 //	robustness run   -dir <build dir> -engines "bbolt tuned pebble" -passes 7 [-out dir]
 //	robustness short -dir <build dir> -engines "tuned pebble"
+//	robustness repeat -dir <build dir> -scenario KubernetesHighTraffic/ClusterOfSize1 -failpoints "a=panic b=panic" -n 10
 //	robustness summary -out <results dir>
 //
 // run: exploratory passes (8 scenarios each) per engine, interleaved; then
@@ -20,6 +21,10 @@
 // It writes runs.csv after every batch and summary.md (also printed) at
 // the end; -out of an earlier run resumes it. It exits non-zero if any run broke one of
 // etcd's guarantees on an LSM engine that bbolt did not also break.
+//
+// repeat: one scenario, the suite's pick filtered to the failpoints given,
+// -n runs per engine, engines interleaved (how often something happens on
+// each engine).
 //
 // short (make test): per engine, one one-member and one three-member
 // scenario, each filtered to the backend failpoints; fails on a violation
@@ -35,6 +40,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -57,13 +63,16 @@ func main() {
 		recheck    = fs.Int("recheck", 3, "reruns of each LSM failure on bbolt and on its engine")
 		out        = fs.String("out", "", "results directory (default results/robustness-<UTC time>; an existing one is resumed)")
 		label      = fs.String("label", "", "what the run is, for the summary (the make command)")
+		scenario   = fs.String("scenario", "", "repeat: the exploratory scenario (KubernetesHighTraffic/ClusterOfSize1)")
+		failpoints = fs.String("failpoints", "", "repeat: the failpoints to let the suite pick from, space separated")
+		times      = fs.Int("n", 10, "repeat: runs per engine")
 	)
 	fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	switch os.Args[1] {
-	case "run", "short":
+	case "run", "short", "repeat":
 	case "summary":
 		if *out == "" {
 			usage()
@@ -117,6 +126,27 @@ func main() {
 		}
 		os.RemoveAll(*out) // a temporary directory: nothing to keep
 		progress("robustness short: passed")
+		return
+	}
+
+	if os.Args[1] == "repeat" {
+		pattern, err := repeatPattern(*scenario, strings.Fields(*failpoints))
+		if err != nil {
+			fail(err)
+		}
+		note := "repeat of " + *scenario
+		for i := 0; i < *times; i++ {
+			for _, e := range engs {
+				if countMode(res.Runs, e, "repeat") > i {
+					continue
+				}
+				progress(fmt.Sprintf("repeat %d/%d on %s", i+1, *times, e))
+				if _, err := repeat(ctx, s, res, e, "repeat", pattern, note, 1); err != nil {
+					fail(err)
+				}
+			}
+		}
+		fail(writeSummary(*out, res.Runs, engs, *label, &machine))
 		return
 	}
 
@@ -233,6 +263,27 @@ func short(ctx context.Context, s *Suite, res *Results, engines []string) error 
 	return nil
 }
 
+// repeatPattern selects one exploratory scenario ("<traffic>/ClusterOfSize<n>")
+// with any of the failpoints given.
+func repeatPattern(scenario string, failpoints []string) (string, error) {
+	traffic, size, ok := strings.Cut(scenario, "/ClusterOfSize")
+	members, err := strconv.Atoi(size)
+	if !ok || err != nil || traffic == "" || len(failpoints) == 0 {
+		return "", fmt.Errorf("repeat: want -scenario <traffic>/ClusterOfSize<n> and -failpoints, got %q and %q", scenario, strings.Join(failpoints, " "))
+	}
+	return exploratoryPattern(traffic, members, failpoints), nil
+}
+
+func countMode(runs []Run, engine, mode string) int {
+	n := 0
+	for _, r := range runs {
+		if r.Engine == engine && r.Mode == mode {
+			n++
+		}
+	}
+	return n
+}
+
 func goCommand() string {
 	if g := os.Getenv("GO"); g != "" {
 		return g
@@ -259,6 +310,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   robustness run     -dir <build dir> [-engines "bbolt tuned pebble"] [-passes 7] [-cover 2] [-recheck 3] [-out dir]
   robustness short   -dir <build dir> [-engines "tuned pebble"]
+  robustness repeat  -dir <build dir> -scenario <traffic>/ClusterOfSize<n> -failpoints "a=panic b=panic" [-n 10] [-engines ...] [-out dir]
   robustness summary -out <results dir> [-engines "bbolt tuned pebble"]`)
 	os.Exit(2)
 }

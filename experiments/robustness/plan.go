@@ -220,22 +220,18 @@ func uniq(xs []string) []string {
 // pick one failpoint for a scenario (about one pick in 30 matches).
 const maxPickAttempts = 120
 
-// repeat runs one exploratory scenario with one failpoint n times on
-// engine (mode labels the runs), each time waiting for the suite to pick
-// that failpoint. A regression scenario names its failpoint itself.
-func repeat(ctx context.Context, s *Suite, res *Results, engine, mode string, of Run, n int) ([]Run, error) {
+// repeat runs the test binary with pattern on engine until it made n runs
+// (at most maxPickAttempts binary runs: a filtered pick makes none), labels
+// them mode and puts note before their detail.
+func repeat(ctx context.Context, s *Suite, res *Results, engine, mode, pattern, note string, n int) ([]Run, error) {
 	var got []Run
-	pattern := "^TestRobustnessRegression$/^" + regexp.QuoteMeta(of.Scenario) + "$"
-	if strings.HasPrefix(of.Test, "TestRobustnessExploratory/") {
-		pattern = exploratoryPattern(of.Traffic, of.Members, []string{of.Failpoint})
-	}
 	for attempt := 0; len(got) < n && attempt < maxPickAttempts; attempt++ {
 		runs, err := s.Exec(ctx, engine, mode, pattern)
 		if err != nil {
 			return got, err
 		}
 		for i := range runs {
-			runs[i].Detail = strings.TrimSpace("recheck of " + of.Engine + " " + of.Test + "/" + of.Failpoint + "; " + runs[i].Detail)
+			runs[i].Detail = strings.TrimSuffix(note+"; "+runs[i].Detail, "; ")
 		}
 		if err := res.add(runs...); err != nil {
 			return got, err
@@ -243,6 +239,19 @@ func repeat(ctx context.Context, s *Suite, res *Results, engine, mode string, of
 		got = append(got, runs...)
 	}
 	return got, nil
+}
+
+// rerunPattern selects run r's scenario and failpoint again. A regression
+// scenario names its failpoint itself; an exploratory run that picked none
+// (its cluster did not start) reruns its scenario with any failpoint.
+func rerunPattern(r Run) string {
+	if !strings.HasPrefix(r.Test, "TestRobustnessExploratory/") {
+		return "^TestRobustnessRegression$/^" + regexp.QuoteMeta(r.Scenario) + "$"
+	}
+	if r.Failpoint == "" {
+		return fmt.Sprintf("^TestRobustnessExploratory$/^%s$/^ClusterOfSize%d$", regexp.QuoteMeta(r.Traffic), r.Members)
+	}
+	return exploratoryPattern(r.Traffic, r.Members, []string{r.Failpoint})
 }
 
 // recheck runs every failed LSM run's scenario and failpoint again, p.Recheck
@@ -273,7 +282,8 @@ func (p Plan) recheck(ctx context.Context, s *Suite, res *Results, progress func
 		done[key] = true
 		for _, e := range []string{"bbolt", f.Engine} {
 			progress(fmt.Sprintf("recheck on %s: %s %s, %d runs", e, f.Scenario, f.Failpoint, p.Recheck))
-			if _, err := repeat(ctx, s, res, e, "recheck", f, p.Recheck); err != nil {
+			note := "recheck of " + f.Engine + " " + f.Test + "/" + f.Failpoint
+			if _, err := repeat(ctx, s, res, e, "recheck", rerunPattern(f), note, p.Recheck); err != nil {
 				return err
 			}
 		}

@@ -193,6 +193,11 @@ func Summary(runs []Run, engines []string, header string) string {
 		b.WriteString(xt.Markdown())
 	}
 
+	if md := repeatedTable(runs, engines); md != "" {
+		b.WriteString("\n## Repeated scenarios\n\nOne scenario run again and again, the suite's pick filtered to the failpoints named (`robustness repeat`): runs, and failures by class.\n\n")
+		b.WriteString(md)
+	}
+
 	var reg []Run
 	for _, r := range runs {
 		if r.Mode == "regression" {
@@ -255,4 +260,56 @@ func recheckCell(runs []Run, f Run, engine string) string {
 		s += " (" + strings.Join(cs, ", ") + ")"
 	}
 	return s
+}
+
+// repeatedTable is a table of the repeat runs: per scenario and failpoint,
+// each engine's runs and failures by class; "" when there are none.
+func repeatedTable(runs []Run, engines []string) string {
+	type key struct{ scen, fp string }
+	var keys []key
+	cells := map[key]map[string][]Run{}
+	for _, r := range runs {
+		if r.Mode != "repeat" {
+			continue
+		}
+		k := key{r.Scenario, r.Failpoint}
+		if cells[k] == nil {
+			cells[k] = map[string][]Run{}
+			keys = append(keys, k)
+		}
+		cells[k][r.Engine] = append(cells[k][r.Engine], r)
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].scen+keys[i].fp < keys[j].scen+keys[j].fp
+	})
+	t := measure.Table{Header: append([]string{"scenario", "failpoint"}, engines...)}
+	for _, k := range keys {
+		row := []string{k.scen, k.fp}
+		for _, e := range engines {
+			rs := cells[k][e]
+			failed := map[string]int{}
+			n := 0
+			for _, r := range rs {
+				if r.Result == "fail" {
+					failed[r.Class]++
+					n++
+				}
+			}
+			cell := fmt.Sprintf("%d runs, %d failed", len(rs), n)
+			var cs []string
+			for c, m := range failed {
+				cs = append(cs, fmt.Sprintf("%s ×%d", c, m))
+			}
+			sort.Strings(cs)
+			if len(cs) > 0 {
+				cell += " (" + strings.Join(cs, ", ") + ")"
+			}
+			row = append(row, cell)
+		}
+		t.Add(row...)
+	}
+	return t.Markdown()
 }

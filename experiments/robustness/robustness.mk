@@ -6,6 +6,8 @@
 #   make robustness [VARIANT="tuned pebble"] [RUNS=7]   the long run: RUNS exploratory passes
 #       (8 scenarios each) per engine, bbolt beside the variants, coverage of the backend
 #       failpoints, the regression scenarios, LSM failures rechecked on bbolt
+#   make robustness-repeat SCENARIO=KubernetesHighTraffic/ClusterOfSize1 FAILPOINTS="a=panic b=panic" [N=10]
+#       one scenario again and again, the suite's pick filtered to FAILPOINTS, bbolt beside the variants
 #   make robustness-short                               for make test: one 1-member and one
 #       3-member scenario per LSM engine, each with a backend failpoint; fails on any violation
 #
@@ -18,7 +20,7 @@ ROBUSTNESS_SHORT_VARIANTS ?= tuned pebble
 ROBUSTNESS_DIR = $(BIN)/robustness/$(ETCD_VERSION)
 RUNS ?= 7
 
-.PHONY: robustness robustness-short robustness-build
+.PHONY: robustness robustness-short robustness-build robustness-repeat
 
 robustness-build: deps ## the failpoint builds and etcd's robustness test binary
 	$(WAIT) etcd-build/robustness/build.sh $(ETCD_VERSION) $(ROBUSTNESS_DIR) bbolt $(sort $(ROBUSTNESS_VARIANTS) $(ROBUSTNESS_SHORT_VARIANTS))
@@ -32,3 +34,10 @@ robustness: robustness-build ## [VARIANT="tuned pebble"] [RUNS=7]: etcd's own ro
 robustness-short: robustness-build ## one 1-member and one 3-member scenario per LSM engine, for make test
 	cd experiments && GOWORK=off $(WAIT) $(GO) vet ./robustness/ && GOWORK=off $(WAIT) $(GO) test -count=1 ./robustness/
 	cd experiments && GOWORK=off $(WAIT) $(GO) run ./robustness short -dir $(ROBUSTNESS_DIR) -engines "$(ROBUSTNESS_SHORT_VARIANTS)"
+
+robustness-repeat: robustness-build ## SCENARIO=<traffic>/ClusterOfSize<n> FAILPOINTS="..." [N=10]: one scenario again and again
+	cd experiments && rc=0; GOWORK=off $(WAIT) $(GO) run ./robustness repeat -dir $(ROBUSTNESS_DIR) \
+		-engines "bbolt $(ROBUSTNESS_VARIANTS)" -scenario "$(SCENARIO)" -failpoints "$(FAILPOINTS)" -n $(or $(N),10) \
+		$(if $(ROBUSTNESS_OUT),-out $(abspath $(ROBUSTNESS_OUT))) \
+		-label "make robustness-repeat SCENARIO=$(SCENARIO) FAILPOINTS=\"$(FAILPOINTS)\" N=$(or $(N),10)" || rc=$$?; \
+		./scrub-paths.sh results; exit $$rc

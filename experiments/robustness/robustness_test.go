@@ -206,7 +206,9 @@ func TestCompareHashes(t *testing.T) {
 			}
 		})
 	}
-	unreadable := func(context.Context, string, int64) (memberHash, error) { return memberHash{}, errors.New("memberhash test-0: exit status 1") }
+	unreadable := func(context.Context, string, int64) (memberHash, error) {
+		return memberHash{}, errors.New("memberhash test-0: exit status 1")
+	}
 	if ok, text := compareHashes(ctx, []string{a}, unreadable); ok || !strings.Contains(text, "exit status 1") {
 		t.Errorf("an unreadable database: %v, %q", ok, text)
 	}
@@ -334,5 +336,49 @@ func TestRetryable(t *testing.T) {
 		if got := retryable(c.r); got != c.want {
 			t.Errorf("retryable(%+v) = %v", c.r, got)
 		}
+	}
+}
+
+func TestRerunAndRepeatPatterns(t *testing.T) {
+	for _, c := range []struct {
+		r    Run
+		want string
+	}{
+		{Run{Test: s3, Traffic: "KubernetesLowTraffic", Members: 3, Failpoint: "Kill"},
+			"^TestRobustnessExploratory$/^KubernetesLowTraffic$/^ClusterOfSize3$/^(Kill)$"},
+		{Run{Test: s3, Traffic: "KubernetesLowTraffic", Members: 3},
+			"^TestRobustnessExploratory$/^KubernetesLowTraffic$/^ClusterOfSize3$"},
+		{Run{Test: r1, Scenario: "Issue14370"}, "^TestRobustnessRegression$/^Issue14370$"},
+	} {
+		if got := rerunPattern(c.r); got != c.want {
+			t.Errorf("rerunPattern(%s) = %q, want %q", c.r.Test, got, c.want)
+		}
+	}
+	p, err := repeatPattern("KubernetesHighTraffic/ClusterOfSize1", []string{"a=panic", "b=panic"})
+	if want := "^TestRobustnessExploratory$/^KubernetesHighTraffic$/^ClusterOfSize1$/^(a=panic|b=panic)$"; err != nil || p != want {
+		t.Errorf("repeatPattern = %q, %v; want %q", p, err, want)
+	}
+	for _, bad := range []string{"KubernetesHighTraffic", "KubernetesHighTraffic/ClusterOfSizeX", "/ClusterOfSize1"} {
+		if _, err := repeatPattern(bad, []string{"a=panic"}); err == nil {
+			t.Errorf("repeatPattern(%q) took it", bad)
+		}
+	}
+	if _, err := repeatPattern("KubernetesHighTraffic/ClusterOfSize1", nil); err == nil {
+		t.Error("repeatPattern without failpoints took it")
+	}
+}
+
+func TestRepeatedTable(t *testing.T) {
+	rep := func(engine, result, class string) Run {
+		return Run{Engine: engine, Mode: "repeat", Scenario: "KubernetesHighTraffic/ClusterOfSize1",
+			Failpoint: "compactAfterCommitScheduledCompact=panic", Result: result, Class: class}
+	}
+	runs := []Run{rep("bbolt", "pass", ""), rep("pebble", "fail", ClassAssumptions), rep("pebble", "pass", ""), {Engine: "pebble", Mode: "explore"}}
+	md := repeatedTable(runs, []string{"bbolt", "pebble"})
+	if want := "| KubernetesHighTraffic/ClusterOfSize1 | compactAfterCommitScheduledCompact=panic | 1 runs, 0 failed | 2 runs, 1 failed (suite-assumptions ×1) |"; !strings.Contains(md, want) {
+		t.Errorf("table lacks %q:\n%s", want, md)
+	}
+	if repeatedTable(runs[3:], []string{"pebble"}) != "" {
+		t.Error("a table without repeat runs")
 	}
 }
