@@ -35,6 +35,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -83,6 +84,8 @@ func main() {
 		}
 		fail(writeSummary(*out, runs, strings.Fields(*engines), *label, nil))
 		return
+	case "-h", "-help", "--help", "help":
+		usage()
 	default:
 		usage()
 	}
@@ -184,7 +187,36 @@ func ownViolations(runs []Run) int {
 	return len(own)
 }
 
+// runInfo is what a results directory records of the run that made it
+// (run.json), so that a resumed run or `robustness summary` can say it.
+type runInfo struct {
+	Label   string          `json:"label"`
+	Machine measure.Machine `json:"machine"`
+}
+
+// writeSummary writes summary.md and prints it. label and m describe the
+// run; where they are empty, run.json of an earlier run of out says them,
+// and where they are given and run.json is missing, it is written.
 func writeSummary(out string, runs []Run, engines []string, label string, m *measure.Machine) error {
+	infoPath := filepath.Join(out, "run.json")
+	var info runInfo
+	if b, err := os.ReadFile(infoPath); err == nil {
+		if err := json.Unmarshal(b, &info); err != nil {
+			return fmt.Errorf("%s: %w", infoPath, err)
+		}
+	} else if m != nil {
+		info = runInfo{Label: label, Machine: *m}
+		b, _ := json.MarshalIndent(info, "", "  ")
+		if err := os.WriteFile(infoPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if label == "" {
+		label = info.Label
+	}
+	if m == nil && info.Machine.Date != "" {
+		m = &info.Machine
+	}
 	var h strings.Builder
 	h.WriteString("# etcd's robustness suite on every engine\n\n")
 	if label != "" {

@@ -58,6 +58,10 @@ type Tally struct {
 	ByClass    map[string]int
 	QPS        []float64 // traffic before the failpoint, per run that reports it
 	Hits       map[string]int
+	// HashEqual counts the runs of several members whose members hashed
+	// alike (HashKV at one revision); HashOne the one-member runs whose
+	// database was read and hashed.
+	HashEqual, HashOne int
 }
 
 func tallies(runs []Run, engines []string) []Tally {
@@ -76,6 +80,12 @@ func tallies(runs []Run, engines []string) []Tally {
 			}
 			if r.QPSBefore > 0 {
 				t.QPS = append(t.QPS, r.QPSBefore)
+			}
+			switch {
+			case strings.HasPrefix(r.HashKV, "equal at rev"):
+				t.HashEqual++
+			case strings.HasPrefix(r.HashKV, "1 member"):
+				t.HashOne++
 			}
 		}
 		ts = append(ts, t)
@@ -102,7 +112,8 @@ func Summary(runs []Run, engines []string, header string) string {
 
 	b.WriteString("\n## Runs per engine\n\nExploratory and coverage runs (one scenario, one failpoint each). ")
 	b.WriteString("Violations break one of etcd's guarantees; the other failures are runs the suite could not judge.\n\n")
-	tb := measure.Table{Header: append([]string{"engine", "runs", "passed", "violations"}, append(violations, append(notJudged, "traffic before the failpoint, median [min] req/s")...)...)}
+	tb := measure.Table{Header: append([]string{"engine", "runs", "passed", "violations"}, append(violations, append(notJudged,
+		"traffic before the failpoint, median [min] req/s", "HashKV alike (3 members) / read (1 member)")...)...)}
 	for _, t := range ts {
 		row := []string{t.Engine, strconv.Itoa(t.Runs), strconv.Itoa(t.Pass), strconv.Itoa(t.Violations())}
 		for _, c := range append(append([]string{}, violations...), notJudged...) {
@@ -113,7 +124,7 @@ func Summary(runs []Run, engines []string, header string) string {
 			s := measure.Summarize(t.QPS)
 			q = fmt.Sprintf("%.0f [%.0f]", s.Median, s.Min)
 		}
-		tb.Add(append(row, q)...)
+		tb.Add(append(row, q, fmt.Sprintf("%d / %d", t.HashEqual, t.HashOne))...)
 	}
 	b.WriteString(tb.Markdown())
 
