@@ -205,15 +205,22 @@ func writeSummary(out string, runs []Run, engines []string, label string, m *mea
 			return fmt.Errorf("%s: %w", infoPath, err)
 		}
 	} else if m != nil {
-		info = runInfo{Label: label, Machine: *m}
-		b, _ := json.MarshalIndent(info, "", "  ")
-		if err := os.WriteFile(infoPath, append(b, '\n'), 0o644); err != nil {
-			return err
+		info = runInfo{Machine: *m}
+	}
+	if label != "" && !strings.Contains(info.Label, label) {
+		// A resumed run: the first command, then each that carried it on.
+		if info.Label != "" {
+			label = info.Label + "`, resumed with `" + label
+		}
+		info.Label = label
+		if info.Machine.Date != "" {
+			b, _ := json.MarshalIndent(info, "", "  ")
+			if err := os.WriteFile(infoPath, append(b, '\n'), 0o644); err != nil {
+				return err
+			}
 		}
 	}
-	if label == "" {
-		label = info.Label
-	}
+	label = info.Label
 	if m == nil && info.Machine.Date != "" {
 		m = &info.Machine
 	}

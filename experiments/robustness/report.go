@@ -109,101 +109,14 @@ func Summary(runs []Run, engines []string, header string) string {
 	var b strings.Builder
 	b.WriteString(header)
 	ts := tallies(runs, engines)
-
-	b.WriteString("\n## Runs per engine\n\nExploratory and coverage runs (one scenario, one failpoint each). ")
-	b.WriteString("Violations break one of etcd's guarantees; the other failures are runs the suite could not judge.\n\n")
-	tb := measure.Table{Header: append([]string{"engine", "runs", "passed", "violations"}, append(violations, append(notJudged,
-		"traffic before the failpoint, median [min] req/s", "HashKV alike (3 members) / read (1 member)")...)...)}
+	anyCounted := false
 	for _, t := range ts {
-		row := []string{t.Engine, strconv.Itoa(t.Runs), strconv.Itoa(t.Pass), strconv.Itoa(t.Violations())}
-		for _, c := range append(append([]string{}, violations...), notJudged...) {
-			row = append(row, strconv.Itoa(t.ByClass[c]))
-		}
-		q := "-"
-		if len(t.QPS) > 0 {
-			s := measure.Summarize(t.QPS)
-			q = fmt.Sprintf("%.0f [%.0f]", s.Median, s.Min)
-		}
-		tb.Add(append(row, q, fmt.Sprintf("%d / %d", t.HashEqual, t.HashOne))...)
+		anyCounted = anyCounted || t.Runs > 0
 	}
-	b.WriteString(tb.Markdown())
-
-	b.WriteString("\n## Backend failpoints hit\n\nRuns per failpoint in etcd's backend, mvcc and snapshot code (exploratory and coverage runs).\n\n")
-	ft := measure.Table{Header: append([]string{"failpoint"}, engines...)}
-	for _, f := range BackendFailpoints {
-		row := []string{f}
-		for _, t := range ts {
-			row = append(row, strconv.Itoa(t.Hits[f]))
-		}
-		ft.Add(row...)
+	if anyCounted {
+		countedSections(&b, runs, engines, ts)
 	}
-	b.WriteString(ft.Markdown())
-	for _, t := range ts {
-		var never []string
-		for _, f := range BackendFailpoints {
-			if t.Hits[f] == 0 {
-				never = append(never, f)
-			}
-		}
-		if len(never) > 0 {
-			fmt.Fprintf(&b, "\nNever hit on %s: %s.\n", t.Engine, strings.Join(never, ", "))
-		}
-	}
-
-	b.WriteString("\n## Every failpoint\n\nRuns and failures per failpoint the suite picked (all of its failpoints, not only the backend's).\n\n")
-	all := map[string]bool{}
-	for _, t := range ts {
-		for f := range t.Hits {
-			all[f] = true
-		}
-	}
-	names := make([]string, 0, len(all))
-	for f := range all {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	at := measure.Table{Header: append([]string{"failpoint"}, engines...)}
-	for _, f := range names {
-		row := []string{f}
-		for _, e := range engines {
-			fails := 0
-			for _, r := range runs {
-				if r.Engine == e && counted(r) && r.Failpoint == f && r.Result == "fail" {
-					fails++
-				}
-			}
-			cell := strconv.Itoa(hits(runs, e)[f])
-			if fails > 0 {
-				cell += fmt.Sprintf(" (%d failed)", fails)
-			}
-			row = append(row, cell)
-		}
-		at.Add(row...)
-	}
-	b.WriteString(at.Markdown())
-
-	b.WriteString("\n## Failures\n\n")
-	var fails []Run
-	for _, r := range runs {
-		if r.Result == "fail" && r.Mode != "recheck" {
-			fails = append(fails, r)
-		}
-	}
-	if len(fails) == 0 {
-		b.WriteString("None.\n")
-	} else {
-		b.WriteString("Each failure on an LSM engine is run again on stock bbolt and on its own engine (same scenario, same failpoint): `k/n` is failures of n runs, and their classes.\n\n")
-		xt := measure.Table{Header: []string{"engine", "mode", "scenario", "failpoint", "class", "recheck on bbolt", "recheck on the engine", "what failed", "report"}}
-		for _, r := range fails {
-			rb, re := "-", "-"
-			if r.Engine != "bbolt" {
-				rb, re = recheckCell(runs, r, "bbolt"), recheckCell(runs, r, r.Engine)
-			}
-			xt.Add(r.Engine, r.Mode, r.Scenario, r.Failpoint, r.Class, rb, re, shorten(r.Detail, 300), r.Report)
-		}
-		b.WriteString(xt.Markdown())
-	}
-
+	failuresSection(&b, runs)
 	if md := repeatedTable(runs, engines); md != "" {
 		b.WriteString("\n## Repeated scenarios\n\nOne scenario run again and again, the suite's pick filtered to the failpoints named (`robustness repeat`): runs, and failures by class.\n\n")
 		b.WriteString(md)
@@ -297,7 +210,14 @@ func repeatedTable(runs []Run, engines []string) string {
 		return keys[i].scen+keys[i].fp < keys[j].scen+keys[j].fp
 	})
 	t := measure.Table{Header: append([]string{"scenario", "failpoint"}, engines...)}
+	all := key{"all", "all"}
+	cells[all] = map[string][]Run{}
 	for _, k := range keys {
+		for e, rs := range cells[k] {
+			cells[all][e] = append(cells[all][e], rs...)
+		}
+	}
+	for _, k := range append(keys, all) {
 		row := []string{k.scen, k.fp}
 		for _, e := range engines {
 			rs := cells[k][e]
@@ -323,4 +243,110 @@ func repeatedTable(runs []Run, engines []string) string {
 		t.Add(row...)
 	}
 	return t.Markdown()
+}
+
+// countedSections writes the tables of the exploratory and coverage runs:
+// per engine, per backend failpoint, per failpoint.
+func countedSections(b *strings.Builder, runs []Run, engines []string, ts []Tally) {
+	b.WriteString("\n## Runs per engine\n\nExploratory and coverage runs (one scenario, one failpoint each). ")
+	b.WriteString("Violations break one of etcd's guarantees; the other failures are runs the suite could not judge.\n\n")
+	tb := measure.Table{Header: append([]string{"engine", "runs", "passed", "violations"}, append(violations, append(notJudged,
+		"traffic before the failpoint, median [min] req/s", "HashKV alike (3 members) / read (1 member)")...)...)}
+	for _, t := range ts {
+		row := []string{t.Engine, strconv.Itoa(t.Runs), strconv.Itoa(t.Pass), strconv.Itoa(t.Violations())}
+		for _, c := range append(append([]string{}, violations...), notJudged...) {
+			row = append(row, strconv.Itoa(t.ByClass[c]))
+		}
+		q := "-"
+		if len(t.QPS) > 0 {
+			s := measure.Summarize(t.QPS)
+			q = fmt.Sprintf("%.0f [%.0f]", s.Median, s.Min)
+		}
+		tb.Add(append(row, q, fmt.Sprintf("%d / %d", t.HashEqual, t.HashOne))...)
+	}
+	b.WriteString(tb.Markdown())
+
+	b.WriteString("\n## Backend failpoints hit\n\nRuns per failpoint in etcd's backend, mvcc and snapshot code (exploratory and coverage runs).\n\n")
+	ft := measure.Table{Header: append([]string{"failpoint"}, engines...)}
+	for _, f := range BackendFailpoints {
+		row := []string{f}
+		for _, t := range ts {
+			row = append(row, strconv.Itoa(t.Hits[f]))
+		}
+		ft.Add(row...)
+	}
+	b.WriteString(ft.Markdown())
+	for _, t := range ts {
+		var never []string
+		for _, f := range BackendFailpoints {
+			if t.Hits[f] == 0 {
+				never = append(never, f)
+			}
+		}
+		if len(never) > 0 {
+			fmt.Fprintf(b, "\nNever hit on %s: %s.\n", t.Engine, strings.Join(never, ", "))
+		}
+	}
+
+	b.WriteString("\n## Every failpoint\n\nRuns and failures per failpoint the suite picked (all of its failpoints, not only the backend's).\n\n")
+	all := map[string]bool{}
+	for _, t := range ts {
+		for f := range t.Hits {
+			all[f] = true
+		}
+	}
+	names := make([]string, 0, len(all))
+	for f := range all {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	at := measure.Table{Header: append([]string{"failpoint"}, engines...)}
+	for _, f := range names {
+		row := []string{f}
+		for _, e := range engines {
+			fails := 0
+			for _, r := range runs {
+				if r.Engine == e && counted(r) && r.Failpoint == f && r.Result == "fail" {
+					fails++
+				}
+			}
+			cell := strconv.Itoa(hits(runs, e)[f])
+			if fails > 0 {
+				cell += fmt.Sprintf(" (%d failed)", fails)
+			}
+			row = append(row, cell)
+		}
+		at.Add(row...)
+	}
+	b.WriteString(at.Markdown())
+}
+
+// failuresSection lists every failed run but the rechecks, with the
+// rechecks' results on bbolt and on its engine.
+func failuresSection(b *strings.Builder, runs []Run) {
+	b.WriteString("\n## Failures\n\n")
+	var fails []Run
+	for _, r := range runs {
+		if r.Result == "fail" && r.Mode != "recheck" {
+			fails = append(fails, r)
+		}
+	}
+	if len(fails) == 0 {
+		b.WriteString("None.\n")
+	} else {
+		b.WriteString("Each failure on an LSM engine is run again on stock bbolt and on its own engine (same scenario, same failpoint): `k/n` is failures of n runs, and their classes.\n\n")
+		xt := measure.Table{Header: []string{"engine", "mode", "scenario", "failpoint", "class", "recheck on bbolt", "recheck on the engine", "what failed", "report"}}
+		for _, r := range fails {
+			rb, re := "-", "-"
+			switch {
+			case r.Mode == "repeat":
+				// bbolt ran the same scenario and failpoints beside it.
+				rb, re = "see Repeated scenarios", "see Repeated scenarios"
+			case r.Engine != "bbolt":
+				rb, re = recheckCell(runs, r, "bbolt"), recheckCell(runs, r, r.Engine)
+			}
+			xt.Add(r.Engine, r.Mode, r.Scenario, r.Failpoint, r.Class, rb, re, shorten(r.Detail, 300), r.Report)
+		}
+		b.WriteString(xt.Markdown())
+	}
 }

@@ -378,6 +378,9 @@ func TestRepeatedTable(t *testing.T) {
 	if want := "| KubernetesHighTraffic/ClusterOfSize1 | compactAfterCommitScheduledCompact=panic | 1 runs, 0 failed | 2 runs, 1 failed (suite-assumptions ×1) |"; !strings.Contains(md, want) {
 		t.Errorf("table lacks %q:\n%s", want, md)
 	}
+	if want := "| all | all | 1 runs, 0 failed | 2 runs, 1 failed (suite-assumptions ×1) |"; !strings.Contains(md, want) {
+		t.Errorf("table lacks %q:\n%s", want, md)
+	}
 	if repeatedTable(runs[3:], []string{"pebble"}) != "" {
 		t.Error("a table without repeat runs")
 	}
