@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -20,6 +22,26 @@ var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Tra
 // summaries as <name>_sum and <name>_count (their buckets and quantiles
 // are left out).
 func Scrape(ctx context.Context, url string) (map[string]float64, error) {
+	fams, err := scrapeFamilies(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return flatten(fams, func(name string, _ *dto.Metric) string { return name }), nil
+}
+
+// ScrapeSeries is Scrape with every series apart: its key is the series as
+// the text exposition names it, labels sorted by name
+// (etcd_lsm_keys{variant="tuned"}; a series without labels by its name
+// alone), and a histogram's or summary's as <name>_sum{…} and <name>_count{…}.
+func ScrapeSeries(ctx context.Context, url string) (map[string]float64, error) {
+	fams, err := scrapeFamilies(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return flatten(fams, seriesName), nil
+}
+
+func scrapeFamilies(ctx context.Context, url string) (map[string]*dto.MetricFamily, error) {
 	resp, err := get(ctx, metricsClient, url)
 	if err != nil {
 		return nil, err
@@ -30,8 +52,33 @@ func Scrape(ctx context.Context, url string) (map[string]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	return flatten(fams), nil
+	return fams, nil
 }
+
+// seriesName is name{label="value",…}, labels sorted by name and values
+// escaped as the text exposition escapes them.
+func seriesName(name string, m *dto.Metric) string {
+	pairs := m.GetLabel()
+	if len(pairs) == 0 {
+		return name
+	}
+	pairs = slices.Clone(pairs)
+	slices.SortFunc(pairs, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+	var b strings.Builder
+	b.WriteString(name)
+	for i, l := range pairs {
+		if i == 0 {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(l.GetName() + `="` + labelEscaper.Replace(l.GetValue()) + `"`)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 
 // get sends a GET for url with client to a member on this host and returns
 // the response when it is 200 OK (the caller closes its body); any other
@@ -70,24 +117,25 @@ func Fetch(ctx context.Context, url string) ([]byte, error) {
 	return io.ReadAll(resp.Body)
 }
 
-// flatten sums every family over its labels as Scrape describes.
-func flatten(fams map[string]*dto.MetricFamily) map[string]float64 {
+// flatten adds up every family's samples under the keys key gives them:
+// by name alone (Scrape), or one key per series (ScrapeSeries).
+func flatten(fams map[string]*dto.MetricFamily, key func(name string, m *dto.Metric) string) map[string]float64 {
 	out := map[string]float64{}
 	for name, f := range fams {
 		for _, m := range f.GetMetric() {
 			switch {
 			case m.Histogram != nil:
-				out[name+"_sum"] += m.Histogram.GetSampleSum()
-				out[name+"_count"] += float64(m.Histogram.GetSampleCount())
+				out[key(name+"_sum", m)] += m.Histogram.GetSampleSum()
+				out[key(name+"_count", m)] += float64(m.Histogram.GetSampleCount())
 			case m.Summary != nil:
-				out[name+"_sum"] += m.Summary.GetSampleSum()
-				out[name+"_count"] += float64(m.Summary.GetSampleCount())
+				out[key(name+"_sum", m)] += m.Summary.GetSampleSum()
+				out[key(name+"_count", m)] += float64(m.Summary.GetSampleCount())
 			case m.Counter != nil:
-				out[name] += m.Counter.GetValue()
+				out[key(name, m)] += m.Counter.GetValue()
 			case m.Gauge != nil:
-				out[name] += m.Gauge.GetValue()
+				out[key(name, m)] += m.Gauge.GetValue()
 			case m.Untyped != nil:
-				out[name] += m.Untyped.GetValue()
+				out[key(name, m)] += m.Untyped.GetValue()
 			}
 		}
 	}

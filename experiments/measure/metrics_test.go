@@ -91,3 +91,34 @@ func TestFetch(t *testing.T) {
 		t.Fatalf("a 404 gave %v", err)
 	}
 }
+
+func TestScrapeSeries(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(exposition + `# TYPE etcd_lsm_info gauge
+etcd_lsm_info{variant="tuned",family="rocksdb"} 1
+# TYPE etcd_lsm_odd gauge
+etcd_lsm_odd{path="a\\b \"c\"\nd"} 3
+`))
+	}))
+	defer srv.Close()
+	got, err := ScrapeSeries(context.Background(), srv.URL+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{
+		"etcd_server_proposals_committed_total":                         1234,
+		"etcd_disk_backend_commit_duration_seconds_count":               10,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="Put"}`:   7,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="Range"}`: 3,
+		"go_gc_duration_seconds_sum":                                    0.5,
+		`etcd_lsm_info{family="rocksdb",variant="tuned"}`:               1, // labels sorted by name
+		`etcd_lsm_odd{path="a\\b \"c\"\nd"}`:                            3, // escaped as exposed
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+	if _, ok := got["grpc_server_handled_total"]; ok {
+		t.Error("a labelled series is also under its bare name")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 )
 
 // The defrag memory test. etcd's defrag copies the whole database into a
@@ -94,7 +95,8 @@ func testDefragMemory(t *testing.T, v variant) {
 	n := defragWrite(t, live, cli)
 	before := defragHash(t, live, cli)
 	time.Sleep(time.Second) // let etcd commit its last batch
-	rssBefore, err := cluster.ProcStatusKB(pid, "VmRSS")
+	memBefore, err := measure.ProcessMemory(pid)
+	rssBefore := float64(memBefore.RSS) / 1024
 	if err != nil {
 		t.Fatalf("reading VmRSS: %v", err)
 	}
@@ -109,9 +111,9 @@ func testDefragMemory(t *testing.T, v variant) {
 		tick := time.NewTicker(defragSample)
 		defer tick.Stop()
 		for {
-			if kb, err := cluster.ProcStatusKB(pid, "VmRSS"); err == nil {
+			if mem, err := measure.ProcessMemory(pid); err == nil {
 				mu.Lock()
-				peak = max(peak, kb)
+				peak = max(peak, float64(mem.RSS)/1024)
 				mu.Unlock()
 			}
 			select {

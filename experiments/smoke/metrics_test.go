@@ -3,7 +3,6 @@ package smoke
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,24 +11,10 @@ import (
 	"etcd-lsm/experiments/measure"
 )
 
-// scrape fetches a member's /metrics and returns every sample by its full
-// name with labels, e.g. `etcd_lsm_keys{variant="naive"}`.
+// scrape reads a member's /metrics: every series by its name with labels,
+// e.g. `etcd_lsm_keys{variant="naive"}` (measure.ScrapeSeries).
 func scrape(ctx context.Context, m *cluster.Member) (map[string]float64, error) {
-	body, err := measure.Fetch(ctx, m.ClientURL+"/metrics")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out, nil
+	return measure.ScrapeSeries(ctx, m.ClientURL+"/metrics")
 }
 
 // testMetrics checks, on an idle member that has served writes, that the

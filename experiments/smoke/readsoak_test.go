@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
 )
 
 // The read-only soak. etcd keeps one shared read transaction
@@ -167,8 +168,8 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	})
 	elapsed := time.Since(t0)
 	rcancel()
-	rssEnd, rssErr := cluster.ProcStatusKB(pid, "VmRSS")
-	anonEnd, _ := cluster.ProcStatusKB(pid, "RssAnon")
+	memEnd, rssErr := measure.ProcessMemory(pid)
+	rssEnd, anonEnd := float64(memEnd.RSS)/1024, float64(memEnd.Anon)/1024
 	rssMax := max(rss.max(), rssEnd)
 	for _, mk := range marks {
 		rssMax = max(rssMax, mk.rssKB)
@@ -176,7 +177,7 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	var openIters float64 = -1
 	if v.LSM() {
 		mctx, mcancel := context.WithTimeout(live, soakRequestTimeout)
-		if all, err := cluster.Scrape(mctx, m.ClientURL+"/metrics"); err == nil {
+		if all, err := measure.Scrape(mctx, m.ClientURL+"/metrics"); err == nil {
 			openIters = all["etcd_lsm_open_iterators"]
 		} else {
 			t.Errorf("metrics at the end of the read phase: %v", err)
@@ -184,7 +185,10 @@ func testReadOnlySoak(t *testing.T, v variant) {
 		mcancel()
 	}
 	alive := m.Running()
-	cpuEnd := cluster.ProcCPUSeconds(pid)
+	var cpuEnd float64 // 0 when etcd is gone
+	if c, err := measure.ProcessCPU(pid); err == nil {
+		cpuEnd = c.Total()
+	}
 	if err != nil {
 		t.Fatalf("read phase (limit %v): %d of %d ranges done in %v, RSS %.0f MiB at the start and at most %.0f MiB during it: %v",
 			soakReadPhase, n, soakRanges, elapsed.Round(time.Millisecond), marks[0].rssKB/1024, rssMax/1024, soakErr(err, live))
@@ -289,9 +293,9 @@ func soakRange(ctx context.Context, cli *clientv3.Client, keys []string, i int, 
 	return nil
 }
 
-// medianRate is the median over windows of soakWindow requests, among the
-// requests whose completion times are done[from:to] once sorted, of each
-// window's requests per second.
+// medianRate is the median (measure.Median) over windows of soakWindow
+// requests, among the requests whose completion times are done[from:to]
+// once sorted, of each window's requests per second.
 func medianRate(done []time.Duration, from, to int) float64 {
 	sorted := slices.Clone(done)
 	slices.Sort(sorted)
@@ -305,8 +309,7 @@ func medianRate(done []time.Duration, from, to int) float64 {
 		rates = append(rates, float64(soakWindow)/(last-prev).Seconds())
 		prev = last
 	}
-	slices.Sort(rates)
-	return rates[len(rates)/2]
+	return measure.Median(rates)
 }
 
 // soakData is the data set: soakKeys distinct random keys under soakPrefix
@@ -430,12 +433,21 @@ type soakMark struct {
 	etcdCPU, selfCPU, busy float64 // CPU seconds: etcd, this test, the machine
 }
 
+// takeMark reads the mark; what cannot be read stays 0 (busy: -1).
 func takeMark(pid int, at time.Duration) soakMark {
-	m := soakMark{at: at, busy: cluster.MachineBusySeconds()}
-	m.rssKB, _ = cluster.ProcStatusKB(pid, "VmRSS")
-	m.anonKB, _ = cluster.ProcStatusKB(pid, "RssAnon")
-	m.etcdCPU = cluster.ProcCPUSeconds(pid)
-	m.selfCPU = cluster.ProcCPUSeconds(0)
+	m := soakMark{at: at, busy: -1}
+	if mc, err := measure.ReadMachineCPU(); err == nil {
+		m.busy = mc.Busy
+	}
+	if mem, err := measure.ProcessMemory(pid); err == nil {
+		m.rssKB, m.anonKB = float64(mem.RSS)/1024, float64(mem.Anon)/1024
+	}
+	if c, err := measure.ProcessCPU(pid); err == nil {
+		m.etcdCPU = c.Total()
+	}
+	if c, err := measure.ProcessCPU(0); err == nil {
+		m.selfCPU = c.Total()
+	}
 	return m
 }
 
@@ -458,10 +470,11 @@ func startRSSWatch(t *testing.T, live context.Context, m *cluster.Member, pid in
 				return
 			case <-tick.C:
 			}
-			kb, err := cluster.ProcStatusKB(pid, "VmRSS")
+			mem, err := measure.ProcessMemory(pid)
 			if err != nil {
 				continue // gone: the exit watcher reports it
 			}
+			kb := float64(mem.RSS) / 1024
 			w.mu.Lock()
 			w.peak = max(w.peak, kb)
 			w.mu.Unlock()
