@@ -6,14 +6,15 @@
 #
 #   etcd-build/robustness/build.sh <version> <out dir> <variant>...
 #
-# etcd stays unmodified in the repository. As etcd's own `make gofail-enable`
-# does, the failpoint comments of the release's server module are turned into
-# code, here on a copy of the module taken from the module cache
-# (<out>/src/server, a generated artifact, never committed). Two build-only
-# modules pick the copy up with a `replace`: <out>/mod/{stock,lsm}, made from
-# the committed compat modules of the release (etcd-build/compat/<version>),
-# whose go.sum already pins every module involved, gofail included, so the
-# build fetches nothing the compat runs do not.
+# etcd stays unmodified, and no copy of its source enters the repository or
+# <out>. As etcd's own `make gofail-enable` does, the failpoint comments of
+# the release's server module are turned into code, here on a copy of the
+# module taken from the module cache into a temporary directory that the
+# build removes when it ends. Two build-only modules there pick the copy up
+# with a `replace`: {stock,lsm}, made from the committed compat modules of
+# the release (etcd-build/compat/<version>), whose go.sum already pins every
+# module involved, gofail included, so the build fetches nothing the compat
+# runs do not. <out> receives only binaries.
 set -euo pipefail
 
 version=${1:?usage: build.sh <etcd version> <out dir> <variant>...}
@@ -31,6 +32,9 @@ if [ ! -f "$compat/lsm/go.mod" ]; then
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/etcdlsm-robustness-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+rm -rf "$out/src" "$out/mod" # left by earlier versions of this script
 
 
 # The module of the test binary (committed: etcd-build/robustness/<version>).
@@ -59,41 +63,36 @@ if [ -z "$pkgs" ]; then
 	exit 1
 fi
 
-src=$out/src
-stamp="etcd $version, gofail $gofail_version, packages: $pkgs"
-if [ "$(cat "$src/STAMP" 2>/dev/null)" != "$stamp" ]; then
-	echo "robustness: enabling failpoints on a copy of go.etcd.io/etcd/server/v3@$version (gofail $gofail_version)"
-	rm -rf "$src"
-	mkdir -p "$src"
-	cp -r "$server" "$src/server"
-	chmod -R u+w "$src/server"
-	dirs=()
-	for p in $pkgs; do
-		dirs+=("$src/${p%/}")
-	done
-	"$out/gofail" enable "${dirs[@]}"
-	# The enabled code imports gofail's runtime; the module states it, as
-	# etcd's `go get go.etcd.io/gofail` does in its own tree.
-	(cd "$src/server" && $go mod edit -require="go.etcd.io/gofail@$gofail_version")
-	echo "$stamp" >"$src/STAMP"
-fi
+src=$work/src
+echo "robustness: enabling failpoints on a temporary copy of go.etcd.io/etcd/server/v3@$version (gofail $gofail_version)"
+mkdir -p "$src"
+cp -r "$server" "$src/server"
+chmod -R u+w "$src/server"
+dirs=()
+for p in $pkgs; do
+	dirs+=("$src/${p%/}")
+done
+"$out/gofail" enable "${dirs[@]}"
+# The enabled code imports gofail's runtime; the module states it, as
+# etcd's `go get go.etcd.io/gofail` does in its own tree.
+(cd "$src/server" && $go mod edit -require="go.etcd.io/gofail@$gofail_version")
 
 for engine in stock lsm; do
-	m=$out/mod/$engine
+	m=$work/mod/$engine
 	mkdir -p "$m"
 	sed -E 's|=> \.\./\.\./\.\./\.\./|=> '"$root"'/|; s|=> \.\./\.\./\.\./|=> '"$root"'/etcd-build/|' \
 		"$compat/$engine/go.mod" >"$m/go.mod"
 	cp "$compat/$engine/go.sum" "$m/go.sum"
 	cp "$compat/$engine/"*.go "$m/" 2>/dev/null || true
-	rm -rf "$m/memberhash" && cp -r "$here/memberhash" "$m/memberhash"
+	cp -r "$here/memberhash" "$m/memberhash"
 	(cd "$m" && $go mod edit -replace="go.etcd.io/etcd/server/v3=$src/server")
 done
 
 for variant in "$@"; do
 	if [ "$variant" = bbolt ]; then
-		m=$out/mod/stock; tags=""; ldflags=""
+		m=$work/mod/stock; tags=""; ldflags=""
 	else
-		m=$out/mod/lsm; tags="etcdlsm_single,etcdlsm_$variant"
+		m=$work/mod/lsm; tags="etcdlsm_single,etcdlsm_$variant"
 		ldflags="-X etcd-lsm/common/engine.DefaultVariant=$variant"
 	fi
 	mkdir -p "$out/$variant"
