@@ -313,16 +313,6 @@ func repeatPattern(scenario string, failpoints []string) (string, error) {
 	return exploratoryPattern(traffic, members, failpoints), nil
 }
 
-func countMode(runs []Run, engine, mode string) int {
-	n := 0
-	for _, r := range runs {
-		if r.Engine == engine && r.Mode == mode {
-			n++
-		}
-	}
-	return n
-}
-
 func goCommand() string {
 	if g := os.Getenv("GO"); g != "" {
 		return g

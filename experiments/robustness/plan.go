@@ -87,7 +87,7 @@ func (res *Results) add(runs ...Run) error {
 func hits(runs []Run, engine string) map[string]int {
 	n := map[string]int{}
 	for _, r := range runs {
-		if r.Engine == engine && (r.Mode == "explore" || r.Mode == "cover") && r.Failpoint != "" {
+		if r.Engine == engine && counted(r) && r.Failpoint != "" {
 			n[r.Failpoint]++
 		}
 	}
@@ -133,7 +133,7 @@ func (p Plan) Execute(ctx context.Context, s *Suite, res *Results, progress func
 	}
 	if p.Regression {
 		for _, e := range p.Engines {
-			if hasMode(res.Runs, e, "regression") {
+			if countMode(res.Runs, e, "regression") > 0 {
 				continue
 			}
 			progress("regression scenarios on " + e)
@@ -149,13 +149,15 @@ func (p Plan) Execute(ctx context.Context, s *Suite, res *Results, progress func
 	return p.recheck(ctx, s, res, progress)
 }
 
-func hasMode(runs []Run, engine, mode string) bool {
+// countMode counts the runs of engine made in mode (for a resumed run).
+func countMode(runs []Run, engine, mode string) int {
+	n := 0
 	for _, r := range runs {
 		if r.Engine == engine && r.Mode == mode {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // cover runs scenarios filtered to the backend failpoints engine has been

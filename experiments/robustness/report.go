@@ -58,6 +58,7 @@ type Tally struct {
 	ByClass    map[string]int
 	QPS        []float64 // traffic before the failpoint, per run that reports it
 	Hits       map[string]int
+	FailedBy   map[string]int // failed runs per failpoint
 	// HashEqual counts the runs of several members whose members hashed
 	// alike (HashKV at one revision); HashOne the one-member runs whose
 	// database was read and hashed.
@@ -67,7 +68,7 @@ type Tally struct {
 func tallies(runs []Run, engines []string) []Tally {
 	var ts []Tally
 	for _, e := range engines {
-		t := Tally{Engine: e, ByClass: map[string]int{}, Hits: hits(runs, e)}
+		t := Tally{Engine: e, ByClass: map[string]int{}, Hits: hits(runs, e), FailedBy: map[string]int{}}
 		for _, r := range runs {
 			if r.Engine != e || !counted(r) {
 				continue
@@ -77,6 +78,7 @@ func tallies(runs []Run, engines []string) []Tally {
 				t.Pass++
 			} else {
 				t.ByClass[r.Class]++
+				t.FailedBy[r.Failpoint]++
 			}
 			if r.QPSBefore > 0 {
 				t.QPS = append(t.QPS, r.QPSBefore)
@@ -303,16 +305,10 @@ func countedSections(b *strings.Builder, runs []Run, engines []string, ts []Tall
 	at := measure.Table{Header: append([]string{"failpoint"}, engines...)}
 	for _, f := range names {
 		row := []string{f}
-		for _, e := range engines {
-			fails := 0
-			for _, r := range runs {
-				if r.Engine == e && counted(r) && r.Failpoint == f && r.Result == "fail" {
-					fails++
-				}
-			}
-			cell := strconv.Itoa(hits(runs, e)[f])
-			if fails > 0 {
-				cell += fmt.Sprintf(" (%d failed)", fails)
+		for _, t := range ts {
+			cell := strconv.Itoa(t.Hits[f])
+			if n := t.FailedBy[f]; n > 0 {
+				cell += fmt.Sprintf(" (%d failed)", n)
 			}
 			row = append(row, cell)
 		}

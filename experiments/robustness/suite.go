@@ -76,7 +76,11 @@ func (s *Suite) Exec(ctx context.Context, engine, mode, pattern string) ([]Run, 
 	}
 	runs := scenarioRuns(tests, engine, mode)
 	if werr != nil && len(runs) == 0 {
-		return nil, fmt.Errorf("test binary: %v: %s%s", werr, shorten(stderr.String(), 300), shorten(strings.Join(tests[0].Output, " "), 300))
+		var out []string
+		for _, t := range tests {
+			out = append(out, t.Output...)
+		}
+		return nil, fmt.Errorf("test binary: %v: %s %s", werr, shorten(stderr.String(), 300), lastLines(out, 3))
 	}
 	hash := memberHasher(filepath.Join(bin, "memberhash"))
 	for i := range runs {

@@ -1,6 +1,7 @@
 package smoke
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -610,17 +611,8 @@ func singleSnapshot(t *testing.T, s *single) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, rrev, err := dump(ctx, rcli, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sameKVs(want, got); err != nil {
-		t.Errorf("restored member: %v", err)
-	}
-	if rrev != rev {
-		t.Errorf("restored member is at revision %d, want %d", rrev, rev)
-	}
-	t.Logf("restored member serves all %d keys at revision %d", len(got), rrev)
+	n, rrev := checkServes(ctx, t, rcli, want, rev, "restored member")
+	t.Logf("restored member serves all %d keys at revision %d", n, rrev)
 	if err := checkLayout(v, rm); err != nil {
 		t.Errorf("restored member: %v", err)
 	}
@@ -633,16 +625,7 @@ func singleSnapshot(t *testing.T, s *single) {
 	if err := m.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, rrev, err = dump(ctx, cli, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sameKVs(want, got); err != nil {
-		t.Errorf("original member after restart: %v", err)
-	}
-	if rrev != rev {
-		t.Errorf("original member after restart is at revision %d, want %d", rrev, rev)
-	}
+	checkServes(ctx, t, cli, want, rev, "original member after restart")
 	if err := checkLayout(v, m); err != nil {
 		t.Errorf("original member after restart: %v", err)
 	}
@@ -836,4 +819,22 @@ func singleOfflineEtcdutl(t *testing.T, s *single) {
 		t.Errorf("after etcdutl defrag and restart (revision %d, want %d): %v", grev, rev, err)
 	}
 	t.Logf("offline hashkv %d at revision %d matches the server's, before and after etcdutl defrag", wantHash.Hash, wantHash.HashRevision)
+}
+
+// checkServes: the member behind cli serves exactly want (a linearizable
+// dump) at revision rev; what names it in the errors. It returns how many
+// keys it served and at which revision.
+func checkServes(ctx context.Context, t *testing.T, cli *clientv3.Client, want []kv, rev int64, what string) (int, int64) {
+	t.Helper()
+	got, rrev, err := dump(ctx, cli, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameKVs(want, got); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+	if rrev != rev {
+		t.Errorf("%s is at revision %d, want %d", what, rrev, rev)
+	}
+	return len(got), rrev
 }
