@@ -185,6 +185,15 @@ func (cg *MemCgroup) Peak() int64 {
 	return cg.Int("memory.max_usage_in_bytes")
 }
 
+// ResetPeak starts Peak again from the current usage (v1
+// memory.max_usage_in_bytes; v2 memory.peak, writable on kernels from 6.12).
+func (cg *MemCgroup) ResetPeak() error {
+	if cg.V2 {
+		return cg.write("memory.peak", "0")
+	}
+	return cg.write("memory.max_usage_in_bytes", "0")
+}
+
 // AnonFile are the anonymous memory and the page cache charged to the
 // cgroup (v1 memory.stat rss and cache, v2 anon and file).
 func (cg *MemCgroup) AnonFile() (anon, file int64) {

@@ -454,6 +454,13 @@ func (c *Cluster) Close() error {
 // the cluster's. On a start failure the member stays in Members (its log
 // is there to read) and the error is returned.
 func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []string) (*Member, error) {
+	return c.AddMemberUnder(ctx, nil, binDir, env, flags)
+}
+
+// AddMemberUnder is AddMember with the new member's etcd run under the
+// command prefix exec (Member.Exec), e.g. a memory cgroup's
+// MemCgroup.ExecPrefix, from its first start.
+func (c *Cluster) AddMemberUnder(ctx context.Context, exec []string, binDir string, env, flags []string) (*Member, error) {
 	cli, err := c.Client(c.runningMembers()...)
 	if err != nil {
 		return nil, err
@@ -482,6 +489,7 @@ func (c *Cluster) AddMember(ctx context.Context, binDir string, env, flags []str
 		BinDir:    binDir,
 		Env:       env,
 		Existing:  true,
+		Exec:      exec,
 		c:         c,
 	}
 	m.Flags = append(append([]string(nil), c.Config.Flags...), flags...)

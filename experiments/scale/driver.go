@@ -176,6 +176,8 @@ type engineRun struct {
 	watchRestarts atomic.Int64
 	lastErr       atomic.Value
 	stopReason    string
+	startRev      int64   // the preload's revision (large modes): the first compaction's target
+	preload       Preload // large modes
 }
 
 func (r *engineRun) since() float64 { return time.Since(r.start).Seconds() }
@@ -192,9 +194,9 @@ type keyState struct {
 }
 
 // worker executes the ops routed to it; every op of one key goes to the
-// same worker, so per-key order is the generator's.
-func (r *engineRun) worker(ctx context.Context, cli *clientv3.Client, in <-chan Op) {
-	local := map[string]keyState{}
+// same worker, so per-key order is the generator's. local holds the keys
+// it knows (those of a preload to begin with).
+func (r *engineRun) worker(ctx context.Context, cli *clientv3.Client, in <-chan Op, local map[string]keyState) {
 	for op := range in {
 		if ctx.Err() != nil {
 			continue // drain
@@ -326,7 +328,7 @@ func (r *engineRun) addWindow(w window) {
 func (r *engineRun) compactor(ctx context.Context, cli *clientv3.Client, m *cluster.Member, defrags *atomic.Int64) {
 	t := time.NewTicker(r.cfg.CompactEvery)
 	defer t.Stop()
-	var prev int64
+	prev := r.startRev
 	profiled := false
 	for i := 0; i < 100000; i++ {
 		select {
@@ -419,7 +421,7 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 			"--logger=zap", "--log-level=warn",
 		}, cfg.EtcdFlags...),
 		Env:          append(append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...), build.Env...),
-		StartTimeout: 2 * time.Minute,
+		StartTimeout: max(2*time.Minute, cfg.OpsTimeout),
 		StopTimeout:  60 * time.Second,
 		Keep:         cfg.Keep,
 		Logf:         func(f string, a ...any) { r.logf(f, a...) },
@@ -431,8 +433,28 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 	defer c.Close()
 	m := c.Members[0]
 	m.Exec = cg.ExecPrefix()
-	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	createBytes := int64(float64(cfg.Target) * cfg.CreateFraction)
+	if cfg.Large() {
+		createBytes = cfg.PreloadCreate
+	}
+	gen := NewGenerator(cfg.Seed, createBytes, DefaultMix)
+	locals := make([]map[string]keyState, cfg.Workers)
+	for i := range locals {
+		locals[i] = map[string]keyState{}
+	}
+	var large Summary // what the large modes measure before the run
+	if cfg.Large() {
+		if large, err = r.preloaded(ctx, c, m, cg, gen, build.Env, locals); err != nil {
+			return nil, Summary{}, err
+		}
+	}
+	t0 := time.Now()
+	sctx, cancel := context.WithTimeout(ctx, max(3*time.Minute, cfg.OpsTimeout))
 	err = c.Start(sctx)
+	if err == nil && cfg.Large() {
+		large.FirstStartS, err = serveTime(sctx, m, t0)
+		r.logf("first start: serving after %.1f s", large.FirstStartS)
+	}
 	cancel()
 	if err != nil {
 		return nil, Summary{}, fmt.Errorf("starting etcd (%s): %w", engine, err)
@@ -471,9 +493,8 @@ func runEngine(ctx context.Context, cfg *Config, engine string, logf func(string
 	for i := range chans {
 		chans[i] = make(chan Op, 4)
 		wwg.Add(1)
-		go func(in chan Op) { defer wwg.Done(); r.worker(runCtx, cli, in) }(chans[i])
+		go func(in chan Op, local map[string]keyState) { defer wwg.Done(); r.worker(runCtx, cli, in, local) }(chans[i], locals[i])
 	}
-	gen := NewGenerator(cfg.Seed, int64(float64(cfg.Target)*cfg.CreateFraction), DefaultMix)
 	var stopGen atomic.Bool
 	genDone := make(chan struct{})
 	go func() {
@@ -593,6 +614,21 @@ loop:
 	sum.OOMKills = cg.OOMKills()
 	sum.DefragNeeded = sum.DefragsDuringRun > 0
 	ranThrough := m.Running()
+	if cfg.Large() {
+		sum.mergeLarge(large)
+		r.mu.Lock()
+		sum.HistoryCompactS, sum.HistoryCompactWritesPerS, sum.HistoryCompactP99Ms, sum.HistoryCompactRev = historyCompaction(r.ops, r.windows)
+		r.mu.Unlock()
+		if m.Running() && ctx.Err() == nil {
+			r.operations(ctx, c, m, cg, &sum)
+			ranThrough = m.Running()
+			if ranThrough {
+				// Restarted: a sampler of the new process.
+				smp = newSampler(r, c, m, cg, cli2)
+				final = smp.take(ctx, "after-operations")
+			}
+		}
+	}
 	// One defrag at the end: how much an operator gets back and what it costs.
 	if cfg.FinalDefrag && m.Running() && ctx.Err() == nil {
 		before := final

@@ -13,10 +13,15 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
+	"compress/gzip"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -79,7 +84,20 @@ type Config struct {
 	// "label=build:ENV=value:..."; a plain label is the build of that name.
 	Builds    map[string]engineBuild
 	EtcdFlags []string
+
+	// The large modes: every member starts from a preload (the workload's
+	// writes in a stock bbolt file of PreloadBytes, made by etcd's MVCC
+	// store; its create phase makes PreloadCreate of live data), kept under
+	// PreloadRoot and restored into each engine. After the update phase
+	// come the operator's steps, each bounded by OpsTimeout.
+	PreloadBytes  int64
+	PreloadCreate int64
+	PreloadRoot   string
+	OpsTimeout    time.Duration
 }
+
+// Large says whether the run starts from a preloaded database.
+func (c *Config) Large() bool { return c.PreloadBytes > 0 }
 
 func modeConfig(mode string) (Config, error) {
 	c := Config{Mode: mode, Seed: 20260522, CreateFraction: 0.4, Workers: 16, FinalDefrag: true,
@@ -114,8 +132,32 @@ func modeConfig(mode string) (Config, error) {
 		c.SteadyMax = 8 * time.Minute
 		c.MaxDuration = 15 * time.Minute
 		c.DefragTimeout = 5 * time.Minute
+	case "8gb", "30gb":
+		// etcd's suggested maximum (8 GiB of bbolt file) in 1 GiB, and
+		// etcd-io/etcd#22332's goal (30 GB: about half live data, half
+		// history) in 2 GiB.
+		c.MemLimit, c.PreloadBytes = 1<<30, 8<<30
+		c.CompactEvery, c.SteadyMax, c.MaxDuration = 3*time.Minute, 12*time.Minute, 40*time.Minute
+		c.DefragTimeout, c.OpsTimeout = 20*time.Minute, 30*time.Minute
+		if mode == "30gb" {
+			c.MemLimit, c.PreloadBytes = 2<<30, 30e9
+			c.CompactEvery, c.SteadyMax, c.MaxDuration = 5*time.Minute, 20*time.Minute, 60*time.Minute
+			c.DefragTimeout, c.OpsTimeout = 45*time.Minute, 45*time.Minute
+		}
+		// The create phase makes 30% of the file in live data; the
+		// update-heavy mix (which also creates) then adds history and live
+		// data until the file reaches its size: about half of each.
+		c.PreloadCreate = int64(0.3 * float64(c.PreloadBytes))
+		c.Target = math.MaxInt64 // no live-data target: the update phase runs SteadyMax
+		c.CompactTail = 2 * time.Second
+		c.SampleEvery = 2 * time.Second
+		c.PrintEvery = 30 * time.Second
+		// Above the database and what the run adds, for every engine.
+		c.Quota = 2 * c.PreloadBytes
+		c.OperatorQuota = c.Quota
+		return c, nil
 	default:
-		return c, fmt.Errorf("unknown mode %q (quick or full)", mode)
+		return c, fmt.Errorf("unknown mode %q (quick, full, 8gb or 30gb)", mode)
 	}
 	c.OperatorQuota = 3 * c.Target
 	return c, nil
@@ -168,6 +210,9 @@ func run(args []string) error {
 	allocsSteady := fs.Bool("allocs-steady", false, "with -perf-steady: also save etcd's Go allocation profile at the start and end of that window (allocs-steady-<engine>-{start,end}.pb.gz; adds --enable-pprof)")
 	perfCompact := fs.Bool("perf-compaction", false, "profile etcd with perf (whole process, 99 Hz) during its first MVCC compaction; the report goes to perf-compaction-<engine>.txt")
 	rounds := fs.Int("rounds", 1, "run every engine this many times, odd rounds in the order given and even rounds reversed; the report adds medians, spreads and paired ratios")
+	preloadSize := fs.String("preload", "", "large modes: size of the preloaded stock bbolt file (default by mode; e.g. 512MiB for a trial)")
+	preloadRoot := fs.String("preload-dir", "", "where the large modes keep their preloaded stock database (default: the scratch directory); one is reused while its seed and size match")
+	resume := fs.String("resume", "", "results directory of an interrupted run with the same mode and flags: engines it finished are kept, the others run")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -210,6 +255,10 @@ func run(args []string) error {
 		return err
 	}
 	cfg.ScratchDir = *scratch
+	cfg.PreloadRoot = *preloadRoot
+	if cfg.PreloadRoot == "" {
+		cfg.PreloadRoot = cmp.Or(cfg.ScratchDir, os.TempDir())
+	}
 	if *mem != "" {
 		if cfg.MemLimit, err = parseBytes(*mem); err != nil {
 			return err
@@ -220,6 +269,17 @@ func run(args []string) error {
 			return err
 		}
 		cfg.OperatorQuota = 3 * cfg.Target
+	}
+	if *preloadSize != "" {
+		if !cfg.Large() {
+			return fmt.Errorf("-preload is for the large modes (8gb, 30gb)")
+		}
+		if cfg.PreloadBytes, err = parseBytes(*preloadSize); err != nil {
+			return err
+		}
+		cfg.PreloadCreate = int64(0.3 * float64(cfg.PreloadBytes))
+		cfg.Quota = 2 * cfg.PreloadBytes
+		cfg.OperatorQuota = cfg.Quota
 	}
 	if *createFrac > 0 {
 		cfg.CreateFraction = *createFrac
@@ -255,6 +315,13 @@ func run(args []string) error {
 
 	runID := "scale-" + time.Now().UTC().Format("20060102T150405Z") + "-" + cfg.Mode
 	dir := filepath.Join(absPath(*out), runID)
+	done := map[string]engineResult{}
+	if *resume != "" {
+		dir, runID = absPath(*resume), filepath.Base(absPath(*resume))
+		if done, err = loadFinished(dir, cfg.Mode); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -264,15 +331,27 @@ func run(args []string) error {
 		builds = append(builds, cfg.build(e).Build)
 	}
 	machine := describeMachine(cfg.BinRoot, builds)
-	logf("run %s: engines %v, memory limit %s, live-data target %s, quota %s, operator quota %s, compaction every %v, seed %d",
-		runID, cfg.Engines, human(cfg.MemLimit), human(cfg.Target), human(cfg.Quota), human(cfg.OperatorQuota), cfg.CompactEvery, cfg.Seed)
+	if cfg.Large() {
+		logf("run %s: engines %v from a preloaded %s stock database, memory limit %s, quota %s, update phase %v, compaction every %v, seed %d",
+			runID, cfg.Engines, human(cfg.PreloadBytes), human(cfg.MemLimit), human(cfg.Quota), cfg.SteadyMax, cfg.CompactEvery, cfg.Seed)
+	} else {
+		logf("run %s: engines %v, memory limit %s, live-data target %s, quota %s, operator quota %s, compaction every %v, seed %d",
+			runID, cfg.Engines, human(cfg.MemLimit), human(cfg.Target), human(cfg.Quota), human(cfg.OperatorQuota), cfg.CompactEvery, cfg.Seed)
+	}
 	t0 := time.Now()
 	var sums []Summary
 	var samples []Sample
 	var windows []windowRow
+	var finished []engineResult
 	for _, e := range schedule(cfg.Engines, cfg.Rounds) {
 		if ctx.Err() != nil {
 			break
+		}
+		if d, ok := done[e]; ok {
+			logf("[%s] finished in %s before: kept", e, runID)
+			finished = append(finished, d)
+			sums, samples, windows = append(sums, d.Summary), append(samples, d.Samples...), append(windows, d.Windows...)
+			continue
 		}
 		te := time.Now()
 		r, s, err := runEngine(ctx, &cfg, e, logf)
@@ -282,10 +361,14 @@ func run(args []string) error {
 			continue
 		}
 		logf("[%s] done in %v", e, time.Since(te).Round(time.Second))
-		sums = append(sums, s)
-		samples = append(samples, r.samples...)
+		res := engineResult{Summary: s, Samples: r.samples}
 		for _, w := range r.windows {
-			windows = append(windows, windowRow{Engine: e, Kind: w.Kind, Start: w.Start, End: w.End, Rev: w.Rev, Err: w.Err})
+			res.Windows = append(res.Windows, windowRow{Engine: e, Kind: w.Kind, Start: w.Start, End: w.End, Rev: w.Rev, Err: w.Err})
+		}
+		sums, samples, windows = append(sums, s), append(samples, res.Samples...), append(windows, res.Windows...)
+		finished = append(finished, res)
+		if err := saveFinished(dir, cfg.Mode, finished); err != nil {
+			logf("saving %s (a resumed run will run %s again): %v", finishedFile, e, err)
 		}
 		// Write after every engine so a later failure keeps what was measured.
 		if err := writeResults(dir, &cfg, machine, sums, samples, windows, time.Since(t0)); err != nil {
@@ -337,6 +420,7 @@ func writeResults(dir string, cfg *Config, m Machine, sums []Summary, samples []
 		"compact_every_s": cfg.CompactEvery.Seconds(), "compact_tail_s": cfg.CompactTail.Seconds(),
 		"sample_every_s": cfg.SampleEvery.Seconds(), "max_duration_s": cfg.MaxDuration.Seconds(),
 		"steady_max_s": cfg.SteadyMax.Seconds(), "rounds": cfg.Rounds,
+		"preload_bytes": cfg.PreloadBytes, "preload_create_bytes": cfg.PreloadCreate, "operations_timeout_s": cfg.OpsTimeout.Seconds(),
 		"etcd_flags": cfg.EtcdFlags, "etcd_env": append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
 		"machine": m.paramsJSON(), "duration_s": took.Seconds(), "mix": DefaultMix,
 	}
@@ -403,4 +487,63 @@ func parseEngines(list string) ([]string, map[string]engineBuild, error) {
 		labels = append(labels, label)
 	}
 	return labels, builds, nil
+}
+
+// engineResult is one engine's finished run, as a resumed run keeps it.
+type engineResult struct {
+	Summary Summary
+	Samples []Sample
+	Windows []windowRow
+}
+
+// finishedFile holds the engines a run has finished, so an interrupted run
+// can be resumed with -resume (gob: the figures keep their NaNs, which mean
+// "not measured"; the CSVs are the files to read).
+const finishedFile = "runs.gob.gz"
+
+type finishedRuns struct {
+	Mode string
+	Runs []engineResult
+}
+
+func saveFinished(dir, mode string, runs []engineResult) error {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if err := gob.NewEncoder(zw).Encode(finishedRuns{Mode: mode, Runs: runs}); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, finishedFile+".tmp")
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, finishedFile))
+}
+
+// loadFinished reads the engines finished in dir, by engine label; the
+// run's mode must be mode.
+func loadFinished(dir, mode string) (map[string]engineResult, error) {
+	f, err := os.Open(filepath.Join(dir, finishedFile))
+	if err != nil {
+		return nil, fmt.Errorf("-resume %s: %w", dir, err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("-resume %s: %w", dir, err)
+	}
+	var saved finishedRuns
+	if err := gob.NewDecoder(zr).Decode(&saved); err != nil {
+		return nil, fmt.Errorf("-resume %s: %w", dir, err)
+	}
+	if saved.Mode != mode {
+		return nil, fmt.Errorf("-resume %s: a run of mode %s, not %s", dir, saved.Mode, mode)
+	}
+	out := map[string]engineResult{}
+	for _, r := range saved.Runs {
+		out[r.Summary.Engine] = r
+	}
+	return out, nil
 }

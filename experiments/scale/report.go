@@ -113,6 +113,9 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	var b strings.Builder
 	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
 	w("# Scale: Kubernetes-like workload, memory below the database size — `%s`\n\n", runID)
+	if cfg.Large() {
+		w("%s", largeIntro(cfg, sums))
+	}
 	w("One etcd member per engine on 127.0.0.1 (a single member: no raft peers, the WAL fsync and the backend are the member's own), run in a cgroup v1 memory cgroup limited to **%s** (page cache included), driven by `experiments/scale` (%d concurrent clients, seed %d) through one fixed sequence of operations (every engine gets the same sequence) that ends when the **live data** (key+value bytes of the current version of every key) reaches **%s**, or when the update-heavy phase has run %v (the whole run at most %v): an engine that is slower does fewer operations of the same sequence.\n\n",
 		human(cfg.MemLimit), cfg.Workers, cfg.Seed, human(cfg.Target), cfg.SteadyMax, cfg.MaxDuration)
 	w("- workload: keys `/registry/<resource>/<namespace>/<name>` (nodes cluster-scoped), JSON-like values 1–100 KiB (median ≈3.5 KiB, compress ≈3.8× with deflate), a create phase to %.0f%% of the target, then the update-heavy mix (update %.0f%%, create %.0f%%, delete %.0f%%, get %.0f%%, list %.0f%% with limit %d); creates/updates/deletes are transactions guarded by create/mod revision as the apiserver's; one watch per resource prefix; MVCC compaction every %v to the revision of the previous interval (physical, so the window covers the backend's work; window = RPC + %v tail)\n",
@@ -221,6 +224,9 @@ func report(cfg *Config, m Machine, sums []Summary, took time.Duration, runID st
 	b.WriteString(results.Markdown())
 	w("\nLogical data = the driver's exact count of key+value bytes of every revision etcd's MVCC still holds (current versions, superseded versions and tombstones newer than the last compaction). Disk = allocated blocks of `member/snap` + `member/lsm` (the WAL shown apart). etcd's db size is what `--quota-backend-bytes` counts: bbolt's file size; for the LSM variants the exact live data (see docs/operations.md). Throughput during compaction = writes completed inside [Compact RPC start, end + tail] ÷ the windows' length; outside = the rest of the update-heavy phase minus defrag windows (both measured in the update-heavy phase only). Whole compaction intervals = writes completed from the start of the first compaction in the update-heavy phase to the start of its last ÷ that time (defrags included): the rate of the phase's complete compact-and-write cycles, which does not depend on how many compactions a phase of a given length holds; the cost of MVCC compaction compares it with the rate outside compaction windows.\n\n")
 
+	if cfg.Large() {
+		w("%s", largeTable(cfg, sums))
+	}
 	w("## Per engine\n\n")
 	wins, loses := verdicts(sums)
 	for _, s := range sums {

@@ -3,7 +3,12 @@
 # a cgroup v1 memory cgroup limited below the database size (needs root).
 # Without VARIANT: stock bbolt, tuned (the best RocksDB variant) and pebble.
 # SCALE_MODE=quick (default): a smoke run of about two minutes; full: 256 MiB
-# limit, 1 GiB of live data, up to ~16 minutes per engine.
+# limit, 1 GiB of live data, up to ~16 minutes per engine; 8gb and 30gb: each
+# member starts from the same preloaded database (an 8 GiB stock file in a
+# 1 GiB cgroup; 30 GB in 2 GiB), then the update-heavy phase, the compaction
+# of the whole history, hashkv, restarts, a new member's catch-up and defrag
+# (about 35 minutes per engine at 8gb). SCALE_ARGS="-resume <results dir>"
+# finishes an interrupted run; -preload-dir says where the preload is kept.
 # SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB");
 # SCALE_ARGS="-rounds 3" runs every engine three times, interleaved (even
 # rounds in reverse order), and the report adds each figure's median, spread
@@ -24,7 +29,7 @@ SCALE_ENGINES = $(call or-variant,bbolt tuned pebble)
 
 .PHONY: scale scale-figures scale-test
 
-scale: deps ## [VARIANT=x] [SCALE_MODE=quick|full]: Kubernetes-like workload bigger than memory
+scale: deps ## [VARIANT=x] [SCALE_MODE=quick|full|8gb|30gb]: Kubernetes-like workload bigger than memory
 	@$(call build-each,$(SCALE_ENGINES))
 	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc

@@ -101,6 +101,42 @@ type Summary struct {
 	// What MVCC compaction costs in write throughput over those intervals:
 	// whole-interval rate vs the rate outside compaction windows (%).
 	CompactionCostPct float64
+
+	// The large modes (zero otherwise): the preloaded stock file, its
+	// restore into this engine (etcdutl, in the member's cgroup) and the
+	// first start after it (until a linearizable read is served).
+	PreloadFileBytes  int64
+	PreloadLive       int64 // key+value bytes of current versions in it
+	PreloadHistory    int64 // and of older versions and tombstones
+	PreloadKeys       int64
+	PreloadMBps       float64 // the preload's generation rate (file bytes)
+	RestoreS          float64
+	RestoreMBps       float64 // preload file bytes / restore seconds
+	RestorePeakCgroup int64
+	RestoreOOMKills   int64
+	FirstStartS       float64
+	DiskAfterRestore  int64
+	// The first MVCC compaction, of the whole preloaded history (and the
+	// first interval's): seconds, writes/s and write p99 inside it.
+	HistoryCompactS, HistoryCompactWritesPerS, HistoryCompactP99Ms float64
+	HistoryCompactRev                                              int64
+	// The operator's steps on the idle member after the update phase.
+	HashKVS                    float64
+	HashKVErr                  string
+	RestartKillS, RestartStopS float64 // start until a linearizable read is served
+	RestartPeakCgroup          int64   // page cache included
+	RestartHWM                 int64   // etcd's peak RSS when it first served
+	RestartErr                 string
+	// A second member, in a cgroup of the same size, catching up through a
+	// snapshot: start until it serves a linearizable read, what the leader
+	// sent its peers meanwhile, both cgroups' peaks, the new member's data.
+	CatchUpS                          float64
+	CatchUpSentMB                     float64
+	CatchUpLeaderPeak, CatchUpNewPeak int64 // cgroups, page cache included
+	CatchUpLeaderHWM, CatchUpNewHWM   int64 // etcd's peak RSS (the leader's since its restart)
+	CatchUpNewDisk                    int64
+	CatchUpOOMKills                   int64
+	CatchUpErr                        string
 }
 
 func (r *engineRun) summarize(end float64, final Sample) Summary {
