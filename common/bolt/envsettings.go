@@ -1,8 +1,11 @@
 package bolt
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -28,9 +31,14 @@ import (
 //	                         copies every value onto the Go heap; see
 //	                         valueArena).
 //	ETCDLSM_IMPORT_BACKUP    what happens to a stock bbolt file that Open
-//	                         imports: "keep" (default; it is moved into the
-//	                         engine root as bbolt-import-<time>-<id>.db, the
-//	                         way back for a rollback) or "discard".
+//	                         imports: "keep" (it is moved into the engine
+//	                         root as bbolt-import-<time>-<id>.db, the way
+//	                         back for a rollback), "discard", or "auto"
+//	                         (default): keep, except a member's database
+//	                         with no WAL beside it yet, which is the copy
+//	                         `etcdutl snapshot restore` has just made of a
+//	                         snapshot file the operator still holds
+//	                         (restoredCopy).
 const (
 	envSnapshotFormat = "ETCDLSM_SNAPSHOT_FORMAT"
 	envImportBackup   = "ETCDLSM_IMPORT_BACKUP"
@@ -53,7 +61,7 @@ const (
 
 type settings struct {
 	snapshotFormat SnapshotFormat
-	keepImported   bool
+	importBackup   string // "auto", "keep" or "discard"
 	valueCacheMB   int64 // -1: the variant's default
 	valueArenaMB   int64
 }
@@ -69,7 +77,7 @@ func (s settings) valueCacheBytes(def int64) int64 {
 // readSettings parses the layer's environment variables; an unknown value
 // is an error naming the variable.
 func readSettings() (settings, error) {
-	s := settings{snapshotFormat: FormatArchive, keepImported: true, valueCacheMB: -1, valueArenaMB: defaultArenaMB}
+	s := settings{snapshotFormat: FormatArchive, importBackup: "auto", valueCacheMB: -1, valueArenaMB: defaultArenaMB}
 	switch v := os.Getenv(envSnapshotFormat); v {
 	case "", string(FormatArchive):
 	case string(FormatBolt):
@@ -78,11 +86,11 @@ func readSettings() (settings, error) {
 		return s, fmt.Errorf("invalid %s=%q: want %q or %q", envSnapshotFormat, v, FormatArchive, FormatBolt)
 	}
 	switch v := os.Getenv(envImportBackup); v {
-	case "", "keep":
-	case "discard":
-		s.keepImported = false
+	case "":
+	case "auto", "keep", "discard":
+		s.importBackup = v
 	default:
-		return s, fmt.Errorf("invalid %s=%q: want \"keep\" or \"discard\"", envImportBackup, v)
+		return s, fmt.Errorf("invalid %s=%q: want \"auto\", \"keep\" or \"discard\"", envImportBackup, v)
 	}
 	if v := os.Getenv(envValueCache); v != "" {
 		mb, err := strconv.ParseInt(v, 10, 64)
@@ -99,4 +107,31 @@ func readSettings() (settings, error) {
 		s.valueArenaMB = mb
 	}
 	return s, nil
+}
+
+// keepImport says whether the import of the stock bbolt file at abs keeps
+// the file (ETCDLSM_IMPORT_BACKUP).
+func (s settings) keepImport(abs string) bool {
+	switch s.importBackup {
+	case "keep":
+		return true
+	case "discard":
+		return false
+	}
+	return !restoredCopy(abs)
+}
+
+// restoredCopy says whether abs is a member's database (<data-dir>/member/snap/db)
+// with no WAL directory beside it: etcd writes its WAL before it ever
+// writes its backend, so such a file is not a member's only copy of its
+// data but the copy `etcdutl snapshot restore` makes of a snapshot file
+// before it writes the WAL. Keeping a second copy of it would only double
+// the disk a restore needs.
+func restoredCopy(abs string) bool {
+	snap := filepath.Dir(abs)
+	if filepath.Base(abs) != "db" || filepath.Base(snap) != "snap" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(filepath.Dir(snap), "wal"))
+	return errors.Is(err, fs.ErrNotExist)
 }

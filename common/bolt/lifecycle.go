@@ -64,7 +64,7 @@ func (db *DB) openAt(abs string, mode os.FileMode) (string, error) {
 		return db.importFrom(abs, root, mode, "snapshot archive", archiveSource(f), false)
 
 	case kindStockBolt:
-		return db.importFrom(abs, root, mode, "stock bbolt database", stockBoltSource(abs), db.settings.keepImported)
+		return db.importFrom(abs, root, mode, "stock bbolt database", stockBoltSource(abs), db.settings.keepImport(abs))
 	default:
 		return "", fmt.Errorf("%w: %s holds neither a database pointer, a snapshot archive nor a bbolt file", berrors.ErrNotDatabase, db.path)
 	}

@@ -29,6 +29,7 @@ func testStockBolt(t *testing.T, s *suite) {
 		{"import-read-write", testImportReadWrite},
 		{"import-read-only", testImportReadOnly},
 		{"import-discard-original", testImportDiscard},
+		{"import-restored-copy", testImportRestoredCopy},
 		{"import-nested-bucket-refused", testImportNested},
 		{"import-damaged", testImportDamaged},
 		{"export", testExport},
@@ -97,8 +98,11 @@ func fileBytes(t testing.TB, path string) []byte {
 }
 
 func testImportReadWrite(t *testing.T, s *suite) {
-	dir := filepath.Join(t.TempDir(), "member", "snap")
+	// A stock member's own database: its WAL is beside it.
+	member := filepath.Join(t.TempDir(), "member")
+	dir := filepath.Join(member, "snap")
 	must(t, os.MkdirAll(dir, 0o700), "mkdir")
+	must(t, os.MkdirAll(filepath.Join(member, "wal"), 0o700), "mkdir")
 	path := filepath.Join(dir, "db")
 	want := stockDataset()
 	writeStockDataset(t, path, want)
@@ -152,6 +156,33 @@ func testImportReadOnly(t *testing.T, s *suite) {
 	}
 	if left := listNames(t, tmp); len(left) != 0 {
 		t.Fatalf("read-only import left %q in TMPDIR", left)
+	}
+}
+
+// testImportRestoredCopy: a member's database with no WAL beside it is the
+// copy `etcdutl snapshot restore` has just made of the operator's snapshot
+// file; by default the import keeps no second copy of it, and
+// ETCDLSM_IMPORT_BACKUP=keep still keeps one.
+func testImportRestoredCopy(t *testing.T, s *suite) {
+	for _, setting := range []string{"", "auto", "keep"} {
+		t.Setenv("ETCDLSM_IMPORT_BACKUP", setting)
+		dir := filepath.Join(t.TempDir(), "member", "snap")
+		must(t, os.MkdirAll(dir, 0o700), "mkdir")
+		path := filepath.Join(dir, "db")
+		want := stockDataset()
+		writeStockDataset(t, path, want)
+		db := s.mustOpen(t, path, nil)
+		requireDataset(t, dbDataset(t, db), want, "import of a restored copy")
+		mustClose(t, db)
+		var kept []string
+		for _, n := range listNames(t, bolt.EngineRoot(path)) {
+			if strings.HasPrefix(n, "bbolt-import-") {
+				kept = append(kept, n)
+			}
+		}
+		if wantKept := setting == "keep"; (len(kept) == 1) != wantKept || len(kept) > 1 {
+			t.Fatalf("ETCDLSM_IMPORT_BACKUP=%q: engine root holds %q after importing a restored copy (want a kept original: %v)", setting, kept, wantKept)
+		}
 	}
 }
 

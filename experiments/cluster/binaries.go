@@ -84,15 +84,18 @@ func (e *CommandError) Unwrap() error { return e.Err }
 // DefaultCommandTimeout bounds commands whose context has no deadline.
 const DefaultCommandTimeout = 60 * time.Second
 
-// runCommand runs prog with args, environment env and at most timeout
-// (when ctx has no earlier deadline). A non-zero exit is a *CommandError
-// carrying the Result.
+// runCommand runs prog with args and environment env until ctx's deadline,
+// or for at most timeout when ctx has none. A non-zero exit is a
+// *CommandError carrying the Result.
 func runCommand(ctx context.Context, timeout time.Duration, env []string, dir, prog string, args ...string) (Result, error) {
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env = env
 	cmd.Dir = dir

@@ -27,19 +27,21 @@ import (
 // snapshot restore` (the LSM builds import a stock file), run inside the
 // member's cgroup: an operator's restore on the same machine has the same
 // memory.
-func restore(ctx context.Context, c *cluster.Cluster, m *cluster.Member, cg *cluster.MemCgroup, env []string, db string) error {
+// Its output goes to out (the engine's import summary, with its own timing).
+func restore(ctx context.Context, c *cluster.Cluster, m *cluster.Member, cg *cluster.MemCgroup, env []string, db, out string) error {
 	args := append(cg.ExecPrefix(), c.Bin.Etcdutl, "snapshot", "restore", db, "--skip-hash-check",
 		"--data-dir="+m.DataDir, "--name="+m.Name, "--initial-cluster="+m.Name+"="+m.PeerURL,
 		"--initial-cluster-token="+c.Token, "--initial-advertise-peer-urls="+m.PeerURL)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	// The snapshot file is the operator's backup: an LSM build need not
-	// keep a second copy of it in the data directory as it does when it
-	// imports a stock member's own file in place (docs/operations.md).
-	cmd.Env = append(append(os.Environ(), "TMPDIR="+c.TmpDir, "ETCDLSM_IMPORT_BACKUP=discard"), env...)
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+c.TmpDir), env...)
 	cmd.Dir = c.Dir
-	out, err := cmd.CombinedOutput()
+	b, err := cmd.CombinedOutput()
+	if out != "" {
+		os.MkdirAll(filepath.Dir(out), 0o755)
+		os.WriteFile(out, b, 0o644)
+	}
 	if err != nil {
-		return fmt.Errorf("etcdutl snapshot restore: %w: %s", err, lastLines(string(out), 5))
+		return fmt.Errorf("etcdutl snapshot restore: %w: %s", err, lastLines(string(b), 5))
 	}
 	return nil
 }
@@ -257,7 +259,11 @@ func (r *engineRun) preloaded(ctx context.Context, c *cluster.Cluster, m *cluste
 
 	s.PreloadFileBytes, s.PreloadLive, s.PreloadHistory, s.PreloadKeys, s.PreloadMBps = pre.FileBytes, pre.Live, pre.History, pre.Keys, pre.MBps
 	t0 = time.Now()
-	err = restore(ctx, c, m, cg, env, filepath.Join(dir, "db"))
+	var log string
+	if cfg.ResultsDir != "" {
+		log = filepath.Join(cfg.ResultsDir, "logs", "restore-"+r.engine+".log")
+	}
+	err = restore(ctx, c, m, cg, env, filepath.Join(dir, "db"), log)
 	s.RestoreS = time.Since(t0).Seconds()
 	s.RestorePeakCgroup, s.RestoreOOMKills = cg.Peak(), cg.OOMKills()
 	if err != nil {
