@@ -614,6 +614,7 @@ loop:
 	sum.OOMKills = cg.OOMKills()
 	sum.DefragNeeded = sum.DefragsDuringRun > 0
 	ranThrough := m.Running()
+	stage := "during the run" // where etcd was when it exited, if it did
 	if cfg.Large() {
 		sum.mergeLarge(large)
 		r.mu.Lock()
@@ -622,7 +623,9 @@ loop:
 		if m.Running() && ctx.Err() == nil {
 			r.operations(ctx, c, m, cg, &sum)
 			ranThrough = m.Running()
-			if ranThrough {
+			if !ranThrough {
+				stage = "during the operator's steps"
+			} else {
 				// Restarted: a sampler of the new process.
 				smp = newSampler(r, c, m, cg, cli2)
 				final = smp.take(ctx, "after-operations")
@@ -683,7 +686,6 @@ loop:
 	}
 	sum.CgroupFailcnt = cg.LimitHits()
 	if !m.Running() {
-		stage := "during the run"
 		if ranThrough {
 			stage = "during the final defrag"
 		}
