@@ -7,7 +7,7 @@
 # member starts from the same preloaded database (an 8 GiB stock file in a
 # 1 GiB cgroup; 30 GB in 2 GiB), then the update-heavy phase, the compaction
 # of the whole history, hashkv, restarts, a new member's catch-up and defrag
-# (about 35 minutes per engine at 8gb). SCALE_ARGS="-resume <results dir>"
+# (8gb: 81 minutes for the three engines). SCALE_ARGS="-resume <results dir>"
 # finishes an interrupted run; -preload-dir says where the preload is kept.
 # SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB");
 # SCALE_ARGS="-rounds 3" runs every engine three times, interleaved (even
