@@ -212,7 +212,7 @@ func run(args []string) error {
 	rounds := fs.Int("rounds", 1, "run every engine this many times, odd rounds in the order given and even rounds reversed; the report adds medians, spreads and paired ratios")
 	preloadSize := fs.String("preload", "", "large modes: size of the preloaded stock bbolt file (default by mode; e.g. 512MiB for a trial)")
 	preloadRoot := fs.String("preload-dir", "", "where the large modes keep their preloaded stock database (default: the scratch directory); one is reused while its seed and size match")
-	resume := fs.String("resume", "", "results directory of an interrupted run with the same mode and flags: engines it finished are kept, the others run")
+	resume := fs.String("resume", "", "results directory of an earlier run of the same mode and flags: the engines it finished are kept (and stay in its report), the engines named here that it has not finished run into it")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -318,9 +318,19 @@ func run(args []string) error {
 	done := map[string]engineResult{}
 	if *resume != "" {
 		dir, runID = absPath(*resume), filepath.Base(absPath(*resume))
-		if done, err = loadFinished(dir, cfg.Mode); err != nil {
+		var order []string
+		if done, order, err = loadFinished(dir, cfg.Mode); err != nil {
 			return err
 		}
+		// Engines finished before stay in the report even when this
+		// invocation names others (one engine per step).
+		var kept []string
+		for _, e := range order {
+			if b := baseLabel(e); !slices.Contains(cfg.Engines, b) && !slices.Contains(kept, b) {
+				kept = append(kept, b)
+			}
+		}
+		cfg.Engines = append(kept, cfg.Engines...)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -522,28 +532,30 @@ func saveFinished(dir, mode string, runs []engineResult) error {
 	return os.Rename(tmp, filepath.Join(dir, finishedFile))
 }
 
-// loadFinished reads the engines finished in dir, by engine label; the
-// run's mode must be mode.
-func loadFinished(dir, mode string) (map[string]engineResult, error) {
+// loadFinished reads the engines finished in dir, by engine label, and
+// their labels in the order they ran; the run's mode must be mode.
+func loadFinished(dir, mode string) (map[string]engineResult, []string, error) {
 	f, err := os.Open(filepath.Join(dir, finishedFile))
 	if err != nil {
-		return nil, fmt.Errorf("-resume %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("-resume %s: %w", dir, err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("-resume %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("-resume %s: %w", dir, err)
 	}
 	var saved finishedRuns
 	if err := gob.NewDecoder(zr).Decode(&saved); err != nil {
-		return nil, fmt.Errorf("-resume %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("-resume %s: %w", dir, err)
 	}
 	if saved.Mode != mode {
-		return nil, fmt.Errorf("-resume %s: a run of mode %s, not %s", dir, saved.Mode, mode)
+		return nil, nil, fmt.Errorf("-resume %s: a run of mode %s, not %s", dir, saved.Mode, mode)
 	}
 	out := map[string]engineResult{}
+	var order []string
 	for _, r := range saved.Runs {
 		out[r.Summary.Engine] = r
+		order = append(order, r.Summary.Engine)
 	}
-	return out, nil
+	return out, order, nil
 }
