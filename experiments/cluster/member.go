@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/procfs"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -316,16 +317,47 @@ func (m *Member) Kill() error {
 }
 
 // Pause freezes the member with SIGSTOP: it keeps its sockets and files but
-// does nothing, like a stalled machine.
+// does nothing, like a stalled machine. It returns once every thread of
+// etcd has stopped: the signal only starts a group stop, and a thread
+// already running on another core (on a loaded machine, for a while) would
+// otherwise still answer.
 func (m *Member) Pause() error {
 	if err := m.signal(syscall.SIGSTOP); err != nil {
 		return err
+	}
+	if err := waitStopped(m.Pid(), 10*time.Second); err != nil {
+		return fmt.Errorf("member %s: %w", m.Name, err)
 	}
 	m.mu.Lock()
 	m.proc.paused = true
 	m.mu.Unlock()
 	m.c.logf("paused member %s", m.Name)
 	return nil
+}
+
+// waitStopped waits until every thread of pid is stopped (state T), at
+// most d.
+func waitStopped(pid int, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		threads, err := procfs.AllThreads(pid)
+		if err != nil {
+			return err
+		}
+		running := 0
+		for _, t := range threads {
+			if st, err := t.Stat(); err == nil && st.State != "T" && st.State != "t" {
+				running++
+			}
+		}
+		if running == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d threads of pid %d still running %v after SIGSTOP", running, pid, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Resume continues a paused member with SIGCONT.
