@@ -160,7 +160,7 @@ func generatePreload(path string, seed uint64, target, create int64, logf func(s
 	}
 
 	var acct accounting
-	sizes := map[string]int{}
+	keys := map[string]keyState{}
 	t0 := time.Now()
 	lastLog := t0
 	var werr error
@@ -171,7 +171,6 @@ func generatePreload(path string, seed uint64, target, create int64, logf func(s
 		<-b.done
 		for i, op := range b.ops {
 			var rev int64
-			old, existed := sizes[op.Key]
 			if op.Kind == OpDelete {
 				var n int64
 				n, rev = st.DeleteRange([]byte(op.Key), nil)
@@ -179,13 +178,10 @@ func generatePreload(path string, seed uint64, target, create int64, logf func(s
 					werr = fmt.Errorf("preload: delete of %s removed %d keys", op.Key, n)
 					break
 				}
-				acct.del(op.Key, old, rev)
-				delete(sizes, op.Key)
 			} else {
 				rev = st.Put([]byte(op.Key), b.vals[i], lease.NoLease)
-				acct.put(op.Key, len(b.vals[i]), old, existed, rev)
-				sizes[op.Key] = len(b.vals[i])
 			}
+			countWrite(keys, &acct, op, rev)
 			p.Writes++
 			p.LastSeq = op.Seq
 			if rev != 1+p.Writes {
@@ -259,15 +255,7 @@ func replayPreload(gen *Generator, p Preload, acct *accounting) (map[string]keyS
 		}
 		writes++
 		lastSeq = op.Seq
-		rev := 1 + writes
-		old, existed := keys[op.Key]
-		if op.Kind == OpDelete {
-			acct.del(op.Key, old.size, rev)
-			delete(keys, op.Key)
-			continue
-		}
-		acct.put(op.Key, op.Size, old.size, existed, rev)
-		keys[op.Key] = keyState{modRev: rev, size: op.Size}
+		countWrite(keys, acct, op, 1+writes)
 	}
 	if lastSeq != p.LastSeq {
 		return nil, fmt.Errorf("replay of the preload ended at op %d, the preload at %d (a different generator?)", lastSeq, p.LastSeq)
@@ -277,4 +265,19 @@ func replayPreload(gen *Generator, p Preload, acct *accounting) (map[string]keyS
 		return nil, fmt.Errorf("replay of the preload gives live %d, history %d, %d keys; the preload %d, %d, %d (a different generator?)", live, hist, n, p.Live, p.History, p.Keys)
 	}
 	return keys, nil
+}
+
+// countWrite applies write op, done at rev, to keys (each existing key's
+// revision and value size) and acct: the one bookkeeping of the preload's
+// writer and of the replay, which must agree. A value is op.Size bytes
+// (RenderValue renders exactly that).
+func countWrite(keys map[string]keyState, acct *accounting, op Op, rev int64) {
+	old, existed := keys[op.Key]
+	if op.Kind == OpDelete {
+		acct.del(op.Key, old.size, rev)
+		delete(keys, op.Key)
+		return
+	}
+	acct.put(op.Key, op.Size, old.size, existed, rev)
+	keys[op.Key] = keyState{modRev: rev, size: op.Size}
 }
