@@ -213,6 +213,7 @@ func run(args []string) error {
 	preloadSize := fs.String("preload", "", "large modes: size of the preloaded stock bbolt file (default by mode; e.g. 512MiB for a trial)")
 	preloadRoot := fs.String("preload-dir", "", "where the large modes keep their preloaded stock database (default: the scratch directory); one is reused while its seed and size match")
 	resume := fs.String("resume", "", "results directory of an earlier run of the same mode and flags: the engines it finished are kept (and stay in its report), the engines named here that it has not finished run into it")
+	preloadOnly := fs.Bool("preload-only", false, "large modes: make the preloaded stock database (or find it made), print where it is and stop; no etcd, no root")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -296,6 +297,21 @@ func run(args []string) error {
 	if *seed != 0 {
 		cfg.Seed = *seed
 	}
+	logf := func(f string, a ...any) {
+		fmt.Printf("%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(f, a...))
+	}
+	if *preloadOnly {
+		if !cfg.Large() {
+			return fmt.Errorf("-preload-only is for the large modes (8gb, 30gb)")
+		}
+		pre, dir, err := makePreload(cfg.PreloadRoot, cfg.Seed, cfg.PreloadBytes, cfg.PreloadCreate, logf)
+		if err != nil {
+			return err
+		}
+		logf("preload: %s, stock bbolt file of %s: %s live, %s history, %d keys, revision %d",
+			filepath.Join(dir, "db"), human(pre.FileBytes), human(pre.Live), human(pre.History), pre.Keys, pre.Revision)
+		return nil
+	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root: the member runs in a cgroup v1 memory cgroup")
 	}
@@ -308,9 +324,6 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logf := func(f string, a ...any) {
-		fmt.Printf("%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(f, a...))
-	}
 	cluster.RemoveStaleMemCgroups(cgroupPrefix, logf)
 
 	runID := "scale-" + time.Now().UTC().Format("20060102T150405Z") + "-" + cfg.Mode

@@ -116,9 +116,11 @@ func generatePreload(path string, seed uint64, target, create int64, logf func(s
 	bcfg.Path = path
 	// No fsync: the file is synced once at the end, and an interrupted
 	// preload is discarded (it has no preload.json). The size is known at
-	// commits: etcd's batch limit keeps the overshoot to 10,000 writes.
+	// commits, which come only from etcd's batch limit (every 10,000
+	// writes, never on a timer), so the same seed and size make the same
+	// file, whenever and wherever it is made again.
 	bcfg.BatchLimit = 10000
-	bcfg.BatchInterval = time.Second
+	bcfg.BatchInterval = 24 * time.Hour
 	bcfg.UnsafeNoFsync = true
 	bcfg.MmapSize = uint64(target) + 4<<30
 	be := backend.New(bcfg)

@@ -29,6 +29,13 @@ func TestPreloadReplay(t *testing.T) {
 		t.Fatalf("second makePreload: %+v, %v; want the first one's %+v", p2, err, p)
 	}
 
+	// Made again elsewhere, it is the same: the writes that end it do not
+	// depend on timing (commits come from the batch limit alone).
+	if p3, _, err := makePreload(t.TempDir(), seed, target, create, t.Logf); err != nil ||
+		p3.Writes != p.Writes || p3.LastSeq != p.LastSeq || p3.FileBytes != p.FileBytes || p3.Live != p.Live || p3.History != p.History {
+		t.Fatalf("preload made again: %+v, %v; want the first one's writes, sizes and data %+v", p3, err, p)
+	}
+
 	var acct accounting
 	keys, err := replayPreload(NewGenerator(seed, create, DefaultMix), p, &acct)
 	if err != nil {

@@ -8,7 +8,8 @@
 # 1 GiB cgroup; 30 GB in 2 GiB), then the update-heavy phase, the compaction
 # of the whole history, hashkv, restarts, a new member's catch-up and defrag
 # (8gb: 81 minutes for the three engines). SCALE_ARGS="-resume <results dir>"
-# finishes an interrupted run; -preload-dir says where the preload is kept.
+# finishes an interrupted run; -preload-dir says where the preload is kept;
+# -preload-only makes the preload (or finds it made) and stops.
 # SCALE_ARGS passes more flags (e.g. SCALE_ARGS="-mem 384MiB -target 2GiB");
 # SCALE_ARGS="-rounds 3" runs every engine three times, interleaved (even
 # rounds in reverse order), and the report adds each figure's median, spread
