@@ -38,7 +38,7 @@ build-each = for v in $(call builds-of,$(1)); do $(MAKE) --no-print-directory bu
 MEASURE := $(CURDIR)/experiments/quiet.sh measure
 WAIT    := $(CURDIR)/experiments/quiet.sh wait
 
-.PHONY: defrag-memory putcost readbench writeamp soak rss migrate-demo migrate-speed all build build-all deps test unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
+.PHONY: defrag-memory putcost readbench writeamp soak rss migrate-demo migrate-speed all build build-all deps test docs-check docs-tables unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
 
 all: build
 
@@ -96,7 +96,16 @@ build-all: ## every variant and bbolt
 	@$(call build-each,bbolt $(VARIANTS))
 
 # --- tests -----------------------------------------------------------------
-test: deps unit smoke soak defrag-memory compat-quick faults-short robustness-short ## every test CI runs
+test: deps docs-check unit smoke soak defrag-memory compat-quick faults-short robustness-short ## every test CI runs
+
+# The documents' generated tables against the committed runs they come from
+# (experiments/doctables): a table that differs from its run, or a run a
+# document names that is not under experiments/results, fails.
+docs-check: ## the documents' generated tables match their runs, and every run they name is committed
+	cd experiments && $(WAIT) $(GO) test -count=1 ./doctables/ && $(GO) run ./doctables
+
+docs-tables: ## rewrite the documents' generated tables from the committed runs
+	cd experiments && $(GO) run ./doctables -write
 
 # Conformance, differential (against the real bbolt) and layout tests of the
 # layer on every variant.

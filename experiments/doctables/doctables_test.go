@@ -1,0 +1,149 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseBlocks(t *testing.T) {
+	doc := "# t\n\n  <!-- table echo a=1 b=x,y -->\n  old\n  <!-- end table -->\ntext\n<!-- table echo -->\n<!-- end table -->\n"
+	blocks, err := parseBlocks([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("%d blocks, want 2", len(blocks))
+	}
+	b := blocks[0]
+	if b.gen != "echo" || b.args["a"] != "1" || b.args["b"] != "x,y" || b.indent != "  " || b.start != 2 || b.end != 4 {
+		t.Fatalf("first block %+v", b)
+	}
+	for name, bad := range map[string]string{
+		"no end":       "<!-- table echo -->\nx\n",
+		"stray end":    "x\n<!-- end table -->\n",
+		"nested":       "<!-- table echo -->\n<!-- table echo -->\n<!-- end table -->\n",
+		"unreadable":   "<!-- table Echo! -->\n<!-- end table -->\n",
+		"bad argument": "<!-- table echo a -->\n<!-- end table -->\n",
+	} {
+		if _, err := parseBlocks([]byte(bad)); err == nil {
+			t.Errorf("%s: parsed without an error", name)
+		}
+	}
+}
+
+func TestRegenerate(t *testing.T) {
+	generators["echo"] = func(_ string, args map[string]string) (string, error) {
+		return "| " + args["a"] + " |\n\n| x |\n", nil
+	}
+	defer delete(generators, "echo")
+	doc := []byte("head\n  <!-- table echo a=1 -->\n  stale\n  <!-- end table -->\ntail\n")
+	blocks, err := parseBlocks(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, diffs, err := regenerate(doc, blocks, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "head\n  <!-- table echo a=1 -->\n  | 1 |\n\n  | x |\n  <!-- end table -->\ntail\n"
+	if string(got) != want {
+		t.Fatalf("regenerated:\n%s\nwant:\n%s", got, want)
+	}
+	if len(diffs) != 1 || diffs[0].line != 2 || !strings.Contains(diffs[0].what, "stale") {
+		t.Fatalf("diffs %+v, want one at line 2 naming the stale line", diffs)
+	}
+	// What it wrote is current.
+	blocks, _ = parseBlocks(got)
+	again, diffs, err := regenerate(got, blocks, t.TempDir())
+	if err != nil || len(diffs) != 0 || string(again) != string(got) {
+		t.Fatalf("a regenerated document is not current: %v %+v", err, diffs)
+	}
+	// An unknown generator is an error naming the known ones.
+	doc = []byte("<!-- table nope -->\n<!-- end table -->\n")
+	blocks, _ = parseBlocks(doc)
+	if _, _, err := regenerate(doc, blocks, t.TempDir()); err == nil || !strings.Contains(err.Error(), "scale-large") {
+		t.Fatalf("unknown generator: %v", err)
+	}
+}
+
+func TestMissingRuns(t *testing.T) {
+	results := t.TempDir()
+	if err := os.Mkdir(filepath.Join(results, "scale-20261206T084014Z-8gb"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	doc := "`scale-20261206T084014Z-8gb` and experiments/results/20261201T053556Z-thesis/report.md, again 20261201T053556Z-thesis"
+	got := missingRuns([]byte(doc), results)
+	if len(got) != 1 || got[0] != "20261201T053556Z-thesis" {
+		t.Fatalf("missing %q, want the thesis run once", got)
+	}
+}
+
+func TestNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		dec  int
+		want string
+	}{
+		{9737.5134, 0, "9,738"}, {1019.1, 0, "1,019"}, {599, 0, "599"}, {-59.73, 0, "−60"},
+		{-0.004, 2, "0.00"}, {1234567.891, 2, "1,234,567.89"}, {math.NaN(), 0, "–"},
+	} {
+		if got := number(c.v, c.dec); got != c.want {
+			t.Errorf("number(%v, %d) = %q, want %q", c.v, c.dec, got, c.want)
+		}
+	}
+	if got := percent(-59.73); got != "−60%" {
+		t.Errorf("percent(-59.73) = %q", got)
+	}
+	if got := percent(3.2); got != "+3%" {
+		t.Errorf("percent(3.2) = %q", got)
+	}
+}
+
+// TestScaleLargeFromRun reads the committed 8 GiB run: figures checked by
+// hand against its summary.csv.
+func TestScaleLargeFromRun(t *testing.T) {
+	out, err := scaleLarge(filepath.Join("..", "results"), map[string]string{"run": "scale-20261206T084014Z-8gb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"| one run each | bbolt | tuned | pebble |",
+		"| update-phase writes/s | 599 | 748 (1.25×) | 906 (1.51×) |",
+		"| writes/s over whole compaction intervals | 427 | 709 (1.66×) | 879 (2.06×) |",
+		"| cost of MVCC compaction over whole intervals | −60% | −15% | −11% |",
+		"| backend on disk at the end (GiB) | 9.07 | 1.27 (0.14×) | 2.26 (0.25×) |",
+		"| restore of the 8.03 GiB stock file (s; MB/s) | 455 (19) | 186 (46) | 164 (53) |",
+		"| `etcdctl endpoint hashkv` (s) | 60.1, failed (note 1) | 34.8 | 21.7 |",
+		"Note 1: bbolt: `etcdctl endpoint hashkv`: context deadline exceeded (after 1m0.06s).",
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("no line %q in:\n%s", line, out)
+		}
+	}
+	if _, err := scaleLarge(filepath.Join("..", "results"), map[string]string{"run": "scale-20261202T035128Z-full"}); err == nil {
+		t.Error("a full-mode run made a large-mode table")
+	}
+}
+
+// TestScaleSizesFromRuns: a run with rounds gives each engine's median.
+func TestScaleSizesFromRuns(t *testing.T) {
+	out, err := scaleSizes(filepath.Join("..", "results"), map[string]string{"runs": "scale-20261202T035128Z-full,scale-20261206T084014Z-8gb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// full: bbolt 590.2 and 571.2 (median 580.7), tuned 718.6 and 754.2
+	// (736.4), pebble 860.8 and 879.8 (870.3).
+	for _, want := range []string{
+		"| bbolt / tuned / pebble | 1 GiB of live data in 256 MiB (`scale-20261202T035128Z-full`, median of 2 rounds) | 8.03 GiB file in 1 GiB (`scale-20261206T084014Z-8gb`, one run) |",
+		"| writes/s, update phase | 581 / 736 / 870 (1.27×, 1.50×) | 599 / 748 / 906 (1.25×, 1.51×) |",
+		"| restore of the stock file (s) | – | 455 / 186 / 164 (0.41×, 0.36×) |",
+		"| `etcdctl endpoint hashkv` (s) | – | 60.1 (failed) / 34.8 / 21.7 |",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("no line %q in:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"maps"
+)
+
+// A generator makes a table's Markdown from the results directory and the
+// arguments of its opening comment.
+type generator func(results string, args map[string]string) (string, error)
+
+var generators = map[string]generator{
+	"scale-large": scaleLarge,
+	"scale-sizes": scaleSizes,
+}
+
+func generatorNames() []string { return slices.Sorted(maps.Keys(generators)) }
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
