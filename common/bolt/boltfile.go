@@ -42,8 +42,15 @@ const (
 	leafElementSize   = 16 // flags u32, pos u32, ksize u32, vsize u32
 	branchElementSize = 16 // pos u32, ksize u32, pgid u64
 	bucketHeaderSize  = 16 // root pgid u64, sequence u64
-	metaChecksumAt    = 56 // the FNV-64a of the meta's first 56 bytes follows
 	boltVersion       = 2
+
+	// The meta (after the page header): magic u32, version u32, page size
+	// u32, flags u32, root bucket (root pgid u64, sequence u64), then:
+	metaRootAt     = 16 // the root bucket's root page
+	metaFreelistAt = 32 // the freelist page
+	metaHWMAt      = 40 // the high-water mark: pages in use
+	metaTxIDAt     = 48
+	metaChecksumAt = 56 // the FNV-64a of the meta's first 56 bytes follows
 
 	pageBranch   = 0x01
 	pageLeaf     = 0x02
@@ -304,14 +311,20 @@ func (lay *boltLayout) metaPage(id uint64) []byte {
 	binary.NativeEndian.PutUint32(m, boltMagic)
 	binary.NativeEndian.PutUint32(m[4:], boltVersion)
 	binary.NativeEndian.PutUint32(m[8:], pageSize)
-	binary.NativeEndian.PutUint64(m[16:], lay.root.root())
-	binary.NativeEndian.PutUint64(m[32:], 2) // the freelist page
-	binary.NativeEndian.PutUint64(m[40:], lay.pages)
-	binary.NativeEndian.PutUint64(m[48:], id) // txid
+	binary.NativeEndian.PutUint64(m[metaRootAt:], lay.root.root())
+	binary.NativeEndian.PutUint64(m[metaFreelistAt:], 2) // the freelist page
+	binary.NativeEndian.PutUint64(m[metaHWMAt:], lay.pages)
+	binary.NativeEndian.PutUint64(m[metaTxIDAt:], id)
+	binary.NativeEndian.PutUint64(m[metaChecksumAt:], metaChecksum(m))
+	return p
+}
+
+// metaChecksum is the checksum bbolt keeps of meta m (the page after its
+// header).
+func metaChecksum(m []byte) uint64 {
 	h := fnv.New64a()
 	h.Write(m[:metaChecksumAt])
-	binary.NativeEndian.PutUint64(m[metaChecksumAt:], h.Sum64())
-	return p
+	return h.Sum64()
 }
 
 // write is the second pass: it streams the file laid out from r to w and

@@ -62,7 +62,7 @@ const (
 type settings struct {
 	snapshotFormat SnapshotFormat
 	importBackup   string // "auto", "keep" or "discard"
-	valueCacheMB   int64 // -1: the variant's default
+	valueCacheMB   int64  // -1: the variant's default
 	valueArenaMB   int64
 }
 

@@ -3,7 +3,6 @@ package bolt
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"slices"
 
@@ -30,8 +29,9 @@ import (
 // such files) cannot be checked for unreachable pages: bbolt rebuilds its
 // freelist from what is reachable.
 //
-// The real bbolt remains the oracle: the conformance tests compare what an
-// import reads with what bbolt's cursors read from the same file.
+// The real bbolt remains the oracle: TestReadStockOracle compares what an
+// import reads with what bbolt's cursors read from the same files, and the
+// conformance tests import stock files on every variant.
 
 // readAhead is how many page runs of one branch page's children are read
 // ahead of the walk. A tree's pages are spread over the file; with one read
@@ -89,17 +89,13 @@ func readStock(path string, psize int, im *importer) error {
 			}
 		}
 	}
-	p, err := sf.page(sf.root)
-	if err != nil {
-		return err
-	}
 	bucketEntry := func(k, v []byte, flags uint32) error {
 		if flags&leafIsBucket != 0 {
 			return fmt.Errorf("%w: bucket %q holds a nested bucket %q, which this layer does not support", berrors.ErrIncompatibleValue, im.name, k)
 		}
 		return im.entry(k, v)
 	}
-	err = sf.walk(sf.root, p, 0, nil, nil, func(name, v []byte, flags uint32) error {
+	err = sf.walkTree(sf.root, 0, func(name, v []byte, flags uint32) error {
 		if flags&leafIsBucket == 0 {
 			return integrityError("the root bucket holds a key %q that is not a bucket", name)
 		}
@@ -113,11 +109,7 @@ func readStock(path string, psize int, im *importer) error {
 		if root == 0 { // an inline bucket: its leaf page follows the header
 			return sf.walkPage(v[bucketHeaderSize:], 0, 1, nil, nil, bucketEntry)
 		}
-		p, err := sf.page(root)
-		if err != nil {
-			return err
-		}
-		return sf.walk(root, p, 1, nil, nil, bucketEntry)
+		return sf.walkTree(root, 1, bucketEntry)
 	})
 	if err != nil || !synced {
 		return err
@@ -155,13 +147,11 @@ func openStockFile(path string, psize int) (*stockFile, error) {
 			continue
 		}
 		m := p[pageHeaderSize:]
-		h := fnv.New64a()
-		h.Write(m[:metaChecksumAt])
 		if binary.NativeEndian.Uint32(m) != boltMagic || binary.NativeEndian.Uint32(m[4:]) != boltVersion ||
-			binary.NativeEndian.Uint64(m[metaChecksumAt:]) != h.Sum64() {
+			binary.NativeEndian.Uint64(m[metaChecksumAt:]) != metaChecksum(m) {
 			continue
 		}
-		if best == nil || binary.NativeEndian.Uint64(m[48:]) > binary.NativeEndian.Uint64(best[48:]) {
+		if best == nil || binary.NativeEndian.Uint64(m[metaTxIDAt:]) > binary.NativeEndian.Uint64(best[metaTxIDAt:]) {
 			best = m
 		}
 	}
@@ -169,8 +159,8 @@ func openStockFile(path string, psize int) (*stockFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: no valid meta page", berrors.ErrBoltCorrupt)
 	}
-	sf.root = binary.NativeEndian.Uint64(best[16:])
-	sf.free, sf.hwm = binary.NativeEndian.Uint64(best[32:]), binary.NativeEndian.Uint64(best[40:])
+	sf.root = binary.NativeEndian.Uint64(best[metaRootAt:])
+	sf.free, sf.hwm = binary.NativeEndian.Uint64(best[metaFreelistAt:]), binary.NativeEndian.Uint64(best[metaHWMAt:])
 	if sf.hwm > sf.pages {
 		f.Close()
 		return nil, integrityError("the high-water mark (page %d) lies past the end of the file (%d pages)", sf.hwm, sf.pages)
@@ -227,6 +217,15 @@ func (sf *stockFile) mark(id, n uint64) error {
 		sf.reached[w] |= b
 	}
 	return nil
+}
+
+// walkTree reads the root page run at id and walks its tree (walk).
+func (sf *stockFile) walkTree(id uint64, depth int, visit visitFunc) error {
+	p, err := sf.page(id)
+	if err != nil {
+		return err
+	}
+	return sf.walk(id, p, depth, nil, nil, visit)
 }
 
 // walk checks the tree rooted at page run p, read from id, and visits its

@@ -180,12 +180,13 @@ func pct(col string) func(r *scaleRun, e, ref string) string {
 	return func(r *scaleRun, e, _ string) string { return percent(r.num(e, col)) }
 }
 
-// failed writes the cell, or, when the step failed (errCol non-empty), the
+// failed writes the cell, or, when the step whose figure is col failed
+// (its error column, stepError, is not empty), the
 // cell followed by a note below the table that gives the error: a figure
 // of a failed step is how long it ran.
-func failed(errCol string, notes *[]string, cell func(r *scaleRun, e, ref string) string) func(r *scaleRun, e, ref string) string {
+func failed(col string, notes *[]string, cell func(r *scaleRun, e, ref string) string) func(r *scaleRun, e, ref string) string {
 	return func(r *scaleRun, e, ref string) string {
-		msg := r.str(e, errCol)
+		msg := r.str(e, stepError[col])
 		if msg == "" {
 			return cell(r, e, ref)
 		}
@@ -270,12 +271,12 @@ func scaleLarge(results string, args map[string]string) (string, error) {
 		{"peak RSS (MiB)", plain(figure{"peak_rss", 1.0 / mib, 0})},
 		{fmt.Sprintf("restore of the %s GiB stock file (s; MB/s)", number(r.num(ref, "preload_file_bytes")/gib, 2)), paren(figure{"restore_s", 1, 0}, figure{"restore_m_bps", 1, 0})},
 		{"first start after it, until a linearizable read (s)", plain(figure{"first_start_s", 1, 0})},
-		{"restart after SIGKILL / after a clean stop (s)", failed("restart_err", &notes, plain(figure{"restart_kill_s", 1, 0}, figure{"restart_stop_s", 1, 0}))},
-		{"new member caught up through a snapshot (s; leader sent MB)", failed("catch_up_err", &notes, paren(figure{"catch_up_s", 1, 0}, figure{"catch_up_sent_mb", 1, 0}))},
-		{"`etcdctl endpoint hashkv` (s)", failed("hash_kv_err", &notes, plain(figure{"hash_kvs", 1, 1}))},
-		{"defrag (s)", failed("final_defrag_err", &notes, plain(figure{"final_defrag_s", 1, 0}))},
+		{"restart after SIGKILL / after a clean stop (s)", failed("restart_kill_s", &notes, plain(figure{"restart_kill_s", 1, 0}, figure{"restart_stop_s", 1, 0}))},
+		{"new member caught up through a snapshot (s; leader sent MB)", failed("catch_up_s", &notes, paren(figure{"catch_up_s", 1, 0}, figure{"catch_up_sent_mb", 1, 0}))},
+		{"`etcdctl endpoint hashkv` (s)", failed("hash_kvs", &notes, plain(figure{"hash_kvs", 1, 1}))},
+		{"defrag (s)", failed("final_defrag_s", &notes, plain(figure{"final_defrag_s", 1, 0}))},
 		{"backend on disk after the defrag (GiB)", plain(figure{"disk_after_defrag", 1.0 / gib, 2})},
-		{"OOM kills: update phase / restore / catch-up / defrag", plain(figure{"oom_kills", 1, 0}, figure{"restore_oom_kills", 1, 0}, figure{"catch_up_oom_kills", 1, 0}, figure{"final_defrag_oom_kills", 1, 0})},
+		{"OOM kills: update phase / restore / catch-up / defrag", plain(oomFigures...)},
 	}
 	return scaleTable(r, "one run each", rows, &notes), nil
 }
@@ -360,7 +361,7 @@ func scaleSizes(results string, args map[string]string) (string, error) {
 					v = r.oomKills(e)
 				}
 				vals[i] = number(v, row.f.dec)
-				if errCol := failedStep[row.f.col]; errCol != "" && r.str(e, errCol) != "" {
+				if errCol := stepError[row.f.col]; errCol != "" && r.str(e, errCol) != "" {
 					vals[i] += " (failed)"
 				}
 				if i > 0 && row.ratio {
@@ -380,20 +381,24 @@ func scaleSizes(results string, args map[string]string) (string, error) {
 	return b.String(), nil
 }
 
-// failedStep names the error column of a step's figure.
-var failedStep = map[string]string{
+// stepError names the error column of a step, by its figure's column.
+var stepError = map[string]string{
 	"restart_kill_s": "restart_err",
 	"catch_up_s":     "catch_up_err",
 	"hash_kvs":       "hash_kv_err",
 	"final_defrag_s": "final_defrag_err",
 }
 
+// oomFigures are the OOM kills of each step: update phase, restore,
+// catch-up, final defrag.
+var oomFigures = []figure{{"oom_kills", 1, 0}, {"restore_oom_kills", 1, 0}, {"catch_up_oom_kills", 1, 0}, {"final_defrag_oom_kills", 1, 0}}
+
 // oomKills is the engine's OOM kills over every step the run has figures
 // for.
 func (r *scaleRun) oomKills(e string) float64 {
 	total := 0.0
-	for _, col := range []string{"oom_kills", "restore_oom_kills", "catch_up_oom_kills", "final_defrag_oom_kills"} {
-		if v := r.num(e, col); !math.IsNaN(v) {
+	for _, f := range oomFigures {
+		if v := f.of(r, e); !math.IsNaN(v) {
 			total += v
 		}
 	}

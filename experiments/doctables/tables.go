@@ -2,9 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"slices"
-	"maps"
 )
 
 // A generator makes a table's Markdown from the results directory and the
