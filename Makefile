@@ -38,6 +38,12 @@ build-each = for v in $(call builds-of,$(1)); do $(MAKE) --no-print-directory bu
 MEASURE := $(CURDIR)/experiments/quiet.sh measure
 WAIT    := $(CURDIR)/experiments/quiet.sh wait
 
+# $(call onemember,COMMAND): a recipe line that runs experiments/onemember
+# (one member per build and setting, interleaved rounds; ROUNDS, PUTS,
+# POINTS, RANGES and CONFIGS reach it from make's variables) under the
+# measurement lock, then scrubs machine paths from its results.
+onemember = cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./onemember $(1) || rc=$$?; ./scrub-paths.sh results; exit $$rc
+
 .PHONY: defrag-memory putcost readbench writeamp soak rss migrate-demo migrate-speed all build build-all deps test docs-check docs-tables unit smoke compat compat-quick compat-runner compat-mod reproduce tools profile figures figures-deps benchstat benchstat-etcd ablation clean variants help
 
 all: build
@@ -116,9 +122,9 @@ unit: deps ## conformance and differential tests of the layer on every variant
 # End to end against real etcd binaries on loopback, and the harnesses' own
 # tests (the cluster harness's membership changes and the measure library's
 # among them).
-smoke: deps ## end to end on real etcd binaries, and the harnesses' own tests
+smoke: deps tools ## end to end on real etcd binaries, and the harnesses' own tests
 	@$(call build-each,bbolt $(SMOKE_VARIANTS))
-	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -skip 'TestReadOnlySoak|TestDefragMemory' ./smoke/ ./cluster/ ./reproduce/ ./migrate/ ./scale/ ./scrubprofile/ ./measure/
+	cd experiments && ETCDLSM_BIN=$(BIN) ETCDLSM_SMOKE_VARIANTS="$(SMOKE_VARIANTS)" $(WAIT) $(GO) test -count=1 -timeout 30m -v -skip 'TestReadOnlySoak|TestDefragMemory' ./smoke/ ./cluster/ ./reproduce/ ./migrate/ ./scale/ ./scrubprofile/ ./measure/ ./onemember/
 
 # A read-only period on real etcd, every build: one member in a memory
 # cgroup, 20,000 puts, then 20,000 ranges with no writes; throughput must
@@ -256,8 +262,8 @@ putcost: deps ## the cost of one put from C, through cgo and in bbolt (Fig 5.8)
 # setting (CONFIGS), interleaved rounds, members' CPU per request:
 # experiments/results/readbench-<time>/.
 readbench: deps tools ## one member's point and range reads, CPU per request
-	@$(call build-each,bbolt iterpool tuned pebble)
-	$(MEASURE) experiments/readbench.sh
+	@$(call build-each,$(or $(CONFIGS),bbolt iterpool tuned pebble))
+	@$(call onemember,readbench)
 
 # One member's write path after 1,000,000 puts (PUTS), per build and setting
 # (CONFIGS): puts/s, CPU per put with and without the engine's deferred
@@ -265,14 +271,14 @@ readbench: deps tools ## one member's point and range reads, CPU per request
 # experiments/results/writeamp-<time>/.
 writeamp: deps tools ## one member's writes: CPU per put, write amplification
 	@$(call build-each,$(or $(CONFIGS),bbolt tuned pebble))
-	$(MEASURE) experiments/writeamp.sh
+	@$(call onemember,writeamp)
 
 # Resident memory of one member under the write load: stock bbolt, tuned
 # (default budget, a smaller one, glibc's dynamic mmap threshold) and pebble,
 # interleaved rounds (ROUNDS, default 3): experiments/results/rss-<time>/.
 rss: deps tools ## resident memory per build and engine setting
-	@$(call build-each,bbolt tuned pebble)
-	$(MEASURE) experiments/rss.sh
+	@$(call build-each,$(or $(CONFIGS),bbolt tuned pebble))
+	@$(call onemember,rss)
 
 # --- migration -----------------------------------------------------------
 # A live 3-member stock cluster moved to etcd-lsm (VARIANT, default tuned)

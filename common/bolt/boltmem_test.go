@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -274,82 +275,53 @@ func TestLegacyMarkersCompleted(t *testing.T) {
 	}
 }
 
-// TestLayoutUpgrade: a database in layout 1 (markers below the data) opens
-// read-only with an error saying how to upgrade, and read-write as layout 2
-// with every bucket, key and total as before; its markers are then above the
-// data and none is left where layout 1 kept them.
-func TestLayoutUpgrade(t *testing.T) {
-	t.Setenv("ETCDLSM_SNAPSHOT_FORMAT", "bbolt") // WriteTo writes a file the real bbolt reads
-	path := filepath.Join(t.TempDir(), "db")
-	db, err := OpenVariant(path, 0o600, nil, memVariant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := kvs{"key": {}, "meta": {"consistent_index": []byte("12345678")}, "empty": {}, "\x00odd": {"k": []byte("v")}}
-	fillBuckets(t, db, want, 500, 10, 300)
-	var size int64
-	db.View(func(tx *Tx) error { size = tx.Size(); return nil })
-	// Rewrite the store as layout 1 wrote it.
-	store := storeOf(t, db)
-	memMu.Lock()
-	moved := 0
-	for k, v := range store {
-		if k[0] == tagBucket {
-			delete(store, k)
-			store[string([]byte{tagV1})+k[1:]] = v
-			moved++
-		}
-	}
-	store[string(formatKey)] = formatVersionV1
-	memMu.Unlock()
-	if moved != len(want) {
-		t.Fatalf("%d markers, want %d", moved, len(want))
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	_, err = OpenVariant(path, 0o600, &Options{ReadOnly: true}, memVariant)
-	if !errors.Is(err, berrors.ErrVersionMismatch) || !strings.Contains(err.Error(), "writable") {
-		t.Fatalf("read-only open of layout 1: %v; want a version mismatch that says how to upgrade", err)
-	}
-	db, err = OpenVariant(path, 0o600, nil, memVariant)
-	if err != nil {
-		t.Fatalf("opening layout 1: %v", err)
-	}
-	defer db.Close()
-	memMu.Lock()
-	for k := range store {
-		if k[0] == tagV1 && len(k) > 1 {
-			t.Errorf("layout 1 marker %q left after the upgrade", k)
-		}
-	}
-	format := string(store[string(formatKey)])
-	memMu.Unlock()
-	if format != string(formatVersion) {
-		t.Fatalf("format %q after the upgrade", format)
-	}
-	err = db.View(func(tx *Tx) error {
-		for err := range tx.Check() {
-			return err
-		}
-		if got := tx.Size(); got != size {
-			return fmt.Errorf("Size() %d after the upgrade, %d before", got, size)
-		}
-		// The real bbolt reads the snapshot: every bucket, key and value.
-		var snap bytes.Buffer
-		if _, err := tx.WriteTo(&snap); err != nil {
-			return err
-		}
-		out := filepath.Join(t.TempDir(), "snap.db")
-		if err := os.WriteFile(out, snap.Bytes(), 0o600); err != nil {
-			return err
-		}
-		requireStock(t, out, want)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+// TestFormatRefused: engine data in another layout than this build's — the
+// development layout 1, a later one, or none recorded — is refused by every
+// open, read-only or writable, with a version mismatch that names the
+// layout and, for layout 1, how to move the data; nothing is written.
+func TestFormatRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format []byte // nil: no format record
+		says   string
+	}{
+		{"layout 1", formatVersionDev, "etcdctl snapshot save"},
+		{"later layout", []byte("etcd-lsm layout 3"), "reads only"},
+		{"no record", nil, "records no layout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "db")
+			db, err := OpenVariant(path, 0o600, nil, memVariant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fillBuckets(t, db, kvs{"key": {}, "meta": {"consistent_index": []byte("12345678")}}, 50, 10, 30)
+			store := storeOf(t, db)
+			memMu.Lock()
+			if tc.format == nil {
+				delete(store, string(formatKey))
+			} else {
+				store[string(formatKey)] = tc.format
+			}
+			memMu.Unlock()
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			memMu.Lock()
+			before := maps.Clone(store)
+			memMu.Unlock()
+			for _, ro := range []bool{true, false} {
+				_, err := OpenVariant(path, 0o600, &Options{ReadOnly: ro}, memVariant)
+				if !errors.Is(err, berrors.ErrVersionMismatch) || !strings.Contains(err.Error(), tc.says) {
+					t.Fatalf("open (read-only %v): %v; want a version mismatch that says %q", ro, err, tc.says)
+				}
+			}
+			memMu.Lock()
+			defer memMu.Unlock()
+			if !maps.EqualFunc(store, before, bytes.Equal) {
+				t.Fatal("a refused open changed the engine data")
+			}
+		})
 	}
 }
 

@@ -21,10 +21,11 @@ import (
 // revisions of its key bucket and its small buckets (meta, lease), all near
 // the top of the key space; so an LSM's flushed file spans only that top,
 // and compacting it into the level below rewrites only the newest files
-// there. Layout 1 kept the markers at 0x00, below every key: each flushed
-// file spanned the whole key space, and each compaction out of level 0
-// rewrote the entire level below, a cost growing with the database.
-// upgradeLayout moves layout 1's markers. The spill marker sorts last for
+// there. Development builds kept the markers at 0x00, below every key
+// (layout 1): each flushed file spanned the whole key space, and each
+// compaction out of level 0 rewrote the entire level below, a cost growing
+// with the database. Open refuses that layout (formatMismatch). The spill
+// marker sorts last for
 // the same reason: the commit of a transaction that spilled deletes it in
 // one write with the markers, and etcd's defrag copy ingests everything
 // else as files that a level-0 file must not span.
@@ -33,16 +34,14 @@ const (
 	tagMeta   = 0x02
 	tagBucket = 0x03
 	tagSpill  = 0x04
-
-	tagV1 = 0x00 // layout 1's tag of the bucket markers and the spill marker
 )
 
 var (
-	formatKey       = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
-	formatVersion   = []byte("etcd-lsm layout 2")
-	formatVersionV1 = []byte("etcd-lsm layout 1")
-	markerLower     = []byte{tagBucket, 0} // above the empty name, which bbolt refuses
-	markerUpper     = []byte{tagBucket + 1}
+	formatKey        = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	formatVersion    = []byte("etcd-lsm layout 2")
+	formatVersionDev = []byte("etcd-lsm layout 1") // development builds only; refused
+	markerLower      = []byte{tagBucket, 0}        // above the empty name, which bbolt refuses
+	markerUpper      = []byte{tagBucket + 1}
 )
 
 // markerKey is the engine key of the named bucket's marker.

@@ -33,8 +33,7 @@ func TestSplitDataKey(t *testing.T) {
 // TestKeyOrder: the layout's order (keys.go) that keeps an LSM's compactions
 // off old data. Every bucket's keys sort below the format key, every bucket
 // marker and the spill marker; the markers sort between the format key and
-// the spill marker; layout 1's markers and spill marker lie outside every
-// range layout 2 reads.
+// the spill marker.
 func TestKeyOrder(t *testing.T) {
 	names := [][]byte{[]byte("key"), []byte("meta"), []byte("a"), {0}, {0xff, 0xff}, bytes.Repeat([]byte{0xff}, 300)}
 	keys := [][]byte{{0}, []byte("k"), {0xff, 0xff, 0xff}, bytes.Repeat([]byte{0xff}, 600)}
@@ -59,11 +58,6 @@ func TestKeyOrder(t *testing.T) {
 	for _, m := range markers {
 		if !above(m, formatKey) || !above(spillKey, m) || bytes.Compare(m, markerLower) < 0 || bytes.Compare(m, markerUpper) >= 0 {
 			t.Errorf("marker %x is not between the format key and the spill marker, inside [markerLower, markerUpper)", m)
-		}
-	}
-	for _, old := range [][]byte{spillKeyV1, {tagV1, 'k', 'e', 'y'}} {
-		if bytes.Compare(old, dataPrefix(nil)) >= 0 {
-			t.Errorf("layout 1 key %x sorts among layout 2's keys", old)
 		}
 	}
 }

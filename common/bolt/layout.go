@@ -307,7 +307,7 @@ func newEngineDir(root, path string) (*engineDir, string, error) {
 func openEngineDir(root, name, path string, readOnly bool, timeout time.Duration) (*engineDir, error) {
 	dir := filepath.Join(root, name)
 	if st, err := os.Stat(filepath.Join(dir, "data")); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("%w: %s is etcd-lsm's pointer to the engine directory %s, which does not exist: a pointer holds no data and cannot be copied or moved on its own; back up with `etcdctl snapshot save`, or copy the whole member directory of a stopped member", berrors.ErrEngineMissing, path, dir)
+		return nil, fmt.Errorf("%w: %s is etcd-lsm's pointer to the engine directory %s, which does not exist: a pointer holds no data and cannot be copied or moved on its own (a copy of member/snap/db given to etcdutl snapshot restore is one); back up with `etcdctl snapshot save`, or copy the whole member directory of a stopped member", berrors.ErrEngineMissing, path, dir)
 	}
 	lock, err := lockFile(filepath.Join(dir, "lock"), !readOnly, timeout)
 	if err != nil {

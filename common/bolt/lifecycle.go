@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -243,25 +242,8 @@ func (db *DB) loadState() error {
 	if err != nil {
 		return err
 	}
-	if ok && string(v) == string(formatVersionV1) {
-		if err := checkSpilled(view); err != nil {
-			return err
-		}
-		view.Release()
-		view = nil
-		if err := db.upgradeLayout(); err != nil {
-			return err
-		}
-		if view, err = db.eng.View(); err != nil {
-			return err
-		}
-		v, ok, err = view.Get(formatKey)
-		if err != nil {
-			return err
-		}
-	}
 	if !ok || string(v) != string(formatVersion) {
-		return fmt.Errorf("%w: engine data has layout %q, this build reads %q", berrors.ErrVersionMismatch, v, formatVersion)
+		return formatMismatch(v, ok)
 	}
 	if err := checkSpilled(view); err != nil {
 		return err
@@ -304,55 +286,19 @@ func (db *DB) loadState() error {
 	return nil
 }
 
-// upgradeLayout moves layout 1's bucket markers from below the data to
-// above it (keys.go) and records layout 2, in one atomic write: a crash
-// leaves either layout whole. A read-only open cannot write, so it refuses
-// layout 1 with an error that says how to upgrade.
-func (db *DB) upgradeLayout() error {
-	if db.readOnly {
-		return fmt.Errorf("%w: engine data has layout %q, which this build upgrades to %q when it opens the database writable (start the member, or open it read-write once)",
-			berrors.ErrVersionMismatch, formatVersionV1, formatVersion)
+// formatMismatch is the error of an engine directory in another layout
+// than formatVersion (v; ok is false when it records none).
+func formatMismatch(v []byte, ok bool) error {
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: the engine data records no layout version; this build reads %q", berrors.ErrVersionMismatch, formatVersion)
+	case string(v) == string(formatVersionDev):
+		// Development builds of 2026-11-25 to 2026-12-01 wrote it; no
+		// release did, so this build does not carry its upgrade.
+		return fmt.Errorf("%w: the engine data has layout %q, written by a development build before layout %q; with the build that wrote it, take `etcdctl snapshot save` and restore that snapshot with this build",
+			berrors.ErrVersionMismatch, v, formatVersion)
 	}
-	start := time.Now()
-	view, err := db.eng.View()
-	if err != nil {
-		return err
-	}
-	defer view.Release()
-	txn, err := db.eng.Begin()
-	if err != nil {
-		return err
-	}
-	it := view.NewIterator([]byte{tagV1, 0}, []byte{tagV1 + 1})
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		// The transaction may keep what it is given until Commit.
-		old := bytes.Clone(it.Key())
-		if err = txn.Delete(old); err == nil {
-			err = txn.Put(markerKey(markerName(old)), bytes.Clone(it.Value()))
-		}
-		if err != nil {
-			break
-		}
-		n++
-	}
-	if err == nil {
-		err = it.Error()
-	}
-	it.Close()
-	if err == nil {
-		err = txn.Put(formatKey, formatVersion)
-	}
-	if err != nil {
-		txn.Rollback()
-		return fmt.Errorf("upgrading the layout: %w", err)
-	}
-	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("upgrading the layout: %w", err)
-	}
-	db.logf("upgraded the engine data from %q to %q: moved %d bucket markers above the data in %v",
-		formatVersionV1, formatVersion, n, time.Since(start).Round(time.Millisecond))
-	return nil
+	return fmt.Errorf("%w: the engine data has layout %q; this build reads only %q", berrors.ErrVersionMismatch, v, formatVersion)
 }
 
 func (db *DB) closeEngine() error {

@@ -39,14 +39,6 @@ const spillBytes = 4 << 20
 // above every other key the layer writes (keys.go).
 var spillKey = []byte{tagSpill}
 
-// Where earlier layouts kept the marker: layout 1's (the marker key of a
-// bucket with no name, the smallest key) and that of the layout's first
-// spilling versions. Open refuses a database holding either.
-var (
-	spillKeyV1     = []byte{tagV1}
-	legacySpillKey = []byte{tagMeta, 's', 'p', 'i', 'l', 'l', 'e', 'd'}
-)
-
 // spillState is a write transaction's state once it has spilled.
 type spillState struct {
 	base *sharedView // the committed state before the first spill
@@ -247,14 +239,12 @@ func (tx *Tx) undoSpill() error {
 
 // checkSpilled refuses an engine that holds spilled, uncommitted writes.
 func checkSpilled(r engine.Reader) error {
-	for _, k := range [][]byte{spillKey, spillKeyV1, legacySpillKey} {
-		_, ok, err := r.Get(k)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return berrors.ErrSpilledUncommitted
-		}
+	_, ok, err := r.Get(spillKey)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return berrors.ErrSpilledUncommitted
 	}
 	return nil
 }

@@ -5,11 +5,14 @@
 package bbolt
 
 import (
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"etcd-lsm/common/bolt"
+	berrors "etcd-lsm/common/bolt/errors"
 	_ "etcd-lsm/variants/all" // every variant, selectable by name
 )
 
@@ -47,6 +50,17 @@ const (
 var DefaultOptions = bolt.DefaultOptions
 
 // Open opens the database at path with the selected storage variant.
+//
+// A pointer whose engine directory is gone (member/snap/db copied on its
+// own, say as a backup given to etcdutl snapshot restore) ends the process
+// with the layer's one-line explanation and status 1. etcd cannot recover
+// from it either: its backend panics on any open error, and the
+// explanation would sit inside a log line above a stack trace.
 func Open(path string, mode os.FileMode, options *Options) (*DB, error) {
-	return bolt.Open(path, mode, options)
+	db, err := bolt.Open(path, mode, options)
+	if errors.Is(err, berrors.ErrEngineMissing) {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		os.Exit(1)
+	}
+	return db, err
 }

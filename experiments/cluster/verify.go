@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"etcd-lsm/experiments/measure"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -108,4 +110,77 @@ func (c *Cluster) SameHash(ctx context.Context) (int64, uint32, error) {
 		return rev, 0, fmt.Errorf("no running member to hash")
 	}
 	return rev, first, nil
+}
+
+// backendCommits is etcd's count of backend commits: the count of its
+// commit-duration histogram.
+const backendCommits = "etcd_disk_backend_commit_duration_seconds_count"
+
+// batchInterval is etcd's default backend batch interval: every interval it
+// commits the writes applied since its last commit, if there are any.
+const batchInterval = 100 * time.Millisecond
+
+// BackendCommits is the number of backend commits m has made.
+func (m *Member) BackendCommits(ctx context.Context) (int64, error) {
+	all, err := measure.Scrape(ctx, m.ClientURL+"/metrics")
+	if err != nil {
+		return 0, err
+	}
+	n, ok := all[backendCommits]
+	if !ok {
+		return 0, fmt.Errorf("member %s: no %s in /metrics", m.Name, backendCommits)
+	}
+	return int64(n), nil
+}
+
+// WaitBackendCommit waits (at most 30 s) until m has made a backend commit
+// beyond since, a count read from BackendCommits before the writes it
+// should follow: each commit renews etcd's shared read transaction.
+func (m *Member) WaitBackendCommit(ctx context.Context, since int64) error {
+	return m.pollCommits(ctx, func(n int64, _ time.Duration) bool { return n > since })
+}
+
+// WaitBackendIdle waits (at most 30 s) until m's backend has committed what
+// it had pending and gone idle: no commit for three batch intervals, after
+// at least one commit since the call unless none came within five. etcd
+// commits pending writes every batch interval, so an idle backend holds no
+// uncommitted write, and a measurement that starts then sees no commit of
+// the writes before it.
+func (m *Member) WaitBackendIdle(ctx context.Context) error {
+	start := int64(-1)
+	return m.pollCommits(ctx, func(n int64, quiet time.Duration) bool {
+		if start < 0 {
+			start = n
+		}
+		if n > start {
+			return quiet >= 3*batchInterval
+		}
+		return quiet >= 5*batchInterval
+	})
+}
+
+// pollCommits reads m's commit count every 20 ms until done accepts it,
+// given how long the count has not changed.
+func (m *Member) pollCommits(ctx context.Context, done func(n int64, quiet time.Duration) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	last, changed := int64(-1), time.Now()
+	var err error
+	for {
+		var n int64
+		n, err = m.BackendCommits(ctx)
+		if err == nil {
+			if n != last {
+				last, changed = n, time.Now()
+			}
+			if done(n, time.Since(changed)) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("member %s: backend commits at %d, waiting: %w (last error %v)", m.Name, last, ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -147,3 +147,44 @@ func TestScaleSizesFromRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestThesisStagesFromRuns reads the committed thesis-size runs: figures
+// checked by hand against their summary_fig*.csv.
+func TestThesisStagesFromRuns(t *testing.T) {
+	results := filepath.Join("..", "results")
+	out, err := thesisStages(results, map[string]string{"run": "20261201T053556Z-thesis", "disk": "20261201T060845Z-thesis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"| figure | bbolt | iterpool | tuned | pebble | thesis (final vs original) |",
+		// throughput_rps: bbolt 7408.58 (6999.66–7817.5), tuned 6578.95, −11.1982%; thesis +4.4.
+		"| writes (5.1), req/s | 7,409 (7,000–7,818) | 6,734, −9.1% | 6,579, −11.2% | 6,463, −12.8% | +4.4% |",
+		// cpu_per_req_s 0.000217785 → 218 µs; tuned 0.000251235 → 251, 1.15×.
+		"| members' CPU per put, µs | 218 | 240 (1.10×) | 251 (1.15×) | 256 (1.17×) | – |",
+		"| leader's backend commit time (5.9), s | 14.5 (11.0–17.9) | +18.0% | +5.3% | −5.4% | −47.9% |",
+		// The disk run has no iterpool: its cell is empty.
+		"| backend on disk after 4,000,000 puts (5.12, du, `20261201T060845Z-thesis`), MB | 1,379 | – | 256 (0.19×) | 236 (0.17×) | −65.7% |",
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("no line %q in:\n%s", line, out)
+		}
+	}
+	one, err := thesisStages(results, map[string]string{"run": "20261202T045708Z-thesis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(one, "| member's CPU per put, µs | 79 | 81 (1.03×) | 81 (1.03×) | – |\n") || strings.Contains(one, "leader") {
+		t.Errorf("a one-member run's table does not speak of one member:\n%s", one)
+	}
+	clients, err := thesisClients(results, map[string]string{"run": "20261201T201126Z-thesis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "| 1,000 | 14,680 | −4.1% | −2.5% | +3.1% | 104 / 110 / 108 |\n"; !strings.Contains(clients, want) {
+		t.Errorf("no line %q in:\n%s", want, clients)
+	}
+	if _, err := thesisStages(results, map[string]string{"run": "20261201T201126Z-thesis"}); err == nil {
+		t.Error("a run without the stage figures made a stage table")
+	}
+}

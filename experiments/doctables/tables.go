@@ -12,8 +12,10 @@ import (
 type generator func(results string, args map[string]string) (string, error)
 
 var generators = map[string]generator{
-	"scale-large": scaleLarge,
-	"scale-sizes": scaleSizes,
+	"scale-large":    scaleLarge,
+	"scale-sizes":    scaleSizes,
+	"thesis-stages":  thesisStages,
+	"thesis-clients": thesisClients,
 }
 
 func generatorNames() []string { return slices.Sorted(maps.Keys(generators)) }

@@ -30,7 +30,7 @@ func TestChecksCatchTampering(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Second)
+		waitAcknowledged(ctx, t, w, 20)
 		w.halt()
 		rec := roundRecord{}
 		var found []string
@@ -45,7 +45,7 @@ func TestChecksCatchTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	waitAcknowledged(ctx, t, w, 20)
 	w.halt()
 	cli := c.ClientT(t)
 	var lost string
@@ -71,5 +71,24 @@ func TestChecksCatchTampering(t *testing.T) {
 	}
 	if !strings.Contains(all, "not linearizable") {
 		t.Errorf("foreign value of a shared key not reported; reports: %q", found)
+	}
+}
+
+// waitAcknowledged waits until the workload has n acknowledged own-key
+// writes and n operations of any kind, so the checks have history to read.
+func waitAcknowledged(ctx context.Context, t *testing.T, w *workload, n int) {
+	t.Helper()
+	for {
+		w.mu.Lock()
+		acked := len(w.unique)
+		w.mu.Unlock()
+		if acked >= n && w.ops.Load() >= int64(n) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the workload has %d acknowledged own-key writes and %d operations, want %d", acked, w.ops.Load(), n)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

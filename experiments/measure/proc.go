@@ -60,6 +60,7 @@ type Memory struct {
 	RSS  int64 // resident now (VmRSS)
 	Peak int64 // the largest RSS so far (VmHWM)
 	Anon int64 // of RSS, anonymous memory: heaps and stacks (RssAnon)
+	File int64 // of RSS, pages of files: mapped files and libraries (RssFile)
 }
 
 // ProcessMemory reads the resident memory of a process from
@@ -73,7 +74,7 @@ func ProcessMemory(pid int) (Memory, error) {
 	if st.VmRSS == 0 && st.VmHWM == 0 {
 		return Memory{}, fmt.Errorf("%s: no VmRSS or VmHWM (process exited?)", filepath.Join(procRoot, fmt.Sprint(pid), "status"))
 	}
-	return Memory{RSS: int64(st.VmRSS), Peak: int64(st.VmHWM), Anon: int64(st.RssAnon)}, nil
+	return Memory{RSS: int64(st.VmRSS), Peak: int64(st.VmHWM), Anon: int64(st.RssAnon), File: int64(st.RssFile)}, nil
 }
 
 // IO is what a process made the storage layer read and write, in bytes

@@ -58,7 +58,7 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ProcessMemory(%d): %v", pid, err)
 		}
-		if want := (Memory{RSS: 100 << 20, Peak: 200 << 20, Anon: 80 << 20}); mem != want {
+		if want := (Memory{RSS: 100 << 20, Peak: 200 << 20, Anon: 80 << 20, File: 20 << 20}); mem != want {
 			t.Errorf("ProcessMemory(%d) = %+v, want %+v", pid, mem, want)
 		}
 		io, err := ProcessIO(pid)

@@ -283,7 +283,7 @@ func profileMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	tool, err := findTool(root)
+	tool, err := measure.FindBenchmarkTool(root)
 	if err != nil {
 		return err
 	}
@@ -338,7 +338,7 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	defer cancel()
 	benchDone := make(chan error, 1)
 	go func() {
-		_, err := runBenchmark(bctx, tool, c.Endpoints(), 100, 1000, time.Duration(seconds+120)*time.Second,
+		_, err := measure.RunBenchmark(bctx, tool, c.Endpoints(), 100, 1000, time.Duration(seconds+120)*time.Second,
 			putArgs(10000000, 1000000, 256)...)
 		benchDone <- err
 	}()
@@ -402,7 +402,7 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 		return nil, err
 	}
 	meta := profileMeta{Date: time.Now().UTC().Format(time.RFC3339), Seconds: float64(p.DurationNanos) / 1e9,
-		Machine: describeMachine(binRoot, []string{variant})}
+		Machine: measure.DescribeSetup(binRoot, []string{variant})}
 	if meta.Seconds > 0 {
 		meta.ProposalsPerS = (m1["etcd_server_proposals_committed_total"] - m0["etcd_server_proposals_committed_total"]) / meta.Seconds
 	}
@@ -427,10 +427,10 @@ const followerProfile = "follower-cpu.pb.gz"
 
 // profileMeta is <variant>/meta.json: when and where the profile was taken.
 type profileMeta struct {
-	Date          string  `json:"date"`
-	Seconds       float64 `json:"seconds"`
-	ProposalsPerS float64 `json:"proposals_committed_per_s"`
-	Machine       Machine `json:"machine"`
+	Date          string        `json:"date"`
+	Seconds       float64       `json:"seconds"`
+	ProposalsPerS float64       `json:"proposals_committed_per_s"`
+	Machine       measure.Setup `json:"machine"`
 }
 
 // analyzeFile reads <dir>/cpu.pb.gz and <dir>/meta.json.

@@ -497,7 +497,7 @@ func loadMeta(dir string) (runMeta, error) {
 			Stages  []string          `json:"stages"`
 			Compare []string          `json:"compare"`
 			Configs map[string]string `json:"configs"`
-			Machine Machine           `json:"machine"`
+			Machine measure.Setup     `json:"machine"`
 		}
 		if err := json.Unmarshal(b2, &p); err != nil {
 			return meta, err
@@ -552,7 +552,7 @@ func buildReport(dir string) (string, error) {
 
 	var tables strings.Builder
 	for _, f := range meta.FailedSteps {
-		fmt.Fprintf(&b, "- **failed step** (no sample): %s\n", firstLine(f))
+		fmt.Fprintf(&b, "- **failed step** (no sample): %s\n", oneLine(f))
 	}
 	for _, w := range meta.Warnings {
 		fmt.Fprintf(&b, "- **failed requests** (sample kept, column errors): %s\n", w)
@@ -687,4 +687,10 @@ func newestResults(root string) string {
 		return ""
 	}
 	return filepath.Join(root, best)
+}
+
+// oneLine is the first line of s, trimmed.
+func oneLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(l)
 }

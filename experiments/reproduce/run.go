@@ -44,9 +44,9 @@ type Runner struct {
 	Stages   []string
 	Compare  []string // variants of figures 5.10-5.12 (stock and the final stage)
 	Groups   map[string]bool
-	Machine  Machine
-	Settings map[string]string // label -> engine settings line from its log
-	Configs  map[string]config // label -> build and engine settings
+	Machine  measure.Setup
+	Settings map[string]string         // label -> engine settings line from its log
+	Configs  map[string]measure.Config // label -> build and engine settings
 
 	log      io.Writer // progress, to stdout and progress.log
 	hlog     io.Writer // harness messages, raw/harness.log
@@ -118,12 +118,12 @@ func runMain(args []string) error {
 	if *members != 1 && *members != 3 {
 		return fmt.Errorf("members %d: want 1 or 3", *members)
 	}
-	r := &Runner{Scale: sc, Rounds: *rounds, Members: *members, Groups: map[string]bool{}, Settings: map[string]string{}, Configs: map[string]config{},
+	r := &Runner{Scale: sc, Rounds: *rounds, Members: *members, Groups: map[string]bool{}, Settings: map[string]string{}, Configs: map[string]measure.Config{},
 		QuietBusy: *quietBusy, QuietBudget: *quietBudget}
-	if r.Stages, err = parseConfigs(splitList(*stages), r.Configs); err != nil {
+	if r.Stages, err = measure.ParseConfigs(splitList(*stages), r.Configs); err != nil {
 		return err
 	}
-	if r.Compare, err = parseConfigs(splitList(*compare), r.Configs); err != nil {
+	if r.Compare, err = measure.ParseConfigs(splitList(*compare), r.Configs); err != nil {
 		return err
 	}
 	for _, g := range splitList(*groups) {
@@ -135,7 +135,7 @@ func runMain(args []string) error {
 	if r.BinRoot, err = filepath.Abs(*binRoot); err != nil {
 		return err
 	}
-	if r.Tool, err = findTool(r.BinRoot); err != nil {
+	if r.Tool, err = measure.FindBenchmarkTool(r.BinRoot); err != nil {
 		return err
 	}
 	var all []string // builds
@@ -168,7 +168,7 @@ func runMain(args []string) error {
 	defer hlog.Close()
 	r.hlog = hlog
 
-	r.Machine = describeMachine(r.BinRoot, all)
+	r.Machine = measure.DescribeSetup(r.BinRoot, all)
 	r.plan()
 	if err := r.writeParams(); err != nil {
 		return err
@@ -221,7 +221,7 @@ func runMain(args []string) error {
 
 // runMeta is run.json: what report.md needs besides the samples.
 type runMeta struct {
-	Machine     Machine           `json:"machine"`
+	Machine     measure.Setup     `json:"machine"`
 	Scale       Scale             `json:"scale"`
 	Rounds      int               `json:"rounds"`
 	Stages      []string          `json:"stages"`
@@ -499,16 +499,16 @@ func (cm *cpuMeter) stop(benchCPU float64, cores int) (members, foreign float64)
 	return members, foreign
 }
 
-func (r *Runner) saveRaw(name string, res BenchResult) {
+func (r *Runner) saveRaw(name string, res measure.BenchResult) {
 	txt := "$ " + strings.Join(res.Args, " ") + "\n" + res.Output
 	os.WriteFile(filepath.Join(r.Out, "raw", name+".txt"), []byte(txt), 0o644)
 }
 
 // bench runs one benchmark on the cluster, saves its raw output, and
 // returns its result with the CPU accounting.
-func (r *Runner) bench(ctx context.Context, c *cluster.Cluster, raw string, conns, clients int, timeout time.Duration, args ...string) (BenchResult, map[string]float64, error) {
+func (r *Runner) bench(ctx context.Context, c *cluster.Cluster, raw string, conns, clients int, timeout time.Duration, args ...string) (measure.BenchResult, map[string]float64, error) {
 	cm := startCPU(c)
-	res, err := runBenchmark(ctx, r.Tool, c.Endpoints(), conns, clients, timeout, args...)
+	res, err := measure.RunBenchmark(ctx, r.Tool, c.Endpoints(), conns, clients, timeout, args...)
 	r.saveRaw(raw, res)
 	if err != nil {
 		return res, nil, err

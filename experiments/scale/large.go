@@ -263,7 +263,9 @@ func (r *engineRun) preloaded(ctx context.Context, c *cluster.Cluster, m *cluste
 	if cfg.ResultsDir != "" {
 		log = filepath.Join(cfg.ResultsDir, "logs", "restore-"+r.engine+".log")
 	}
-	err = restore(ctx, c, m, cg, env, filepath.Join(dir, "db"), log)
+	rctx, cancel := context.WithTimeout(ctx, cfg.OpsTimeout) // a step like the others
+	err = restore(rctx, c, m, cg, env, filepath.Join(dir, "db"), log)
+	cancel()
 	s.RestoreS = time.Since(t0).Seconds()
 	s.RestorePeakCgroup, s.RestoreOOMKills = cg.Peak(), cg.OOMKills()
 	if err != nil {

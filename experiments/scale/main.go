@@ -194,7 +194,7 @@ func run(args []string) error {
 	mode := fs.String("mode", "quick", "quick (smoke run, ~2 min for three engines) or full")
 	engines := fs.String("engines", "bbolt tuned pebble", `engines, space separated: a build name (bin/<name>), or "label=build:ENV=value:ENV=value" for a build with settings of its own (e.g. tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4)`)
 	binRoot := fs.String("bin", os.Getenv("ETCDLSM_BIN"), "directory holding bin/<engine>/ (default ../bin)")
-	out := fs.String("out", "results", "results root")
+	out := fs.String("out", "results", "results root (default: experiments/results)")
 	scratch := fs.String("scratch", "", "where the members' data directories go (default $TMPDIR)")
 	createFrac := fs.Float64("create-fraction", 0, "share of the target made by the create phase (default by mode)")
 	mem := fs.String("mem", "", "memory limit of the member's cgroup (default by mode)")
@@ -256,7 +256,9 @@ func run(args []string) error {
 		return err
 	}
 	cfg.ScratchDir = *scratch
-	cfg.PreloadRoot = *preloadRoot
+	if *preloadRoot != "" {
+		cfg.PreloadRoot = callerPath(*preloadRoot)
+	}
 	if cfg.PreloadRoot == "" {
 		cfg.PreloadRoot = cmp.Or(cfg.ScratchDir, os.TempDir())
 	}
@@ -327,10 +329,15 @@ func run(args []string) error {
 	cluster.RemoveStaleMemCgroups(cgroupPrefix, logf)
 
 	runID := "scale-" + time.Now().UTC().Format("20060102T150405Z") + "-" + cfg.Mode
-	dir := filepath.Join(absPath(*out), runID)
+	outRoot := absPath(*out) // the default is beside this program
+	if outSet(fs) {
+		outRoot = callerPath(*out)
+	}
+	dir := filepath.Join(outRoot, runID)
 	done := map[string]engineResult{}
 	if *resume != "" {
-		dir, runID = absPath(*resume), filepath.Base(absPath(*resume))
+		dir = callerPath(*resume)
+		runID = filepath.Base(dir)
 		var order []string
 		if done, order, err = loadFinished(dir, cfg.Mode); err != nil {
 			return err
@@ -409,6 +416,25 @@ func run(args []string) error {
 }
 
 // absPath resolves the results root.
+// callerPath makes a path given on the command line absolute against the
+// directory the user typed it in: make runs this program inside
+// experiments/ and names the directory it was invoked from in
+// $ETCDLSM_CALLER_DIR, so "-resume experiments/results/…" means what it
+// says at the repository's root.
+func callerPath(p string) string {
+	if d := os.Getenv("ETCDLSM_CALLER_DIR"); d != "" && !filepath.IsAbs(p) {
+		return filepath.Join(d, p)
+	}
+	return absPath(p)
+}
+
+// outSet reports whether -out was given.
+func outSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "out" })
+	return set
+}
+
 func absPath(out string) string {
 	abs, err := filepath.Abs(out)
 	if err != nil {

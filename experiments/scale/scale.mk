@@ -32,7 +32,7 @@ SCALE_ENGINES = $(call or-variant,bbolt tuned pebble)
 
 scale: deps ## [VARIANT=x] [SCALE_MODE=quick|full|8gb|30gb]: Kubernetes-like workload bigger than memory
 	@$(call build-each,$(SCALE_ENGINES))
-	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
+	cd experiments && rc=0; GOWORK=off ETCDLSM_BIN=$(BIN) ETCDLSM_CALLER_DIR=$(CURDIR) $(MEASURE) $(GO) run ./scale -mode $(SCALE_MODE) -engines "$(SCALE_ENGINES)" $(SCALE_ARGS) || rc=$$?; \
 		./scrub-paths.sh results; exit $$rc
 
 # Unit tests of the workload generator (no etcd, no root).

@@ -64,29 +64,46 @@ func testBadInput(t *testing.T, v variant) {
 		t.Fatal(err)
 	}
 	t.Logf("inputs: %d bytes of garbage, the first %d of a %d-byte snapshot, a missing file", len(garbage), len(snap)/2, len(snap))
+	if v.LSM() {
+		// member/snap/db copied on its own, as etcd's recovery guide allows
+		// for bbolt: on the layer it is a pointer without its engine.
+		pointer, err := os.ReadFile(m.DBPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["pointer"] = filepath.Join(dir, "copied-member-db")
+		if err := os.WriteFile(files["pointer"], pointer, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	type expect struct {
 		fail      bool     // must exit non-zero
 		namesFile bool     // the output names the input file
 		says      []string // the output contains each
+		clean     bool     // one-line error, no panic
 	}
 	lsm := v.LSM()
-	cases := []struct {
+	type badCase struct {
 		input string
 		cmd   string
 		args  []string
 		want  expect
-	}{
-		{"garbage", "status", nil, expect{true, lsm, when(lsm, "holds neither a database pointer")}},
-		{"truncated", "status", nil, expect{lsm, lsm, when(lsm, "truncated snapshot archive")}},
-		{"missing", "status", nil, expect{true, true, []string{"no such file or directory"}}},
-		{"garbage", "restore", nil, expect{true, false, []string{"snapshot missing hash"}}},
-		{"truncated", "restore", nil, expect{true, false, []string{"snapshot missing hash"}}},
-		{"missing", "restore", nil, expect{true, true, []string{"no such file or directory"}}},
+	}
+	cases := []badCase{
+		{"garbage", "status", nil, expect{true, lsm, when(lsm, "holds neither a database pointer"), false}},
+		{"truncated", "status", nil, expect{lsm, lsm, when(lsm, "truncated snapshot archive"), false}},
+		{"missing", "status", nil, expect{true, true, []string{"no such file or directory"}, false}},
+		{"garbage", "restore", nil, expect{true, false, []string{"snapshot missing hash"}, false}},
+		{"truncated", "restore", nil, expect{true, false, []string{"snapshot missing hash"}, false}},
+		{"missing", "restore", nil, expect{true, true, []string{"no such file or directory"}, false}},
 		// Past etcdutl's hash check the storage layer sees the file (as the
 		// copy etcdutl made at <data-dir>/member/snap/db).
-		{"garbage", "restore", []string{"--skip-hash-check"}, expect{true, false, when(lsm, "holds neither a database pointer")}},
-		{"truncated", "restore", []string{"--skip-hash-check"}, expect{lsm, false, when(lsm, "truncated snapshot archive")}},
+		{"garbage", "restore", []string{"--skip-hash-check"}, expect{true, false, when(lsm, "holds neither a database pointer"), false}},
+		{"truncated", "restore", []string{"--skip-hash-check"}, expect{lsm, false, when(lsm, "truncated snapshot archive"), false}},
+	}
+	if lsm {
+		cases = append(cases, badCase{"pointer", "restore", []string{"--skip-hash-check"}, expect{true, false, []string{"pointer", "etcdctl snapshot save", "whole member directory"}, true}})
 	}
 	for i, tc := range cases {
 		name := tc.cmd + "-" + tc.input + strings.Join(tc.args, "")
@@ -125,6 +142,9 @@ func testBadInput(t *testing.T, v variant) {
 				if !strings.Contains(out, s) {
 					t.Errorf("output lacks %q: %s", s, out)
 				}
+			}
+			if tc.want.clean && (strings.Contains(out, "panic") || strings.Count(strings.TrimSpace(out), "\n") > 1) {
+				t.Errorf("want etcdutl's log line and one error line, got: %s", out)
 			}
 			if after := statFile(t, file); after != before {
 				t.Errorf("%s changed: %+v -> %+v", file, before, after)

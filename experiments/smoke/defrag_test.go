@@ -94,7 +94,9 @@ func testDefragMemory(t *testing.T, v variant) {
 	// Write phase: random values of 4-64 KiB under sequential keys.
 	n := defragWrite(t, live, cli)
 	before := defragHash(t, live, cli)
-	time.Sleep(time.Second) // let etcd commit its last batch
+	if err := m.WaitBackendIdle(live); err != nil { // etcd's last batch committed
+		t.Fatal(err)
+	}
 	memBefore, err := measure.ProcessMemory(pid)
 	rssBefore := float64(memBefore.RSS) / 1024
 	if err != nil {

@@ -128,9 +128,12 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	}
 	t.Logf("write phase: %d puts of %d B values by %d workers in %v", soakKeys, soakValueSize, soakWriters, time.Since(start).Round(time.Millisecond))
 
-	// No write from here on. Let etcd commit its last batch (every 100 ms),
-	// then fix the revision every read must see.
-	time.Sleep(time.Second)
+	// No write from here on. Let etcd commit its last batch (every 100 ms)
+	// so that none comes during the reads, then fix the revision every read
+	// must see.
+	if err := m.WaitBackendIdle(live); err != nil {
+		t.Fatal(err)
+	}
 	slices.Sort(keys)
 	rclis := soakClients(t, c, m, soakReaders)
 	var rev int64
@@ -205,13 +208,19 @@ func testReadOnlySoak(t *testing.T, v variant) {
 	// first-to-last-quarter ratio alone was 0.85 in one quiet run here, and
 	// a 2-core VM's quarters of a few seconds wander by 10-20%).
 	const q = soakRanges / 4
+	commits, err := m.BackendCommits(live)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cctx, ccancel := context.WithTimeout(live, soakRequestTimeout)
 	_, err = rclis[0].Put(cctx, "/readsoak-control", "renews etcd's read transaction")
 	ccancel()
 	if err != nil {
 		t.Fatalf("control write: %v", soakErr(err, live))
 	}
-	time.Sleep(500 * time.Millisecond) // etcd commits its batch every 100 ms
+	if err := m.WaitBackendCommit(live, commits); err != nil { // the renewal
+		t.Fatal(err)
+	}
 	controlDone := make([]time.Duration, q)
 	c0 := time.Now()
 	_, err = soakRun(live, rclis, soakReaders, q, func(ctx context.Context, cli *clientv3.Client, i int) error {

@@ -1,4 +1,4 @@
-package main
+package measure
 
 import (
 	"fmt"
@@ -6,12 +6,13 @@ import (
 	"strings"
 )
 
-// A config is what one row of a figure runs: a build, and the engine
-// settings its members get from the environment. In STAGES and COMPARE it
-// is either a build's name ("tuned") or "label=build:ENV=value[:ENV=value]"
-// ("tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4"), which is how tuned's
-// options are ablated on the cluster: same binary, one setting changed.
-type config struct {
+// A Config is what one row of a comparison runs: a build, and the engine
+// settings its members get from the environment. In a list (make's STAGES,
+// COMPARE, CONFIGS) it is either a build's name ("tuned") or
+// "label=build:ENV=value[:ENV=value]"
+// ("tuned-lz4=tuned:ETCDLSM_ROCKSDB_COMPRESSION=lz4"), which is how an
+// engine's options are ablated: same binary, one setting changed.
+type Config struct {
 	Label   string   // the row's name in the samples and the report
 	Variant string   // the build: a directory under bin/
 	Env     []string // NAME=value for every member
@@ -20,7 +21,7 @@ type config struct {
 // Engine is the storage variant the build runs. A build directory may be
 // named variant@tag (bin/tuned@before: a copy of bin/tuned built from
 // another commit), so that two builds of one variant run side by side.
-func (c config) Engine() string {
+func (c Config) Engine() string {
 	e, _, _ := strings.Cut(c.Variant, "@")
 	return e
 }
@@ -31,41 +32,41 @@ var (
 	envRE   = regexp.MustCompile(`^ETCDLSM_[A-Z0-9_]+=[^:]*$`)
 )
 
-// parseConfig reads one STAGES or COMPARE entry.
-func parseConfig(s string) (config, error) {
+// ParseConfig reads one entry of a list.
+func ParseConfig(s string) (Config, error) {
 	label, rest, named := strings.Cut(s, "=")
 	if !named {
 		if !buildRE.MatchString(s) {
-			return config{}, fmt.Errorf("variant %q: want a build's name or label=build:ENV=value", s)
+			return Config{}, fmt.Errorf("variant %q: want a build's name or label=build:ENV=value", s)
 		}
-		return config{Label: s, Variant: s}, nil
+		return Config{Label: s, Variant: s}, nil
 	}
 	parts := strings.Split(rest, ":")
-	c := config{Label: label, Variant: parts[0]}
+	c := Config{Label: label, Variant: parts[0]}
 	if !buildRE.MatchString(label) || !buildRE.MatchString(c.Variant) {
-		return config{}, fmt.Errorf("variant %q: want label=build:ENV=value with a label and a build made of letters, digits and ._+-", s)
+		return Config{}, fmt.Errorf("variant %q: want label=build:ENV=value with a label and a build made of letters, digits and ._+-", s)
 	}
 	if c.Label == "bbolt" && c.Variant != "bbolt" {
-		return config{}, fmt.Errorf("variant %q: the label bbolt is the baseline every figure compares with; name this row otherwise", s)
+		return Config{}, fmt.Errorf("variant %q: the label bbolt is the baseline every figure compares with; name this row otherwise", s)
 	}
 	for _, kv := range parts[1:] {
 		if !envRE.MatchString(kv) {
-			return config{}, fmt.Errorf("variant %q: setting %q is not ETCDLSM_NAME=value", s, kv)
+			return Config{}, fmt.Errorf("variant %q: setting %q is not ETCDLSM_NAME=value", s, kv)
 		}
 		c.Env = append(c.Env, kv)
 	}
 	if c.Engine() == "bbolt" && len(c.Env) > 0 {
-		return config{}, fmt.Errorf("variant %q: stock bbolt has no engine settings", s)
+		return Config{}, fmt.Errorf("variant %q: stock bbolt has no engine settings", s)
 	}
 	return c, nil
 }
 
-// parseConfigs reads a STAGES or COMPARE list into labels, adding each
-// config to byLabel; one label cannot name two different configs.
-func parseConfigs(list []string, byLabel map[string]config) ([]string, error) {
+// ParseConfigs reads a list into its labels, adding each config to byLabel;
+// one label cannot name two different configs.
+func ParseConfigs(list []string, byLabel map[string]Config) ([]string, error) {
 	var labels []string
 	for _, s := range list {
-		c, err := parseConfig(s)
+		c, err := ParseConfig(s)
 		if err != nil {
 			return nil, err
 		}
@@ -78,11 +79,11 @@ func parseConfigs(list []string, byLabel map[string]config) ([]string, error) {
 	return labels, nil
 }
 
-func sameConfig(a, b config) bool {
+func sameConfig(a, b Config) bool {
 	return a.String() == b.String()
 }
 
-func (c config) String() string {
+func (c Config) String() string {
 	if c.Label == c.Variant && len(c.Env) == 0 {
 		return c.Label
 	}

@@ -1,4 +1,4 @@
-package main
+package measure
 
 import (
 	"bufio"
@@ -33,10 +33,10 @@ type BenchResult struct {
 // P returns a percentile in seconds (0 when absent).
 func (r BenchResult) P(p string) float64 { return r.Pct[p] }
 
-// runBenchmark runs etcd's benchmark tool against endpoints with the global
+// RunBenchmark runs etcd's benchmark tool against endpoints with the global
 // flags conns and clients and the command args, bounded by timeout. The
 // progress bar (stderr) is dropped; stdout is kept verbatim.
-func runBenchmark(ctx context.Context, tool string, endpoints []string, conns, clients int, timeout time.Duration, args ...string) (BenchResult, error) {
+func RunBenchmark(ctx context.Context, tool string, endpoints []string, conns, clients int, timeout time.Duration, args ...string) (BenchResult, error) {
 	var eps []string
 	for _, e := range endpoints {
 		eps = append(eps, strings.TrimPrefix(strings.TrimPrefix(e, "http://"), "https://"))
@@ -70,13 +70,14 @@ func runBenchmark(ctx context.Context, tool string, endpoints []string, conns, c
 		}
 		return res, fmt.Errorf("benchmark %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), tail)
 	}
-	if err := parseBench(&res); err != nil {
+	if err := res.parse(); err != nil {
 		return res, fmt.Errorf("benchmark %s: %v\n%s", strings.Join(args, " "), err, stdout.String())
 	}
 	return res, nil
 }
 
-// parseBench reads the report etcd's benchmark prints (pkg/report):
+// ParseBenchmark reads the report etcd's benchmark tool printed (pkg/report)
+// into a result:
 //
 //	Summary:
 //	  Total:	1.03 secs.
@@ -86,7 +87,14 @@ func runBenchmark(ctx context.Context, tool string, endpoints []string, conns, c
 //	  50% in 0.0019 secs.
 //	Error distribution:
 //	  [12]	some error
-func parseBench(r *BenchResult) error {
+func ParseBenchmark(output string) (BenchResult, error) {
+	r := BenchResult{Output: output}
+	err := r.parse()
+	return r, err
+}
+
+// parse fills r's figures from r.Output.
+func (r *BenchResult) parse() error {
 	r.Pct = map[string]float64{}
 	secs := func(s string) (float64, error) {
 		s = strings.TrimSpace(s)
@@ -166,9 +174,9 @@ func parseBench(r *BenchResult) error {
 	return nil
 }
 
-// findTool finds the benchmark binary: $ETCDLSM_BENCHMARK, else
-// <bin>/tools/benchmark.
-func findTool(binRoot string) (string, error) {
+// FindBenchmarkTool finds etcd's benchmark tool: $ETCDLSM_BENCHMARK, else
+// <binRoot>/tools/benchmark.
+func FindBenchmarkTool(binRoot string) (string, error) {
 	p := os.Getenv("ETCDLSM_BENCHMARK")
 	if p == "" {
 		p = binRoot + "/tools/benchmark"

@@ -1,17 +1,16 @@
-package main
+package measure
 
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
-
-	"etcd-lsm/experiments/measure"
 )
 
-// Machine describes where and with what a run was made: the machine
-// (measure's, whose JSON keys it shares) and the software of the run.
-type Machine struct {
-	measure.Machine
+// Setup describes where and with what a run of etcd builds was made: the
+// machine (whose JSON keys it shares) and the software of the run.
+type Setup struct {
+	Machine
 	RocksDB   string            `json:"rocksdb"`
 	Etcd      string            `json:"etcd"`
 	Benchmark string            `json:"benchmark_tool"`
@@ -23,13 +22,15 @@ func firstLine(s string) string {
 	return strings.TrimSpace(l)
 }
 
-func describeMachine(binRoot string, variants []string) Machine {
-	m := Machine{
-		Machine:   measure.DescribeMachine(),
+// DescribeSetup describes this machine and the builds of variants under
+// binRoot (<binRoot>/<variant>/etcd).
+func DescribeSetup(binRoot string, variants []string) Setup {
+	m := Setup{
+		Machine:   DescribeMachine(),
 		BuiltWith: map[string]string{},
 		Benchmark: "go.etcd.io/etcd/v3/tools/benchmark v3.6.8 (experiments/tools/go.mod)",
 	}
-	m.RocksDB = measure.PackageVersion("librocksdb-dev")
+	m.RocksDB = PackageVersion("librocksdb-dev")
 	if m.RocksDB == "" {
 		m.RocksDB = "unknown (librocksdb-dev not found by dpkg-query)"
 	} else {
@@ -38,9 +39,9 @@ func describeMachine(binRoot string, variants []string) Machine {
 	for _, v := range variants {
 		etcd := filepath.Join(binRoot, v, "etcd")
 		if m.Etcd == "" {
-			m.Etcd = strings.Replace(firstLine(measure.Command(etcd, "--version")), "etcd Version: ", "etcd ", 1)
+			m.Etcd = strings.Replace(firstLine(Command(etcd, "--version")), "etcd Version: ", "etcd ", 1)
 		}
-		if out := measure.Command("go", "version", etcd); out != "" {
+		if out := Command("go", "version", etcd); out != "" {
 			f := strings.Fields(out)
 			m.BuiltWith[v] = f[len(f)-1]
 		}
@@ -49,7 +50,7 @@ func describeMachine(binRoot string, variants []string) Machine {
 }
 
 // Markdown is the run's description as a Markdown list.
-func (m Machine) Markdown() string {
+func (m Setup) Markdown() string {
 	var b strings.Builder
 	b.WriteString(m.Machine.Markdown())
 	fmt.Fprintf(&b, "- etcd: %s; storage: %s; harness %s\n", m.Etcd, m.RocksDB, m.Go)
@@ -58,7 +59,7 @@ func (m Machine) Markdown() string {
 		built = append(built, v+" "+g)
 	}
 	if len(built) > 0 {
-		fmt.Fprintf(&b, "- binaries built with: %s\n", strings.Join(sortedCopy(built), ", "))
+		fmt.Fprintf(&b, "- binaries built with: %s\n", strings.Join(slices.Sorted(slices.Values(built)), ", "))
 	}
 	fmt.Fprintf(&b, "- load generator: %s\n", m.Benchmark)
 	return b.String()
