@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,27 +43,18 @@ func loadFigure(results, run, id string) (*reproFigure, error) {
 			}
 		}
 		v, p := row["variant"], row["param"]
-		if !contains(f.variants, v) {
+		if !slices.Contains(f.variants, v) {
 			f.variants = append(f.variants, v)
 		}
-		if !contains(f.params, p) {
+		if !slices.Contains(f.params, p) {
 			f.params = append(f.params, p)
 		}
 		f.rows[v+"/"+p] = row
 	}
-	if !contains(f.variants, "bbolt") {
+	if !slices.Contains(f.variants, "bbolt") {
 		return nil, fmt.Errorf("%s/summary_%s.csv has no bbolt rows to compare with", run, id)
 	}
 	return f, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // num is the figure's value in col for variant v at param p; NaN if none.
@@ -190,20 +182,15 @@ func thesisStages(results string, args map[string]string) (string, error) {
 			return "", err
 		}
 		p := f.params[len(f.params)-1]
-		m := reproMetric{"fig5.12_disk", "backend_mb", "", 1, 0, "value+ratio", false}
-		cells := []string{}
-		for _, v := range variants {
-			if !contains(f.variants, v) {
+		ref := f.num("bbolt", p, "backend_mb_median")
+		cells := []string{number(ref, 0)}
+		for _, v := range variants[1:] {
+			if !slices.Contains(f.variants, v) {
 				cells = append(cells, "–")
 				continue
 			}
-			sub := &reproFigure{variants: []string{"bbolt", v}, rows: f.rows}
-			c := m.cells(sub, p)
-			if v == "bbolt" {
-				cells = append(cells, c[0])
-			} else {
-				cells = append(cells, c[1])
-			}
+			val := f.num(v, p, "backend_mb_median")
+			cells = append(cells, number(val, 0)+" ("+ratio(val, ref)+")")
 		}
 		row(fmt.Sprintf("backend on disk after %s puts (5.12, du, `%s`), MB", thousands(p), d), cells, f.thesisDelta(p, "backend_mb"))
 	}

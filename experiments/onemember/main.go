@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -42,7 +43,8 @@ type benchmark struct {
 	rounds  int
 	puts    int
 	configs string
-	columns []string // the figures of one run, after round, config, variant, env
+	phased  bool     // a run has several phases (the CSV's phase column)
+	columns []string // the figures of one run (or phase), after round, config, variant, env
 	// run measures one config on its freshly started member.
 	run func(ctx context.Context, s *session, m *cluster.Member) ([]sample, error)
 	// report writes report.md's tables from every run's samples.
@@ -95,13 +97,13 @@ func main() {
 func run(name string, args []string) error {
 	b := benchmarks[name]
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	rounds := fs.Int("rounds", envInt("ROUNDS", b.rounds), "interleaved rounds ($ROUNDS)")
-	puts := fs.Int("puts", envInt("PUTS", b.puts), "puts of the load ($PUTS)")
-	points := fs.Int("points", envInt("POINTS", 100000), "readbench: linearizable reads of one key ($POINTS)")
-	ranges := fs.Int("ranges", envInt("RANGES", 20000), "readbench: linearizable ranges of 100 keys ($RANGES)")
-	configs := fs.String("configs", envString("CONFIGS", b.configs), "configs, space-separated: variant or label=variant[:ETCDLSM_X=value] ($CONFIGS)")
+	rounds := fs.Int("rounds", measure.EnvInt("ROUNDS", b.rounds), "interleaved rounds ($ROUNDS)")
+	puts := fs.Int("puts", measure.EnvInt("PUTS", b.puts), "puts of the load ($PUTS)")
+	points := fs.Int("points", measure.EnvInt("POINTS", 100000), "readbench: linearizable reads of one key ($POINTS)")
+	ranges := fs.Int("ranges", measure.EnvInt("RANGES", 20000), "readbench: linearizable ranges of 100 keys ($RANGES)")
+	configs := fs.String("configs", measure.EnvOr("CONFIGS", b.configs), "configs, space-separated: variant or label=variant[:ETCDLSM_X=value] ($CONFIGS)")
 	out := fs.String("out", "", "results directory (default results/"+name+"-<UTC time>)")
-	binRoot := fs.String("bin", envString("ETCDLSM_BIN", filepath.Join("..", "bin")), "directory holding bin/<variant>/ and tools/benchmark")
+	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", filepath.Join("..", "bin")), "directory holding bin/<variant>/ and tools/benchmark")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -228,14 +230,14 @@ func (s *session) write(all []sample) error {
 		return nil
 	}
 	head := []string{"round", "config", "variant", "env"}
-	if s.name == "readbench" {
+	if s.bench.phased {
 		head = append(head, "phase")
 	}
 	head = append(head, s.bench.columns...)
 	rows := [][]string{head}
 	for _, x := range all {
 		row := []string{strconv.Itoa(x.round), x.config.Label, x.config.Variant, strings.Join(x.config.Env, " ")}
-		if s.name == "readbench" {
+		if s.bench.phased {
 			row = append(row, x.phase)
 		}
 		for _, col := range s.bench.columns {
@@ -261,7 +263,7 @@ func (s *session) write(all []sample) error {
 
 // csvNumber writes a figure for the CSV: empty when the run has none.
 func csvNumber(v float64, col string) string {
-	if v != v { // NaN
+	if math.IsNaN(v) {
 		return ""
 	}
 	dec := 1
@@ -277,18 +279,4 @@ func labelsOf(cs []measure.Config) []string {
 		out = append(out, c.String())
 	}
 	return out
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envString(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

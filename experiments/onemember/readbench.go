@@ -19,6 +19,7 @@ var readBench = &benchmark{
 	about:   "Read path, one member",
 	rounds:  3,
 	puts:    100000,
+	phased:  true,
 	configs: "bbolt=bbolt iterpool=iterpool tuned=tuned tuned-no-value-cache=tuned:ETCDLSM_VALUE_CACHE_MB=0 pebble=pebble",
 	columns: []string{"requests_per_s", "cpu_us_per_request", "mean_ms", "p99_ms"},
 	run:     runReadBench,

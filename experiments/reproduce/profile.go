@@ -254,10 +254,10 @@ func topN(m map[string]float64, n int) []kv {
 
 func profileMain(args []string) error {
 	fs := flag.NewFlagSet("profile", flag.ExitOnError)
-	variants := fs.String("variants", envOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile")
+	variants := fs.String("variants", measure.EnvOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile")
 	seconds := fs.Int("seconds", atoiOr(os.Getenv("PROFILE_SECONDS"), 20), "seconds of CPU profile ($PROFILE_SECONDS)")
-	binRoot := fs.String("bin", envOr("ETCDLSM_BIN", "../bin"), "binaries root")
-	outRoot := fs.String("out", envOr("PROFILES", "../profiles"), "profiles directory")
+	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "binaries root")
+	outRoot := fs.String("out", measure.EnvOr("PROFILES", "../profiles"), "profiles directory")
 	top := fs.Int("top", 30, "functions in the top lists")
 	reanalyze := fs.Bool("reanalyze", false, "analyze the stored profiles again instead of profiling")
 	fs.Parse(args)

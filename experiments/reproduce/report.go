@@ -653,7 +653,7 @@ func reportMain(args []string) error {
 	if len(args) > 0 {
 		dir = args[0]
 	} else {
-		dir = newestResults(envOr("RESULTS", "results"))
+		dir = newestResults(measure.EnvOr("RESULTS", "results"))
 	}
 	if dir == "" {
 		return fmt.Errorf("usage: reproduce report <results dir>")

@@ -82,27 +82,20 @@ type step struct {
 	done    bool
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 func runMain(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
-	scaleName := fs.String("scale", envOr("SCALE", "quick"), "quick, thesis or tiny ($SCALE)")
+	scaleName := fs.String("scale", measure.EnvOr("SCALE", "quick"), "quick, thesis or tiny ($SCALE)")
 	rounds := fs.Int("rounds", atoiOr(os.Getenv("ROUNDS"), 3), "rounds per (variant, parameter) ($ROUNDS)")
 	members := fs.Int("members", atoiOr(os.Getenv("MEMBERS"), 3), "members per cluster: 3 as the thesis, or 1 ($MEMBERS)")
-	binRoot := fs.String("bin", envOr("ETCDLSM_BIN", "../bin"), "directory with one subdirectory of binaries per variant, and tools/benchmark ($ETCDLSM_BIN)")
-	outRoot := fs.String("out", envOr("RESULTS", "results"), "directory of result directories ($RESULTS)")
-	stages := fs.String("stages", envOr("STAGES", strings.Join(Stages, " ")), "variants of the all-stage figures ($STAGES)")
-	compare := fs.String("compare", envOr("COMPARE", "bbolt tuned"), "variants of figures 5.10-5.12 ($COMPARE)")
-	groups := fs.String("groups", envOr("GROUPS", strings.Join(allGroups, " ")), "step groups to run: "+strings.Join(allGroups, " ")+" ($GROUPS)")
+	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "directory with one subdirectory of binaries per variant, and tools/benchmark ($ETCDLSM_BIN)")
+	outRoot := fs.String("out", measure.EnvOr("RESULTS", "results"), "directory of result directories ($RESULTS)")
+	stages := fs.String("stages", measure.EnvOr("STAGES", strings.Join(Stages, " ")), "variants of the all-stage figures ($STAGES)")
+	compare := fs.String("compare", measure.EnvOr("COMPARE", "bbolt tuned"), "variants of figures 5.10-5.12 ($COMPARE)")
+	groups := fs.String("groups", measure.EnvOr("GROUPS", strings.Join(allGroups, " ")), "step groups to run: "+strings.Join(allGroups, " ")+" ($GROUPS)")
 	runID := fs.String("id", os.Getenv("RUN_ID"), "run id (default <UTC time>-<scale>)")
 	quietBusy := fs.Float64("quiet-busy", 0.5, "before a step, wait while other load keeps more than this share of the cores busy")
 	quietBudget := fs.Duration("quiet-budget", durOr(os.Getenv("QUIET_BUDGET"), 3*time.Minute), "total waiting for other load per run, 0 to never wait ($QUIET_BUDGET)")
