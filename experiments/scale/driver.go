@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -322,6 +323,10 @@ func (r *engineRun) addWindow(w window) {
 	r.mu.Unlock()
 }
 
+// errCutByPhaseEnd marks a compaction window still open when the update
+// phase ended.
+const errCutByPhaseEnd = "cut by the end of the update phase"
+
 // compactor compacts every CompactEvery to the revision seen one interval
 // earlier (the apiserver keeps one interval of history), waits for the
 // compaction to reach the backend (physical), then applies the defrag rule.
@@ -348,9 +353,14 @@ func (r *engineRun) compactor(ctx context.Context, cli *clientv3.Client, m *clus
 			cancel()
 			w.End = r.since()
 			prof.stop()
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case err != nil && ctx.Err() == nil:
 				w.Err = err.Error()
 				r.logf("compaction to %d: %v", prev, err)
+			case err != nil:
+				// The phase ended inside the window: its length is
+				// where the run stopped, not the compaction's.
+				w.Err = errCutByPhaseEnd
 			}
 			r.addWindow(w)
 			if err == nil {
@@ -558,8 +568,12 @@ loop:
 		}
 		if time.Since(lastPrint) >= cfg.PrintEvery {
 			lastPrint = time.Now()
+			target := human(cfg.Target)
+			if cfg.Target == math.MaxInt64 {
+				target = "no target"
+			}
 			r.logf("t=%4.0fs %-6s live %s / %s, logical %s  db %s disk %s  rss %s (anon %s, go heap %s) cgroup %s  %5.0f writes/s p99 %5.1fms  read %.0fMB/s cpu %.2f (sys %.2f) others %.2f  compactions %d defrags %d errs %d",
-				s.T, s.Phase, human(s.LiveBytes), human(cfg.Target), human(s.LogicalBytes), human(s.DBSize), human(s.DiskBackend),
+				s.T, s.Phase, human(s.LiveBytes), target, human(s.LogicalBytes), human(s.DBSize), human(s.DiskBackend),
 				human(s.RSS), human(s.CgroupRSS), human(int64(s.GoHeapInuse)), human(s.CgroupUsage), s.WritesPerS, s.WriteP99Ms,
 				s.DiskReadMbps, s.EtcdCPU, s.EtcdSysCPU, s.OtherCPU, r.countWindows("compact"), defrags.Load(), r.errs.Load())
 		}
@@ -620,7 +634,7 @@ loop:
 		r.mu.Lock()
 		sum.HistoryCompactS, sum.HistoryCompactWritesPerS, sum.HistoryCompactP99Ms, sum.HistoryCompactRev = historyCompaction(r.ops, r.windows)
 		r.mu.Unlock()
-		if m.Running() && ctx.Err() == nil {
+		if cfg.Operations && m.Running() && ctx.Err() == nil {
 			r.operations(ctx, c, m, cg, &sum)
 			ranThrough = m.Running()
 			if !ranThrough {

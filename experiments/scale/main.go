@@ -94,13 +94,18 @@ type Config struct {
 	PreloadCreate int64
 	PreloadRoot   string
 	OpsTimeout    time.Duration
+	// Operations runs the operator's steps and the final defrag after the
+	// update phase (large modes; default true). Without them a run measures
+	// the restore, the first start and the update phase, and the preload is
+	// kept for the next engine while the disk allows.
+	Operations bool
 }
 
 // Large says whether the run starts from a preloaded database.
 func (c *Config) Large() bool { return c.PreloadBytes > 0 }
 
 func modeConfig(mode string) (Config, error) {
-	c := Config{Mode: mode, Seed: 20260522, CreateFraction: 0.4, Workers: 16, FinalDefrag: true,
+	c := Config{Mode: mode, Seed: 20260522, CreateFraction: 0.4, Workers: 16, FinalDefrag: true, Operations: true,
 		Quota: 8 << 30,
 		// The same memory settings for every engine: a small in-memory raft
 		// log (values are KiBs, the default 10000+5000 entries alone would
@@ -214,6 +219,7 @@ func run(args []string) error {
 	preloadRoot := fs.String("preload-dir", "", "where the large modes keep their preloaded stock database (default: the scratch directory); one is reused while its seed and size match")
 	resume := fs.String("resume", "", "results directory of an earlier run of the same mode and flags: the engines it finished are kept (and stay in its report), the engines named here that it has not finished run into it")
 	preloadOnly := fs.Bool("preload-only", false, "large modes: make the preloaded stock database (or find it made), print where it is and stop; no etcd, no root")
+	operations := fs.Bool("operations", true, "large modes: after the update phase, run the operator's steps (hashkv, restarts, a new member's catch-up) and the final defrag; -operations=false measures the restore, the first start and the update phase only")
 	cpuprofile := fs.String("cpuprofile", "", "write the driver's CPU profile here (diagnosing the driver itself)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -235,6 +241,12 @@ func run(args []string) error {
 	}
 	cfg.EtcdFlags = append(cfg.EtcdFlags, strings.Fields(*extraFlags)...)
 	cfg.PerfFinalDefrag = *perfDefrag
+	if !*operations {
+		if !cfg.Large() {
+			return fmt.Errorf("-operations=false is for the large modes (8gb, 30gb)")
+		}
+		cfg.Operations, cfg.FinalDefrag = false, false
+	}
 	cfg.PerfSteady = *perfSteady
 	if *allocsSteady {
 		if *perfSteady <= 0 {
@@ -469,7 +481,7 @@ func writeResults(dir string, cfg *Config, m Machine, sums []Summary, samples []
 		"compact_every_s": cfg.CompactEvery.Seconds(), "compact_tail_s": cfg.CompactTail.Seconds(),
 		"sample_every_s": cfg.SampleEvery.Seconds(), "max_duration_s": cfg.MaxDuration.Seconds(),
 		"steady_max_s": cfg.SteadyMax.Seconds(), "rounds": cfg.Rounds,
-		"preload_bytes": cfg.PreloadBytes, "preload_create_bytes": cfg.PreloadCreate, "operations_timeout_s": cfg.OpsTimeout.Seconds(),
+		"preload_bytes": cfg.PreloadBytes, "preload_create_bytes": cfg.PreloadCreate, "operations_timeout_s": cfg.OpsTimeout.Seconds(), "operations": cfg.Operations,
 		"etcd_flags": cfg.EtcdFlags, "etcd_env": append([]string{fmt.Sprintf("GOMEMLIMIT=%d", cfg.MemLimit/2)}, cfg.EngineEnv...),
 		"machine": m.paramsJSON(), "duration_s": took.Seconds(), "mix": DefaultMix,
 	}
