@@ -207,9 +207,11 @@ reproduce: deps tools ## [SCALE=quick|thesis]: the thesis's evaluation on 3-memb
 	@$(call build-each,$(STAGES) $(COMPARE))
 	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce run; rc=$$?; cd .. && experiments/scrub-paths.sh experiments/results; exit $$rc
 
-# CPU profiles of the leader and a follower during the write benchmark (etcd
+# CPU profiles of the three members during the write benchmark (etcd
 # --enable-pprof), with the share of cgo, engine, bbolt, raft/WAL and gRPC and
-# the most a free engine could give: profiles/<variant>/.
+# the most a free engine could give (profiles/summary.md), and the engine's
+# whole cost per put: its frames, its own threads and the collector's work
+# its allocations cause (profiles/whole-cost.md); profiles/<variant>/.
 # Without VARIANT: bbolt and every stage.
 PROFILE_VARIANTS = $(call or-variant,$(STAGES))
 profile: deps tools ## [VARIANT=x]: CPU profiles of the members under the write load

@@ -159,6 +159,42 @@ func TestScaleLargeHistoryCut(t *testing.T) {
 	}
 }
 
+// TestScaleProfileFromRun reads the committed 30 GB probe: restore and
+// update-phase figures from summary.csv, the heap from timeseries.csv, the
+// perf groups from perf-steady-<engine>.txt (pebble: 90.06% in the etcd
+// binary, 9.24% kernel, 0.51% libc).
+func TestScaleProfileFromRun(t *testing.T) {
+	out, err := scaleProfile(filepath.Join("..", "results"), map[string]string{"run": "scale-20261206T181724Z-30gb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"| one run each | pebble | pebble-gml | tuned | tuned-gml |",
+		"| restore of the 27.94 GiB stock file (s; MB/s) | 115 (260) | 151 (199) | 226 (133) | 216 (139) |",
+		"| perf, update phase, % of samples: Go collector | 47.2 | 24.3 | 46.5 | 21.5 |",
+		"| perf, update phase, % of samples: kernel | 9.2 | 11.2 | 6.8 | 11.0 |",
+		"Note 1: tuned: the compaction of the whole history had not finished when the harness stopped waiting for it (cut by the end of the update phase); its duration is that wait.",
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("no line %q in:\n%s", line, out)
+		}
+	}
+	g, err := readPerfGroups(filepath.Join("..", "results", "scale-20261206T181724Z-30gb", "perf-steady-pebble.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, v := range g {
+		sum += v
+	}
+	if math.Abs(sum-99.81) > 0.01 { // every library's share; perf's own rounding and lines under the limit aside
+		t.Errorf("groups sum to %.2f%%: %v", sum, g)
+	}
+	if _, err := readPerfGroups(filepath.Join(t.TempDir(), "none.txt")); err == nil {
+		t.Error("a missing report read")
+	}
+}
+
 // TestScaleSizesFromRuns: a run with rounds gives each engine's median.
 func TestScaleSizesFromRuns(t *testing.T) {
 	out, err := scaleSizes(filepath.Join("..", "results"), map[string]string{"runs": "scale-20261202T035128Z-full,scale-20261206T084014Z-8gb"})

@@ -16,6 +16,7 @@ var generators = map[string]generator{
 	"scale-sizes":    scaleSizes,
 	"thesis-stages":  thesisStages,
 	"thesis-clients": thesisClients,
+	"scale-profile":  scaleProfile,
 }
 
 func generatorNames() []string { return slices.Sorted(maps.Keys(generators)) }

@@ -20,6 +20,10 @@ func fakeProc(t *testing.T) {
 		"4242/stat":   "4242 (etcd (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"4242/status": "Name:\tetcd\nState:\tS (sleeping)\nPid:\t4242\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nRssAnon:\t   81920 kB\nRssFile:\t   20480 kB\n",
 		"4242/io":     "rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 8192\nwrite_bytes: 16384\ncancelled_write_bytes: 0\n",
+		// Two Go threads named after the process, one RocksDB pool thread.
+		"4242/task/4242/stat": "4242 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 100 20 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		"4242/task/4244/stat": "4244 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 50 10 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		"4242/task/4245/stat": "4245 (rocksdb:low) S 1 4242 4242 0 -1 4194560 100 0 0 0 100 20 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"4243/status": "Name:\tzombie\nState:\tZ (zombie)\nPid:\t4243\n",
 		// user nice system idle iowait irq softirq steal guest guest_nice
 		"stat":    "cpu  1000 100 500 9000 300 20 30 50 400 0\ncpu0 500 50 250 4500 150 10 15 25 200 0\nintr 0\nctxt 0\nbtime 1700000000\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n",
@@ -53,6 +57,16 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 		}
 		if cpu != (CPUTime{User: 2.5, System: 0.5}) || cpu.Total() != 3 {
 			t.Errorf("ProcessCPU(%d) = %+v (total %v), want 2.5 user, 0.5 system", pid, cpu, cpu.Total())
+		}
+		if pid != 0 {
+			threads, err := ThreadCPU(pid)
+			if err != nil {
+				t.Fatalf("ThreadCPU(%d): %v", pid, err)
+			}
+			want := map[string]CPUTime{"etcd": {User: 1.5, System: 0.3}, "rocksdb:low": {User: 1, System: 0.2}}
+			if len(threads) != len(want) || math.Abs(threads["etcd"].Total()-1.8) > 1e-9 || threads["rocksdb:low"] != want["rocksdb:low"] {
+				t.Errorf("ThreadCPU(%d) = %+v, want %+v", pid, threads, want)
+			}
 		}
 		mem, err := ProcessMemory(pid)
 		if err != nil {

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -37,7 +40,7 @@ func classifyFrame(fn string, lsm bool) string {
 	case strings.HasPrefix(fn, "runtime.cgocall"), strings.HasPrefix(fn, "runtime.asmcgocall"),
 		strings.HasPrefix(fn, "runtime.cgocallback"), strings.HasPrefix(fn, "_cgo_"),
 		strings.Contains(fn, "._Cfunc_"), strings.Contains(fn, "._cgo_"),
-		fn == "runtime._ExternalCode":
+		fn == externalCode:
 		return "cgo"
 	case strings.HasPrefix(fn, "rocksdb::"), strings.HasPrefix(fn, "rocksdb_"),
 		strings.HasPrefix(fn, "github.com/linxGnu/grocksdb"), strings.HasPrefix(fn, "etcd-lsm/"):
@@ -87,6 +90,10 @@ func frames(s *profile.Sample) []string {
 
 const cCodePrefix = "C code in "
 
+// externalCode is the frame Go's profiler puts above the one PC it records
+// for a sample taken on a thread Go did not start.
+const externalCode = "runtime._ExternalCode"
+
 // pebblePackages are Pebble and the packages only it brings into etcd (its
 // compression codecs and data structures; github.com/klauspost/compress is
 // not among them: stock etcd links it too).
@@ -116,6 +123,21 @@ type ProfileShares struct {
 	Flat, Cum map[string]float64 // function -> fraction
 	Committed float64            // proposals committed per second while profiling
 	Date      string
+
+	// The figures below count Go's threads only: a thread Go did not
+	// start (RocksDB's pools) is sampled only when the process-wide timer's
+	// signal happens to land on it, so its share of the samples is not its
+	// share of the CPU (/proc's per-thread times give that).
+	//
+	// GCBackground is the fraction of the Go threads' CPU in the
+	// collector's own goroutines (background marking, sweeping,
+	// scavenging): work every allocation causes but no allocating frame is
+	// charged for. Assists stay with the frame that allocated.
+	GCBackground float64
+	// EnginePart splits the Go threads' CPU in the engine categories
+	// (engineCategories) by what the engine was doing, as fractions of the
+	// Go threads' CPU: see enginePart.
+	EnginePart map[string]float64
 
 	// Follower is the analysis of a follower's profile over the same
 	// window (follower-cpu.pb.gz), nil when there is none: profiles taken
@@ -175,8 +197,8 @@ func analyzeProfile(p *profile.Profile, variant string) (*ProfileShares, error) 
 	}
 	lsm := variant != "bbolt"
 	ps := &ProfileShares{Variant: variant, Share: map[string]float64{}, CgoCaller: map[string]float64{},
-		Flat: map[string]float64{}, Cum: map[string]float64{}}
-	var total float64
+		Flat: map[string]float64{}, Cum: map[string]float64{}, EnginePart: map[string]float64{}}
+	var total, goTotal float64
 	for _, s := range p.Sample {
 		v := float64(s.Value[idx])
 		total += v
@@ -190,6 +212,14 @@ func analyzeProfile(p *profile.Profile, variant string) (*ProfileShares, error) 
 			}
 		}
 		ps.Share[cat] += v
+		if !slices.Contains(fr, externalCode) {
+			goTotal += v
+			if slices.Contains(engineCategories, cat) {
+				ps.EnginePart[enginePart(fr)] += v
+			} else if gcBackground(fr) {
+				ps.GCBackground += v
+			}
+		}
 		if cat == "cgo" {
 			caller := "(no Go caller)"
 			if lib, ok := strings.CutPrefix(fr[at], cCodePrefix); ok {
@@ -221,6 +251,12 @@ func analyzeProfile(p *profile.Profile, variant string) (*ProfileShares, error) 
 		for k := range m {
 			m[k] /= total
 		}
+	}
+	if goTotal > 0 {
+		for k := range ps.EnginePart {
+			ps.EnginePart[k] /= goTotal
+		}
+		ps.GCBackground /= goTotal
 	}
 	ps.CPU = total / 1e9
 	if p.SampleType[idx].Unit != "nanoseconds" {
@@ -276,7 +312,7 @@ func profileMain(args []string) error {
 			}
 			results = append(results, ps)
 		}
-		return writeProfileSummary(*outRoot, results)
+		return writeSummaries(*outRoot, results)
 	}
 
 	root, err := filepath.Abs(*binRoot)
@@ -289,7 +325,7 @@ func profileMain(args []string) error {
 	}
 	var results []*ProfileShares
 	for _, v := range splitList(*variants) {
-		fmt.Printf("profiling %s: 3-member cluster, write benchmark (--conns=100 --clients=1000 put --val-size=256), %ds CPU profile of the leader\n", v, *seconds)
+		fmt.Printf("profiling %s: 3-member cluster, write benchmark (--conns=100 --clients=1000 put --val-size=256), %ds CPU profiles of the members\n", v, *seconds)
 		ps, err := profileVariant(root, tool, v, *seconds, filepath.Join(*outRoot, v), *top)
 		if err != nil {
 			return fmt.Errorf("profiling %s: %w", v, err)
@@ -297,7 +333,26 @@ func profileMain(args []string) error {
 		fmt.Printf("  %s\n", shareLine(ps))
 		results = append(results, ps)
 	}
-	return writeProfileSummary(*outRoot, results)
+	return writeSummaries(*outRoot, results)
+}
+
+// writeSummaries writes the CPU-share summary and, for the variants
+// profiled with them, the whole-cost figures (wholecost.go).
+func writeSummaries(root string, results []*ProfileShares) error {
+	if err := writeProfileSummary(root, results); err != nil {
+		return err
+	}
+	var costs []*WholeCost
+	for _, ps := range results {
+		w, ok, err := analyzeWholeCost(filepath.Join(root, ps.Variant), ps.Variant, ps)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ps.Variant, err)
+		}
+		if ok {
+			costs = append(costs, w)
+		}
+	}
+	return writeWholeCost(root, costs)
 }
 
 func shareLine(ps *ProfileShares) string {
@@ -354,36 +409,41 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	}
 	pctx, pcancel := context.WithTimeout(ctx, time.Duration(seconds+60)*time.Second)
 	defer pcancel()
-	// A follower is profiled over the same window: followers serve no
+	// Every member is profiled over the same window: followers serve no
 	// client and do the same engine work, so the engine's share of their
-	// CPU is larger than of the leader's, and the cluster's share needs both.
-	var followerURL string
+	// CPU is larger than of the leader's, and the cluster's share needs
+	// them. Around the window, each member's threads and allocations
+	// (wholecost.go).
+	members := []*cluster.Member{leader}
 	for _, m := range c.Members {
 		if m.ClientURL != leader.ClientURL {
-			followerURL = m.ClientURL
-			break
+			members = append(members, m)
 		}
 	}
-	type fetched struct {
-		body []byte
-		err  error
+	if len(members) != len(wholeCostRoles) {
+		return nil, fmt.Errorf("%d members, want %d", len(members), len(wholeCostRoles))
 	}
-	followerc := make(chan fetched, 1)
-	go func() {
-		if followerURL == "" {
-			followerc <- fetched{err: fmt.Errorf("the cluster has no follower")}
-			return
-		}
-		b, err := fetchProfile(pctx, followerURL, seconds)
-		followerc <- fetched{b, err}
-	}()
-	body, err := fetchProfile(pctx, leader.ClientURL, seconds)
-	follower := <-followerc
+	start, err := snapshotMembers(pctx, members)
 	if err != nil {
 		return nil, err
 	}
-	if follower.err != nil {
-		return nil, fmt.Errorf("follower: %w", follower.err)
+	bodies := make([][]byte, len(members))
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bodies[i], errs[i] = fetchProfile(pctx, m.ClientURL, seconds)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	end, err := snapshotMembers(pctx, members)
+	if err != nil {
+		return nil, err
 	}
 	m1, err := scrapeMetrics(ctx, leader.ClientURL+"/metrics", "etcd_server_proposals_committed_total")
 	if err != nil {
@@ -391,12 +451,15 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	}
 	cancel()
 	<-benchDone
-	if err := os.WriteFile(filepath.Join(dir, "cpu.pb.gz"), body, 0o644); err != nil {
+	for i, r := range wholeCostRoles {
+		if err := os.WriteFile(filepath.Join(dir, r.cpuFile), bodies[i], 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeWindow(dir, start, end); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, followerProfile), follower.body, 0o644); err != nil {
-		return nil, err
-	}
+	body := bodies[0]
 	p, err := profile.Parse(bytes.NewReader(body))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/pprof/profile"
+
+	"etcd-lsm/experiments/cluster"
+	"etcd-lsm/experiments/measure"
+)
+
+// The whole cost of the engine: what the three members spend per put and how
+// much of it the engine causes, counted beyond its own frames in a CPU
+// profile. Over the profile's window every member is measured four ways:
+//   - its CPU profile (the engine's frames, and the collector's background
+//     work, which no allocating frame is charged for);
+//   - its Go allocation profile at both ends: the engine's share of the bytes
+//     allocated in the window, by which the collector's background work is
+//     shared out (the collector's work grows with the bytes allocated);
+//   - the CPU time of its threads from /proc, by thread name: the process's
+//     whole CPU (the profile samples it, /proc counts it), its kernel time,
+//     and the engine's own threads (RocksDB's pools; Pebble runs its
+//     background work on goroutines, seen in the profile instead).
+
+// wholeCostRoles are the members measured, with the files of each: the
+// leader's and the first follower's CPU profiles keep the names older
+// profiles had.
+var wholeCostRoles = []struct{ role, cpuFile string }{
+	{"leader", "cpu.pb.gz"}, {"follower", followerProfile}, {"follower2", "follower2-cpu.pb.gz"},
+}
+
+// threadsFile holds each member's CPU time by thread name over the window.
+const threadsFile = "threads.csv"
+
+func allocsFile(role, when string) string { return fmt.Sprintf("allocs-%s-%s.pb.gz", role, when) }
+
+// memberSnapshot is what is read from a member at one end of the window.
+type memberSnapshot struct {
+	threads map[string]measure.CPUTime
+	allocs  []byte
+}
+
+// snapshotMembers reads every member's threads and allocation profile;
+// members[i] has role wholeCostRoles[i].
+func snapshotMembers(ctx context.Context, members []*cluster.Member) ([]memberSnapshot, error) {
+	out := make([]memberSnapshot, len(members))
+	for i, m := range members {
+		th, err := measure.ThreadCPU(m.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("%s: threads: %w", m.Name, err)
+		}
+		b, err := measure.Fetch(ctx, m.ClientURL+"/debug/pprof/allocs")
+		if err != nil {
+			return nil, fmt.Errorf("%s: allocation profile: %w", m.Name, err)
+		}
+		out[i] = memberSnapshot{th, b}
+	}
+	return out, nil
+}
+
+// writeWindow keeps the two snapshots: the allocation profiles as they are,
+// the threads' CPU as its difference over the window (threads.csv).
+func writeWindow(dir string, start, end []memberSnapshot) error {
+	rows := [][]string{{"member", "thread", "user_s", "system_s"}}
+	for i := range start {
+		role := wholeCostRoles[i].role
+		for when, snap := range map[string]memberSnapshot{"start": start[i], "end": end[i]} {
+			if err := os.WriteFile(filepath.Join(dir, allocsFile(role, when)), snap.allocs, 0o644); err != nil {
+				return err
+			}
+		}
+		var names []string
+		for n := range end[i].threads {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			a, b := start[i].threads[n], end[i].threads[n]
+			rows = append(rows, []string{role, n, strconv.FormatFloat(b.User-a.User, 'f', 2, 64), strconv.FormatFloat(b.System-a.System, 'f', 2, 64)})
+		}
+	}
+	return measure.WriteCSV(filepath.Join(dir, threadsFile), rows)
+}
+
+// gcBackgroundFuncs are the collector's own goroutines.
+var gcBackgroundFuncs = []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}
+
+// gcBackground says whether a stack is the collector's background work.
+func gcBackground(fr []string) bool {
+	for _, fn := range fr {
+		if slices.Contains(gcBackgroundFuncs, fn) {
+			return true
+		}
+	}
+	return false
+}
+
+// backendCommit is etcd's backend committing its batch transaction: the
+// same frame above bbolt's Tx.Commit and the layer's.
+const backendCommit = "go.etcd.io/etcd/server/v3/storage/backend.(*batchTx).commit"
+
+// Parts of the engine's CPU, in the order they are reported.
+var engineParts = []string{"commit", "background", "compression", "reads and puts"}
+
+// compressionCode are the compression libraries and packages the engines call.
+var compressionCode = []string{cCodePrefix + "liblz4", cCodePrefix + "libzstd", cCodePrefix + "libsnappy",
+	cCodePrefix + "libz.", cCodePrefix + "libbz2", "github.com/golang/snappy", "github.com/DataDog/zstd",
+	"github.com/minio/minlz", "github.com/klauspost/compress"}
+
+// enginePart names what an engine sample (leaf first) was doing:
+// compression (its leaf is a codec), background (Pebble's flush and
+// compaction goroutines; RocksDB's pools run on threads of their own, not
+// in Go's samples: see memberCost), commit (inside the transaction commit
+// etcd's backend calls) or reads and puts (the rest: the layer's puts, gets
+// and cursors).
+func enginePart(fr []string) string {
+	if len(fr) > 0 && hasAnyPrefix(fr[0], compressionCode) {
+		return "compression"
+	}
+	for _, fn := range fr {
+		if strings.HasPrefix(fn, "github.com/cockroachdb/pebble") &&
+			(strings.Contains(fn, ".(*DB).flush") || strings.Contains(fn, ".(*DB).compact") || strings.Contains(fn, ".(*DB).runCompaction")) {
+			return "background"
+		}
+	}
+	if slices.Contains(fr, backendCommit) {
+		return "commit"
+	}
+	return "reads and puts"
+}
+
+// allocShares is the fraction of the bytes a member allocated between two
+// allocation profiles that each category's frames allocated (the leaf-most
+// classified frame, as for CPU), and the bytes in all.
+func allocShares(start, end []byte, lsm bool) (map[string]float64, float64, error) {
+	p0, err := profile.Parse(bytes.NewReader(start))
+	if err != nil {
+		return nil, 0, err
+	}
+	p1, err := profile.Parse(bytes.NewReader(end))
+	if err != nil {
+		return nil, 0, err
+	}
+	idx := -1
+	for i, st := range p1.SampleType {
+		if st.Type == "alloc_space" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, 0, fmt.Errorf("the allocation profile has no alloc_space")
+	}
+	p0.Scale(-1)
+	d, err := profile.Merge([]*profile.Profile{p1, p0})
+	if err != nil {
+		return nil, 0, err
+	}
+	shares := map[string]float64{}
+	var total float64
+	for _, s := range d.Sample {
+		v := float64(s.Value[idx])
+		cat := "other"
+		for _, fn := range frames(s) {
+			if c := classifyFrame(fn, lsm); c != "" {
+				cat = c
+				break
+			}
+		}
+		shares[cat] += v
+		total += v
+	}
+	if total <= 0 {
+		return nil, 0, fmt.Errorf("no bytes allocated in the window")
+	}
+	for k := range shares {
+		shares[k] /= total
+	}
+	return shares, total, nil
+}
+
+// memberCost is one member's whole cost over the window, in CPU-seconds.
+// The Go threads' CPU (the process's less the engine's own threads) is
+// shared out by the CPU profile's Go-thread samples; the engine's own
+// threads count whole, as background work.
+type memberCost struct {
+	Role         string
+	CPU          float64            // the process, from /proc (user + system)
+	System       float64            // of CPU, kernel time
+	EngineThread float64            // the engine's own threads (RocksDB's pools), from /proc
+	Engine       float64            // the engine's frames on Go threads, plus EngineThread
+	Part         map[string]float64 // Engine split by enginePart (EngineThread in background)
+	GC           float64            // the collector's background work
+	AllocShare   float64            // the engine's share of the bytes allocated
+	AllocBytes   float64
+}
+
+// EngineGC is the collector's background work charged to the engine by its
+// share of the bytes allocated.
+func (m memberCost) EngineGC() float64 { return m.GC * m.AllocShare }
+
+// WholeCost is one variant's whole cost over the three members.
+type WholeCost struct {
+	Variant string
+	Date    string
+	Seconds float64
+	Puts    float64 // proposals committed in the window (leader)
+	Members []memberCost
+}
+
+// sum adds f over the members.
+func (w *WholeCost) sum(f func(m memberCost) float64) float64 {
+	var s float64
+	for _, m := range w.Members {
+		s += f(m)
+	}
+	return s
+}
+
+// PerPut is CPU-seconds as µs per put.
+func (w *WholeCost) PerPut(cpu float64) float64 {
+	if w.Puts <= 0 {
+		return math.NaN()
+	}
+	return cpu / w.Puts * 1e6
+}
+
+// EngineWhole is the engine's frames plus its part of the collector.
+func (w *WholeCost) EngineWhole() float64 {
+	return w.sum(func(m memberCost) float64 { return m.Engine + m.EngineGC() })
+}
+
+// analyzeWholeCost reads a profile directory made with the whole-cost files;
+// ok is false for one made before them.
+func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok bool, err error) {
+	rows, err := measure.ReadCSV(filepath.Join(dir, threadsFile))
+	if os.IsNotExist(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	threads := map[string]map[string]measure.CPUTime{}
+	for _, r := range rows[1:] {
+		if len(r) != 4 {
+			return nil, false, fmt.Errorf("%s: row %v", threadsFile, r)
+		}
+		u, err1 := strconv.ParseFloat(r[2], 64)
+		sy, err2 := strconv.ParseFloat(r[3], 64)
+		if err1 != nil || err2 != nil {
+			return nil, false, fmt.Errorf("%s: row %v", threadsFile, r)
+		}
+		if threads[r[0]] == nil {
+			threads[r[0]] = map[string]measure.CPUTime{}
+		}
+		threads[r[0]][r[1]] = measure.CPUTime{User: u, System: sy}
+	}
+	w = &WholeCost{Variant: variant, Date: ps.Date, Seconds: ps.Seconds, Puts: ps.Committed * ps.Seconds}
+	for _, role := range wholeCostRoles {
+		th, ok := threads[role.role]
+		if !ok {
+			continue
+		}
+		cpu, err := analyzeProfileFile(filepath.Join(dir, role.cpuFile), variant)
+		if err != nil {
+			return nil, false, err
+		}
+		start, err := os.ReadFile(filepath.Join(dir, allocsFile(role.role, "start")))
+		if err != nil {
+			return nil, false, err
+		}
+		end, err := os.ReadFile(filepath.Join(dir, allocsFile(role.role, "end")))
+		if err != nil {
+			return nil, false, err
+		}
+		shares, bytes, err := allocShares(start, end, variant != "bbolt")
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", role.role, err)
+		}
+		m := memberCost{Role: role.role, AllocBytes: bytes, Part: map[string]float64{}}
+		for name, t := range th {
+			m.CPU += t.Total()
+			m.System += t.System
+			if strings.HasPrefix(name, "rocksdb") {
+				m.EngineThread += t.Total()
+			}
+		}
+		for _, c := range engineCategories {
+			m.AllocShare += shares[c]
+		}
+		goCPU := m.CPU - m.EngineThread
+		for part, f := range cpu.EnginePart {
+			m.Part[part] = f * goCPU
+			m.Engine += f * goCPU
+		}
+		m.Part["background"] += m.EngineThread
+		m.Engine += m.EngineThread
+		m.GC = cpu.GCBackground * goCPU
+		w.Members = append(w.Members, m)
+	}
+	if len(w.Members) == 0 {
+		return nil, false, fmt.Errorf("%s names no member", threadsFile)
+	}
+	return w, true, nil
+}
+
+// wholeCostColumns are whole-cost.csv's columns after variant and date; each
+// is µs per put over the members, or a percentage.
+var wholeCostColumns = []struct {
+	name, label string
+	value       func(w *WholeCost) float64
+}{
+	{"members", "members' CPU per put, µs", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.CPU })) }},
+	{"engine_frames", "engine's frames", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.Engine })) }},
+	{"commit", "of which commit", func(w *WholeCost) float64 {
+		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["commit"] }))
+	}},
+	{"background", "background (flush, compaction)", func(w *WholeCost) float64 {
+		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["background"] }))
+	}},
+	{"compression", "compression", func(w *WholeCost) float64 {
+		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["compression"] }))
+	}},
+	{"reads_puts", "reads and puts", func(w *WholeCost) float64 {
+		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["reads and puts"] }))
+	}},
+	{"gc", "collector (background), all", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.GC })) }},
+	{"engine_alloc_pct", "engine's share of bytes allocated, %", func(w *WholeCost) float64 {
+		all := w.sum(func(m memberCost) float64 { return m.AllocBytes })
+		return 100 * w.sum(func(m memberCost) float64 { return m.AllocShare * m.AllocBytes }) / all
+	}},
+	{"engine_gc", "collector charged to the engine", func(w *WholeCost) float64 { return w.PerPut(w.sum(memberCost.EngineGC)) }},
+	{"engine_whole", "**engine, whole**", func(w *WholeCost) float64 { return w.PerPut(w.EngineWhole()) }},
+	{"engine_whole_pct", "**engine, whole, % of members' CPU**", func(w *WholeCost) float64 {
+		return 100 * w.EngineWhole() / w.sum(func(m memberCost) float64 { return m.CPU })
+	}},
+	{"kernel", "kernel time, all", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.System })) }},
+	{"engine_threads", "engine's own threads (/proc)", func(w *WholeCost) float64 {
+		return w.PerPut(w.sum(func(m memberCost) float64 { return m.EngineThread }))
+	}},
+}
+
+// writeWholeCost merges the variants' whole costs into whole-cost.csv
+// (rows of variants profiled earlier are kept) and writes whole-cost.md.
+func writeWholeCost(root string, costs []*WholeCost) error {
+	if len(costs) == 0 {
+		return nil
+	}
+	head := []string{"variant", "date"}
+	for _, c := range wholeCostColumns {
+		head = append(head, c.name)
+	}
+	all := map[string][]string{}
+	path := filepath.Join(root, "whole-cost.csv")
+	if rows, err := measure.ReadCSV(path); err == nil && len(rows) > 0 && slices.Equal(rows[0], head) {
+		for _, r := range rows[1:] {
+			all[r[0]] = r
+		}
+	}
+	for _, w := range costs {
+		date, _, _ := strings.Cut(w.Date, "T")
+		row := []string{w.Variant, date}
+		for _, c := range wholeCostColumns {
+			row = append(row, strconv.FormatFloat(c.value(w), 'f', 2, 64))
+		}
+		all[w.Variant] = row
+	}
+	var names []string
+	for v := range all {
+		names = append(names, v)
+	}
+	sort.Slice(names, func(i, j int) bool { return variantRank(names[i]) < variantRank(names[j]) })
+	rows := [][]string{head}
+	for _, v := range names {
+		rows = append(rows, all[v])
+	}
+	if err := measure.WriteCSV(path, rows); err != nil {
+		return err
+	}
+	// The markdown table has one column per variant: the figures read down.
+	var m strings.Builder
+	m.WriteString("# The engine's whole cost under the write load, per variant\n\n")
+	m.WriteString("`make profile`: a 3-member cluster under the write benchmark of figure 5.1; over the same window every member's CPU profile, " +
+		"its Go allocation profile at both ends and its threads' CPU time from /proc. Figures are µs of CPU per put, summed over the three members, " +
+		"unless marked %. Per-variant files: `<variant>/threads.csv`, `allocs-<member>-{start,end}.pb.gz`, `*cpu.pb.gz`.\n\n")
+	m.WriteString("| |")
+	for _, v := range names {
+		m.WriteString(" " + v + " |")
+	}
+	m.WriteString("\n|---|" + strings.Repeat("---|", len(names)) + "\n")
+	m.WriteString("| date |")
+	for _, v := range names {
+		m.WriteString(" " + all[v][1] + " |")
+	}
+	m.WriteString("\n")
+	for i, c := range wholeCostColumns {
+		m.WriteString("| " + c.label + " |")
+		for _, v := range names {
+			x, err := strconv.ParseFloat(all[v][2+i], 64)
+			cell := "–"
+			if err == nil && !math.IsNaN(x) {
+				cell = strconv.FormatFloat(x, 'f', 1, 64)
+			}
+			m.WriteString(" " + cell + " |")
+		}
+		m.WriteString("\n")
+	}
+	m.WriteString("\n" + wholeCostNotes)
+	if err := os.WriteFile(filepath.Join(root, "whole-cost.md"), []byte(m.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s and %s\n", path, filepath.Join(root, "whole-cost.md"))
+	return nil
+}
+
+const wholeCostNotes = `members' CPU = user + kernel time of the three etcd processes over the window (/proc/<pid>/task/*/stat).
+engine's frames = the engine's own threads (RocksDB's pools, by /proc) + the CPU of each member's other (Go) threads
+× the share of their CPU-profile samples in the engine's categories (cgo + engine + bbolt, as in summary.md); Go's
+profiler samples a thread it did not start only when the process-wide timer's signal lands on it, so /proc, not the
+profile, counts RocksDB's threads. Split by what the engine was doing: commit = inside etcd's backend commit
+(backend.(*batchTx).commit, which calls bbolt's or the layer's Tx.Commit), background = RocksDB's threads and Pebble's flush and compaction
+goroutines, compression = a codec at the leaf on a Go thread (RocksDB compresses in its threads: background),
+reads and puts = the rest.
+collector (background) = the Go collector's own goroutines (gcBgMarkWorker, bgsweep, bgscavenge); assists stay with
+the frame that allocated, so they are already in the categories. collector charged to the engine = each member's
+collector × the engine's share of the bytes it allocated in the window (the allocation profiles' difference,
+classified as the CPU is): the collector's work grows with the bytes allocated.
+engine, whole = engine's frames + collector charged to the engine.
+kernel time = the system time of all threads (already inside members' CPU; in the engine's frames where the engine
+made the system call). engine's own threads = RocksDB's pools by /proc (already inside the engine's frames and its
+background part); Pebble has none.
+`
