@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -192,6 +193,44 @@ func TestScaleProfileFromRun(t *testing.T) {
 	}
 	if _, err := readPerfGroups(filepath.Join(t.TempDir(), "none.txt")); err == nil {
 		t.Error("a missing report read")
+	}
+}
+
+// TestProfileTables reads profiles/shares.csv and whole-cost.csv as
+// committed; an unknown variant is an error naming the command to run.
+func TestProfileTables(t *testing.T) {
+	results := filepath.Join("..", "results")
+	shares, err := profilesCSV(results, "shares.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := profileBound(results, map[string]string{"variants": "bbolt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The leader's engine share is cgo + engine + bbolt.
+	var leader float64
+	for _, c := range []string{"cgo_pct", "engine_pct", "bbolt_pct"} {
+		v, _ := strconv.ParseFloat(shares["bbolt"][c], 64)
+		leader += v
+	}
+	if want := "| bbolt | " + shares["bbolt"]["date"] + " | " + shares["bbolt"]["proposals_per_s"] + " | " + number(leader, 1) + "% |"; !strings.Contains(out, want) {
+		t.Errorf("no %q in:\n%s", want, out)
+	}
+	whole, err := profilesCSV(results, "whole-cost.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = wholeCost(results, map[string]string{"variants": "bbolt,tuned"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := strconv.ParseFloat(whole["tuned"]["engine_whole"], 64)
+	if want := " | " + number(v, 1) + " |\n"; !strings.Contains(out, "| **engine, whole** |") || !strings.Contains(out, want) {
+		t.Errorf("no engine row ending %q in:\n%s", want, out)
+	}
+	if _, err := profileShares(results, map[string]string{"variants": "bbolt,nosuch"}); err == nil || !strings.Contains(err.Error(), "make profile VARIANT=nosuch") {
+		t.Errorf("an unknown variant: %v", err)
 	}
 }
 

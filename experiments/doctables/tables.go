@@ -17,6 +17,9 @@ var generators = map[string]generator{
 	"thesis-stages":  thesisStages,
 	"thesis-clients": thesisClients,
 	"scale-profile":  scaleProfile,
+	"profile-bound":  profileBound,
+	"whole-cost":     wholeCost,
+	"profile-shares": profileShares,
 }
 
 func generatorNames() []string { return slices.Sorted(maps.Keys(generators)) }
