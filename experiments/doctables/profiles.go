@@ -13,20 +13,13 @@ import (
 // profilesCSV reads one of make profile's CSVs (profiles/shares.csv,
 // profiles/whole-cost.csv) as one map per variant, by column.
 func profilesCSV(results, name string) (map[string]map[string]string, error) {
-	path := filepath.Join(results, "..", "..", "profiles", name)
-	rows, err := measure.ReadCSV(path)
+	recs, err := measure.ReadRecords(filepath.Join(results, "..", "..", "profiles", name), "variant")
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]string{}
-	for _, r := range rows[1:] {
-		m := map[string]string{}
-		for i, c := range rows[0] {
-			if i < len(r) {
-				m[c] = r[i]
-			}
-		}
-		out[r[0]] = m
+	for _, r := range recs {
+		out[r["variant"]] = r
 	}
 	return out, nil
 }

@@ -27,21 +27,15 @@ func loadFigure(results, run, id string) (*reproFigure, error) {
 		return nil, fmt.Errorf("no run given")
 	}
 	path := filepath.Join(results, run, "summary_"+id+".csv")
-	recs, err := measure.ReadCSV(path)
+	recs, err := measure.ReadRecords(path, "variant", "param")
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) < 2 {
+	if len(recs) == 0 {
 		return nil, fmt.Errorf("%s/summary_%s.csv has no rows", run, id)
 	}
 	f := &reproFigure{rows: map[string]map[string]string{}}
-	for _, rec := range recs[1:] {
-		row := map[string]string{}
-		for i, col := range recs[0] {
-			if i < len(rec) {
-				row[col] = rec[i]
-			}
-		}
+	for _, row := range recs {
 		v, p := row["variant"], row["param"]
 		if !slices.Contains(f.variants, v) {
 			f.variants = append(f.variants, v)

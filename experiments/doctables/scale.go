@@ -31,21 +31,15 @@ func loadScale(results, name string) (*scaleRun, error) {
 	if name == "" {
 		return nil, fmt.Errorf("no run given")
 	}
-	rows, err := measure.ReadCSV(filepath.Join(results, name, "summary.csv"))
+	recs, err := measure.ReadRecords(filepath.Join(results, name, "summary.csv"), "engine")
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) < 2 {
+	if len(recs) == 0 {
 		return nil, fmt.Errorf("%s/summary.csv has no engines", name)
 	}
 	r := &scaleRun{name: name, rows: map[string][]map[string]string{}}
-	for _, rec := range rows[1:] {
-		row := map[string]string{}
-		for i, col := range rows[0] {
-			if i < len(rec) {
-				row[col] = rec[i]
-			}
-		}
+	for _, row := range recs {
 		e, _, _ := strings.Cut(row["engine"], "#")
 		if _, ok := r.rows[e]; !ok {
 			r.engines = append(r.engines, e)
@@ -68,34 +62,22 @@ func loadScale(results, name string) (*scaleRun, error) {
 // any round.
 func loadHistoryErrors(path string) (map[string]string, error) {
 	errs := map[string]string{}
-	rows, err := measure.ReadCSV(path)
+	recs, err := measure.ReadRecords(path, "engine", "kind", "err")
 	if errors.Is(err, fs.ErrNotExist) {
 		return errs, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 {
-		return errs, nil
-	}
-	col := map[string]int{}
-	for i, c := range rows[0] {
-		col[c] = i
-	}
-	for _, c := range []string{"engine", "kind", "err"} {
-		if _, ok := col[c]; !ok {
-			return nil, fmt.Errorf("%s: no column %q", path, c)
-		}
-	}
 	seen := map[string]bool{} // engine labels (with their round) past their first window
-	for _, rec := range rows[1:] {
-		label := rec[col["engine"]]
-		if rec[col["kind"]] != "compact" || seen[label] {
+	for _, rec := range recs {
+		label := rec["engine"]
+		if rec["kind"] != "compact" || seen[label] {
 			continue
 		}
 		seen[label] = true
 		e, _, _ := strings.Cut(label, "#")
-		if msg := rec[col["err"]]; msg != "" && errs[e] == "" {
+		if msg := rec["err"]; msg != "" && errs[e] == "" {
 			errs[e] = msg
 		}
 	}

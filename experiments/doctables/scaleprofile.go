@@ -3,12 +3,11 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
-	"strings"
 
 	"etcd-lsm/experiments/measure"
 )
@@ -31,30 +30,21 @@ var gcSymbols = []string{"runtime.scan", "runtime.tryDeferToSpanScan", "runtime.
 var indexSymbols = []string{"go.etcd.io/etcd/server/v3/storage/mvcc.(*keyIndex)", "go.etcd.io/etcd/server/v3/storage/mvcc.(*treeIndex)",
 	"go.etcd.io/etcd/server/v3/storage/mvcc.(*generation)", "github.com/google/btree", "cmpbody"}
 
-// engineSymbols are the storage engines' and the layer's Go code (LSM
-// builds' bbolt package is the layer).
-var engineSymbols = []string{"github.com/cockroachdb/", "github.com/golang/snappy", "github.com/DataDog/zstd", "github.com/minio/minlz",
-	"github.com/linxGnu/grocksdb", "etcd-lsm/", "go.etcd.io/bbolt"}
-
-// engineLibs are the engine's shared libraries (RocksDB and its codecs),
-// counted whole from the report's by-library section.
-var engineLibs = []string{"librocksdb", "liblz4", "libzstd", "libsnappy", "libz.", "libbz2"}
+// engineSymbols are the engines' functions; in a perf report of any build
+// go.etcd.io/bbolt is the engine too (bbolt itself, or the layer).
+var engineSymbols = append([]string{"go.etcd.io/bbolt"}, measure.EngineFuncs...)
 
 // perfSymbolGroup names the group of a symbol of the etcd binary.
 func perfSymbolGroup(sym string) string {
 	switch {
-	case hasAnyPrefix(sym, gcSymbols):
+	case measure.HasAnyPrefix(sym, gcSymbols):
 		return "Go collector"
-	case hasAnyPrefix(sym, indexSymbols):
+	case measure.HasAnyPrefix(sym, indexSymbols):
 		return "etcd's in-memory index"
-	case hasAnyPrefix(sym, engineSymbols):
+	case measure.HasAnyPrefix(sym, engineSymbols):
 		return "storage engine"
 	}
 	return "other listed"
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(s, p) })
 }
 
 // A perf report of the scale harness (perf-<name>-<engine>.txt) has two
@@ -116,7 +106,7 @@ func readPerfGroups(path string) (map[string]float64, error) {
 			groups["etcd binary, symbols below 0.3%"] = max(0, v-etcdListed)
 		case lib == "[kernel.kallsyms]":
 			groups["kernel"] += v
-		case hasAnyPrefix(lib, engineLibs):
+		case measure.HasAnyPrefix(lib, measure.EngineLibs):
 			groups["storage engine"] += v
 		default:
 			groups["other listed"] += v
@@ -125,32 +115,27 @@ func readPerfGroups(path string) (map[string]float64, error) {
 	return groups, nil
 }
 
-// steadyMedian is the median over the update phase's samples of an
-// engine's column in timeseries.csv.
-func steadyMedian(results, run, engine, col string) (float64, error) {
-	rows, err := measure.ReadCSV(filepath.Join(results, run, "timeseries.csv"))
+// steadyMedians is, per engine, the median over the update phase's samples
+// of a column of timeseries.csv.
+func steadyMedians(results, run, col string) (map[string]float64, error) {
+	recs, err := measure.ReadRecords(filepath.Join(results, run, "timeseries.csv"), "engine", "phase", col)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	idx := map[string]int{}
-	for i, c := range rows[0] {
-		idx[c] = i
-	}
-	for _, c := range []string{"engine", "phase", col} {
-		if _, ok := idx[c]; !ok {
-			return 0, fmt.Errorf("%s/timeseries.csv: no column %q", run, c)
-		}
-	}
-	var xs []float64
-	for _, r := range rows[1:] {
-		if r[idx["engine"]] != engine || r[idx["phase"]] != "steady" {
+	xs := map[string][]float64{}
+	for _, r := range recs {
+		if r["phase"] != "steady" {
 			continue
 		}
-		if v, err := strconv.ParseFloat(r[idx[col]], 64); err == nil {
-			xs = append(xs, v)
+		if v, err := strconv.ParseFloat(r[col], 64); err == nil {
+			xs[r["engine"]] = append(xs[r["engine"]], v)
 		}
 	}
-	return measure.Median(xs), nil
+	med := map[string]float64{}
+	for e, x := range xs {
+		med[e] = measure.Median(x)
+	}
+	return med, nil
 }
 
 // scaleProfile is the table of a large-mode run made to explain the update
@@ -168,13 +153,13 @@ func scaleProfile(results string, args map[string]string) (string, error) {
 	if !r.large() {
 		return "", fmt.Errorf("%s is not a large-mode run (it has no preload)", r.name)
 	}
+	heap, err := steadyMedians(results, r.name, "go_heap_inuse")
+	if err != nil {
+		return "", err
+	}
 	groups := map[string]map[string]float64{}
-	heap := map[string]float64{}
 	for _, e := range r.engines {
 		if groups[e], err = readPerfGroups(filepath.Join(results, r.name, "perf-steady-"+e+".txt")); err != nil {
-			return "", err
-		}
-		if heap[e], err = steadyMedian(results, r.name, e, "go_heap_inuse"); err != nil {
 			return "", err
 		}
 	}
@@ -183,7 +168,12 @@ func scaleProfile(results string, args map[string]string) (string, error) {
 	rows := []scaleRow{
 		{fmt.Sprintf("restore of the %s GiB stock file (s; MB/s)", number(r.num(ref, "preload_file_bytes")/gib, 2)), paren(figure{"restore_s", 1, 0}, figure{"restore_m_bps", 1, 0})},
 		{"first start after it, until a linearizable read (s)", plain(figure{"first_start_s", 1, 0})},
-		{"Go heap in use, median of the update phase (GiB)", func(_ *scaleRun, e, _ string) string { return number(heap[e]/gib, 2) }},
+		{"Go heap in use, median of the update phase (GiB)", func(_ *scaleRun, e, _ string) string {
+			if v, ok := heap[e]; ok {
+				return number(v/gib, 2)
+			}
+			return number(math.NaN(), 0) // no samples of the update phase
+		}},
 		{"update-phase writes/s: outside compaction / all", plain(figure{"tput_outside", 1, 0}, figure{"write_tput_steady_rps", 1, 0})},
 		{"write p99: outside compaction / all (ms)", plain(figure{"p99_outside_ms", 1, 0}, figure{"steady_p99_ms", 1, 0})},
 		{"peak RSS (MiB) / OOM kills", plain(figure{"peak_rss", 1.0 / mib, 0}, figure{"oom_kills", 1, 0})},

@@ -24,7 +24,7 @@ func fakeProc(t *testing.T) {
 		"4242/task/4242/stat": "4242 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 100 20 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"4242/task/4244/stat": "4244 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 50 10 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"4242/task/4245/stat": "4245 (rocksdb:low) S 1 4242 4242 0 -1 4194560 100 0 0 0 100 20 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-		"4243/status": "Name:\tzombie\nState:\tZ (zombie)\nPid:\t4243\n",
+		"4243/status":         "Name:\tzombie\nState:\tZ (zombie)\nPid:\t4243\n",
 		// user nice system idle iowait irq softirq steal guest guest_nice
 		"stat":    "cpu  1000 100 500 9000 300 20 30 50 400 0\ncpu0 500 50 250 4500 150 10 15 25 200 0\nintr 0\nctxt 0\nbtime 1700000000\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n",
 		"loadavg": "1.50 0.75 0.25 2/345 6789\n",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -38,6 +39,35 @@ func ReadCSV(path string) ([][]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return rows, nil
+}
+
+// ReadRecords reads a CSV file whose first record names the columns and
+// returns every later record as a map from column to value (ReadCSV
+// refuses records of another length). The errors are ReadCSV's, and one
+// naming the file and the column when a column in need is missing.
+func ReadRecords(path string, need ...string) ([]map[string]string, error) {
+	rows, err := ReadCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	var head []string
+	if len(rows) > 0 {
+		head = rows[0]
+	}
+	for _, c := range need {
+		if !slices.Contains(head, c) {
+			return nil, fmt.Errorf("%s: no column %q", path, c)
+		}
+	}
+	var recs []map[string]string
+	for _, row := range rows[min(1, len(rows)):] {
+		rec := make(map[string]string, len(head))
+		for i, col := range head {
+			rec[col] = row[i]
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
 }
 
 // StructRows turns a slice of structs into CSV rows: a header of the field

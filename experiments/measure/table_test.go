@@ -51,6 +51,31 @@ func TestReadCSV(t *testing.T) {
 	}
 }
 
+func TestReadRecords(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.csv")
+	os.WriteFile(p, []byte("engine,rate\ntuned,1.5\nbbolt,2\n"), 0o644)
+	recs, err := ReadRecords(p, "engine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]string{{"engine": "tuned", "rate": "1.5"}, {"engine": "bbolt", "rate": "2"}}
+	if !reflect.DeepEqual(recs, want) {
+		t.Errorf("ReadRecords = %q", recs)
+	}
+	if _, err := ReadRecords(p, "engine", "p99"); err == nil || !strings.Contains(err.Error(), `no column "p99"`) || !strings.Contains(err.Error(), p) {
+		t.Errorf("a missing column: %v", err)
+	}
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(empty, nil, 0o644)
+	if recs, err := ReadRecords(empty); err != nil || recs != nil {
+		t.Errorf("empty file: %q %v", recs, err)
+	}
+	if _, err := ReadRecords(filepath.Join(dir, "missing.csv")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
 func TestStructRows(t *testing.T) {
 	type row struct {
 		Engine      string

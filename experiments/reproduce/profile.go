@@ -31,7 +31,7 @@ var profileCategories = []string{"cgo", "engine", "bbolt", "raft/WAL", "gRPC", "
 // go.etcd.io/bbolt is the replacement module (so it is the engine).
 func classifyFrame(fn string, lsm bool) string {
 	if lib, ok := strings.CutPrefix(fn, cCodePrefix); ok {
-		if hasAnyPrefix(lib, engineLibs) {
+		if measure.HasAnyPrefix(lib, measure.EngineLibs) {
 			return "engine"
 		}
 		return "cgo"
@@ -42,10 +42,7 @@ func classifyFrame(fn string, lsm bool) string {
 		strings.Contains(fn, "._Cfunc_"), strings.Contains(fn, "._cgo_"),
 		fn == externalCode:
 		return "cgo"
-	case strings.HasPrefix(fn, "rocksdb::"), strings.HasPrefix(fn, "rocksdb_"),
-		strings.HasPrefix(fn, "github.com/linxGnu/grocksdb"), strings.HasPrefix(fn, "etcd-lsm/"):
-		return "engine"
-	case hasAnyPrefix(fn, pebblePackages):
+	case measure.HasAnyPrefix(fn, measure.EngineFuncs):
 		return "engine"
 	case strings.HasPrefix(fn, "go.etcd.io/bbolt"):
 		if lsm {
@@ -93,25 +90,6 @@ const cCodePrefix = "C code in "
 // externalCode is the frame Go's profiler puts above the one PC it records
 // for a sample taken on a thread Go did not start.
 const externalCode = "runtime._ExternalCode"
-
-// pebblePackages are Pebble and the packages only it brings into etcd (its
-// compression codecs and data structures; github.com/klauspost/compress is
-// not among them: stock etcd links it too).
-var pebblePackages = []string{"github.com/cockroachdb/", "github.com/golang/snappy",
-	"github.com/DataDog/zstd", "github.com/RaduBerinde/", "github.com/minio/minlz"}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// engineLibs are the shared libraries of the storage engine: RocksDB and
-// the compression libraries it calls.
-var engineLibs = []string{"librocksdb", "liblz4", "libzstd", "libsnappy", "libbz2", "libz."}
 
 // ProfileShares is the analysis of one CPU profile.
 type ProfileShares struct {

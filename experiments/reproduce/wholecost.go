@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -123,7 +125,7 @@ var compressionCode = []string{cCodePrefix + "liblz4", cCodePrefix + "libzstd", 
 // etcd's backend calls) or reads and puts (the rest: the layer's puts, gets
 // and cursors).
 func enginePart(fr []string) string {
-	if len(fr) > 0 && hasAnyPrefix(fr[0], compressionCode) {
+	if len(fr) > 0 && measure.HasAnyPrefix(fr[0], compressionCode) {
 		return "compression"
 	}
 	for _, fn := range fr {
@@ -241,37 +243,38 @@ func (w *WholeCost) EngineWhole() float64 {
 // analyzeWholeCost reads a profile directory made with the whole-cost files;
 // ok is false for one made before them.
 func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok bool, err error) {
-	rows, err := measure.ReadCSV(filepath.Join(dir, threadsFile))
-	if os.IsNotExist(err) {
+	recs, err := measure.ReadRecords(filepath.Join(dir, threadsFile), "member", "thread", "user_s", "system_s")
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	threads := map[string]map[string]measure.CPUTime{}
-	for _, r := range rows[1:] {
-		if len(r) != 4 {
-			return nil, false, fmt.Errorf("%s: row %v", threadsFile, r)
-		}
-		u, err1 := strconv.ParseFloat(r[2], 64)
-		sy, err2 := strconv.ParseFloat(r[3], 64)
+	for _, r := range recs {
+		u, err1 := strconv.ParseFloat(r["user_s"], 64)
+		sy, err2 := strconv.ParseFloat(r["system_s"], 64)
 		if err1 != nil || err2 != nil {
-			return nil, false, fmt.Errorf("%s: row %v", threadsFile, r)
+			return nil, false, fmt.Errorf("%s: record %v", threadsFile, r)
 		}
-		if threads[r[0]] == nil {
-			threads[r[0]] = map[string]measure.CPUTime{}
+		if threads[r["member"]] == nil {
+			threads[r["member"]] = map[string]measure.CPUTime{}
 		}
-		threads[r[0]][r[1]] = measure.CPUTime{User: u, System: sy}
+		threads[r["member"]][r["thread"]] = measure.CPUTime{User: u, System: sy}
 	}
+	// The leader's and the follower's profiles are analyzed already.
+	analyzed := map[string]*ProfileShares{"leader": ps, "follower": ps.Follower}
 	w = &WholeCost{Variant: variant, Date: ps.Date, Seconds: ps.Seconds, Puts: ps.Committed * ps.Seconds}
 	for _, role := range wholeCostRoles {
 		th, ok := threads[role.role]
 		if !ok {
 			continue
 		}
-		cpu, err := analyzeProfileFile(filepath.Join(dir, role.cpuFile), variant)
-		if err != nil {
-			return nil, false, err
+		cpu := analyzed[role.role]
+		if cpu == nil {
+			if cpu, err = analyzeProfileFile(filepath.Join(dir, role.cpuFile), variant); err != nil {
+				return nil, false, err
+			}
 		}
 		start, err := os.ReadFile(filepath.Join(dir, allocsFile(role.role, "start")))
 		if err != nil {
@@ -312,40 +315,42 @@ func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok 
 	return w, true, nil
 }
 
+// perPut is a column of µs per put of what f gives for each member.
+func perPut(f func(m memberCost) float64) func(w *WholeCost) float64 {
+	return func(w *WholeCost) float64 { return w.PerPut(w.sum(f)) }
+}
+
+// partPerPut is a column of µs per put of one part of the engine's frames.
+func partPerPut(part string) func(w *WholeCost) float64 {
+	return perPut(func(m memberCost) float64 { return m.Part[part] })
+}
+
+func (m memberCost) cpu() float64 { return m.CPU }
+
 // wholeCostColumns are whole-cost.csv's columns after variant and date; each
 // is µs per put over the members, or a percentage.
 var wholeCostColumns = []struct {
 	name, label string
 	value       func(w *WholeCost) float64
 }{
-	{"members", "members' CPU per put, µs", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.CPU })) }},
-	{"engine_frames", "engine's frames", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.Engine })) }},
-	{"commit", "of which commit", func(w *WholeCost) float64 {
-		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["commit"] }))
-	}},
-	{"background", "background (flush, compaction)", func(w *WholeCost) float64 {
-		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["background"] }))
-	}},
-	{"compression", "compression", func(w *WholeCost) float64 {
-		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["compression"] }))
-	}},
-	{"reads_puts", "reads and puts", func(w *WholeCost) float64 {
-		return w.PerPut(w.sum(func(m memberCost) float64 { return m.Part["reads and puts"] }))
-	}},
-	{"gc", "collector (background), all", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.GC })) }},
+	{"members", "members' CPU per put, µs", perPut(memberCost.cpu)},
+	{"engine_frames", "engine's frames", perPut(func(m memberCost) float64 { return m.Engine })},
+	{"commit", "of which commit", partPerPut("commit")},
+	{"background", "background (flush, compaction)", partPerPut("background")},
+	{"compression", "compression", partPerPut("compression")},
+	{"reads_puts", "reads and puts", partPerPut("reads and puts")},
+	{"gc", "collector (background), all", perPut(func(m memberCost) float64 { return m.GC })},
 	{"engine_alloc_pct", "engine's share of bytes allocated, %", func(w *WholeCost) float64 {
 		all := w.sum(func(m memberCost) float64 { return m.AllocBytes })
 		return 100 * w.sum(func(m memberCost) float64 { return m.AllocShare * m.AllocBytes }) / all
 	}},
-	{"engine_gc", "collector charged to the engine", func(w *WholeCost) float64 { return w.PerPut(w.sum(memberCost.EngineGC)) }},
+	{"engine_gc", "collector charged to the engine", perPut(memberCost.EngineGC)},
 	{"engine_whole", "**engine, whole**", func(w *WholeCost) float64 { return w.PerPut(w.EngineWhole()) }},
 	{"engine_whole_pct", "**engine, whole, % of members' CPU**", func(w *WholeCost) float64 {
-		return 100 * w.EngineWhole() / w.sum(func(m memberCost) float64 { return m.CPU })
+		return 100 * w.EngineWhole() / w.sum(memberCost.cpu)
 	}},
-	{"kernel", "kernel time, all", func(w *WholeCost) float64 { return w.PerPut(w.sum(func(m memberCost) float64 { return m.System })) }},
-	{"engine_threads", "engine's own threads (/proc)", func(w *WholeCost) float64 {
-		return w.PerPut(w.sum(func(m memberCost) float64 { return m.EngineThread }))
-	}},
+	{"kernel", "kernel time, all", perPut(func(m memberCost) float64 { return m.System })},
+	{"engine_threads", "engine's own threads (/proc)", perPut(func(m memberCost) float64 { return m.EngineThread })},
 }
 
 // writeWholeCost merges the variants' whole costs into whole-cost.csv

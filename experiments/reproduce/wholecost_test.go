@@ -116,7 +116,13 @@ func TestWholeCost(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ps := &ProfileShares{Variant: "tuned", Seconds: 10, Committed: 100, Date: "2026-12-06T00:00:00Z"}
+	// As writeSummaries passes it: the leader's profile analyzed, with the
+	// run's figures (10 s profiled, 100 proposals/s).
+	ps, err := analyzeProfileFile(filepath.Join(dir, "cpu.pb.gz"), "tuned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.Committed, ps.Date = 100, "2026-12-06T00:00:00Z"
 	w, ok, err := analyzeWholeCost(dir, "tuned", ps)
 	if err != nil || !ok {
 		t.Fatalf("analyzeWholeCost: %v %v", ok, err)
