@@ -67,6 +67,14 @@ type Options struct {
 	// two interleaved rounds, each round 0.97-0.98x) and +2% CPU per write
 	// (scale-20261201T231007Z-full), so filters stay off.
 	BloomBitsPerKey int
+	// L0CompactionThreshold is the read amplification of level 0 (its
+	// sublevels) at which Pebble compacts it into the level below.
+	// Every commit rewrites keys at the top of the key space (etcd's meta
+	// bucket, the layer's bucket markers), so each level-0 file overlaps
+	// the newest file below and each compaction rewrites it: a higher
+	// threshold means fewer compactions, each carrying more new data.
+	// Default 4 (Pebble's).
+	L0CompactionThreshold int
 }
 
 // Format settings (Options.Format).
@@ -101,26 +109,29 @@ var Defaults = Options{
 	Compactions:  1,
 	Format:       FormatMinimum,
 	Compression:  CompressSnappy,
+
+	L0CompactionThreshold: 4,
 }
 
 // Environment variables that override Defaults, one per option. An invalid
 // value is an error naming the variable: the server refuses to start
 // rather than run with a setting nobody asked for.
 const (
-	EnvMemTableSize    = "ETCDLSM_PEBBLE_MEMTABLE_SIZE"    // bytes, or with KiB/MiB/GiB
-	EnvCacheSize       = "ETCDLSM_PEBBLE_CACHE_SIZE"       // bytes, or with KiB/MiB/GiB
-	EnvCompactions     = "ETCDLSM_PEBBLE_COMPACTIONS"      // 1..64
-	EnvFormat          = "ETCDLSM_PEBBLE_FORMAT"           // minimum or newest
-	EnvCompression     = "ETCDLSM_PEBBLE_COMPRESSION"      // snappy, minlz, zstd, fastest, balanced or none
-	EnvValueSeparation = "ETCDLSM_PEBBLE_VALUE_SEPARATION" // minimum value size in bytes (KiB/MiB); 0 = off
-	EnvBloomBits       = "ETCDLSM_PEBBLE_BLOOM_BITS"       // bits per key, 0..64; 0 = no filters
+	EnvMemTableSize    = "ETCDLSM_PEBBLE_MEMTABLE_SIZE"           // bytes, or with KiB/MiB/GiB
+	EnvCacheSize       = "ETCDLSM_PEBBLE_CACHE_SIZE"              // bytes, or with KiB/MiB/GiB
+	EnvCompactions     = "ETCDLSM_PEBBLE_COMPACTIONS"             // 1..64
+	EnvFormat          = "ETCDLSM_PEBBLE_FORMAT"                  // minimum or newest
+	EnvCompression     = "ETCDLSM_PEBBLE_COMPRESSION"             // snappy, minlz, zstd, fastest, balanced or none
+	EnvValueSeparation = "ETCDLSM_PEBBLE_VALUE_SEPARATION"        // minimum value size in bytes (KiB/MiB); 0 = off
+	EnvBloomBits       = "ETCDLSM_PEBBLE_BLOOM_BITS"              // bits per key, 0..64; 0 = no filters
+	EnvL0Threshold     = "ETCDLSM_PEBBLE_L0_COMPACTION_THRESHOLD" // 1..64
 )
 
 // EnvPrefix starts every Pebble setting; an unknown name under it is
 // refused.
 const EnvPrefix = "ETCDLSM_PEBBLE_"
 
-var known = []string{EnvMemTableSize, EnvCacheSize, EnvCompactions, EnvFormat, EnvCompression, EnvValueSeparation, EnvBloomBits}
+var known = []string{EnvMemTableSize, EnvCacheSize, EnvCompactions, EnvFormat, EnvCompression, EnvValueSeparation, EnvBloomBits, EnvL0Threshold}
 
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
@@ -167,6 +178,11 @@ func FromEnv(base Options) (Options, error) {
 			return o, fmt.Errorf("%s=%q: want whole bits per key between 0 and 64", EnvBloomBits, v)
 		}
 	}
+	if v, ok := os.LookupEnv(EnvL0Threshold); ok {
+		if o.L0CompactionThreshold, err = strconv.Atoi(v); err != nil || o.L0CompactionThreshold < 1 || o.L0CompactionThreshold > 64 {
+			return o, fmt.Errorf("%s=%q: want a level-0 read amplification between 1 and 64", EnvL0Threshold, v)
+		}
+	}
 	return o, o.check()
 }
 
@@ -191,14 +207,15 @@ func (o Options) String() string {
 	if o.BloomBitsPerKey > 0 {
 		bloom = fmt.Sprintf("%d bits/key", o.BloomBitsPerKey)
 	}
-	return fmt.Sprintf("Pebble v2: memtable %d MiB, block cache %d MiB, %d compaction(s) at once, format %s, compression %s, value separation %s, bloom filters %s; indexed-batch writes; shared iterators, point-read seeks, value cache",
-		o.MemTableSize>>20, o.CacheSize>>20, o.Compactions, o.Format, o.Compression, sep, bloom)
+	return fmt.Sprintf("Pebble v2: memtable %d MiB, block cache %d MiB, %d compaction(s) at once, format %s, compression %s, value separation %s, bloom filters %s, level-0 compaction threshold %d; indexed-batch writes; shared iterators, point-read seeks, value cache",
+		o.MemTableSize>>20, o.CacheSize>>20, o.Compactions, o.Format, o.Compression, sep, bloom, o.L0CompactionThreshold)
 }
 
 // apply sets o on Pebble's options, before EnsureDefaults fills the rest.
 func (o Options) apply(p *pebble.Options) {
 	p.MemTableSize = o.MemTableSize
 	p.CacheSize = int64(o.CacheSize)
+	p.L0CompactionThreshold = o.L0CompactionThreshold
 	n := o.Compactions
 	p.CompactionConcurrencyRange = func() (int, int) { return 1, n }
 	if o.Format == FormatNewest {

@@ -18,11 +18,13 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvCompression, CompressZstd)
 	t.Setenv(EnvValueSeparation, "4KiB")
 	t.Setenv(EnvBloomBits, "10")
+	t.Setenv(EnvL0Threshold, "8")
 	o, err := FromEnv(Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{MemTableSize: 32 << 20, CacheSize: 48 << 20, Compactions: 2, Format: FormatNewest, Compression: CompressZstd, ValueSeparation: 4 << 10, BloomBitsPerKey: 10}
+	want := Options{MemTableSize: 32 << 20, CacheSize: 48 << 20, Compactions: 2, Format: FormatNewest, Compression: CompressZstd, ValueSeparation: 4 << 10, BloomBitsPerKey: 10,
+		L0CompactionThreshold: 8}
 	if o != want {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
@@ -34,7 +36,7 @@ func TestFromEnv(t *testing.T) {
 	})
 	for env, bad := range map[string]string{
 		EnvMemTableSize: "2GiB", EnvCacheSize: "lots", EnvCompactions: "0", EnvFormat: "v4",
-		EnvCompression: "lz4", EnvValueSeparation: "-1", EnvBloomBits: "8.5",
+		EnvCompression: "lz4", EnvValueSeparation: "-1", EnvBloomBits: "8.5", EnvL0Threshold: "0",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, bad)

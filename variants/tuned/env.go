@@ -20,13 +20,16 @@ const (
 	EnvBackgroundJobs = "ETCDLSM_ROCKSDB_BACKGROUND_JOBS"       // 1..64
 	EnvMmapThreshold  = "ETCDLSM_ROCKSDB_MALLOC_MMAP_THRESHOLD" // bytes (KiB/MiB); 0 = glibc's dynamic default
 	EnvStatistics     = "ETCDLSM_ROCKSDB_STATISTICS"            // true or false
+	EnvTargetFile     = "ETCDLSM_ROCKSDB_TARGET_FILE_SIZE"      // bytes (KiB/MiB); 0 = RocksDB's
+	EnvL0Trigger      = "ETCDLSM_ROCKSDB_L0_COMPACTION_TRIGGER" // 1..64 files; 0 = RocksDB's
+	EnvPriority       = "ETCDLSM_ROCKSDB_BACKGROUND_PRIORITY"   // normal or low
 )
 
 // EnvPrefix starts every RocksDB setting; an unknown name under it is
 // refused (most likely a typo that would otherwise be ignored silently).
 const EnvPrefix = "ETCDLSM_ROCKSDB_"
 
-var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold, EnvStatistics}
+var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold, EnvStatistics, EnvTargetFile, EnvL0Trigger, EnvPriority}
 
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
@@ -84,6 +87,24 @@ func FromEnv(base Options) (Options, error) {
 	if v, ok := os.LookupEnv(EnvStatistics); ok {
 		if o.Statistics, err = strconv.ParseBool(v); err != nil {
 			return o, fmt.Errorf("%s=%q: want true or false", EnvStatistics, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvTargetFile); ok {
+		if o.TargetFileSize, err = engine.ParseBytes(v); err != nil || (o.TargetFileSize != 0 && o.TargetFileSize < 1<<20) || o.TargetFileSize > 4<<30 {
+			return o, fmt.Errorf("%s=%q: want a size from 1MiB to 4GiB, like 8MiB, or 0", EnvTargetFile, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvL0Trigger); ok {
+		if o.L0CompactionTrigger, err = strconv.Atoi(v); err != nil || o.L0CompactionTrigger < 0 || o.L0CompactionTrigger > 64 {
+			return o, fmt.Errorf("%s=%q: want a number of files between 1 and 64, or 0", EnvL0Trigger, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvPriority); ok {
+		switch v {
+		case PriorityNormal, PriorityLow:
+			o.BackgroundPriority = v
+		default:
+			return o, fmt.Errorf("%s=%q: want %s or %s", EnvPriority, v, PriorityNormal, PriorityLow)
 		}
 	}
 	return o, nil

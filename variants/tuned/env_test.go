@@ -16,11 +16,15 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvBackgroundJobs, "4")
 	t.Setenv(EnvMmapThreshold, "0")
 	t.Setenv(EnvStatistics, "false")
+	t.Setenv(EnvTargetFile, "8MiB")
+	t.Setenv(EnvL0Trigger, "8")
+	t.Setenv(EnvPriority, "low")
 	o, err := FromEnv(Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{MemoryBudget: 256 << 20, Index: IndexPartitioned, BloomBitsPerKey: 0, Compression: CompressLZ4, DynamicLevelBytes: false, BackgroundJobs: 4}
+	want := Options{MemoryBudget: 256 << 20, Index: IndexPartitioned, BloomBitsPerKey: 0, Compression: CompressLZ4, DynamicLevelBytes: false, BackgroundJobs: 4,
+		TargetFileSize: 8 << 20, L0CompactionTrigger: 8, BackgroundPriority: PriorityLow}
 	if o != want {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
@@ -41,7 +45,7 @@ func TestFromEnv(t *testing.T) {
 	for env, bad := range map[string]string{
 		EnvMemoryBudget: "lots", EnvIndex: "full", EnvBloomBits: "-1", EnvCompression: "maybe",
 		EnvDynamicLevels: "2", EnvBackgroundJobs: "0", EnvMmapThreshold: "64MiB",
-		EnvStatistics: "sometimes",
+		EnvStatistics: "sometimes", EnvTargetFile: "4KiB", EnvL0Trigger: "65", EnvPriority: "idle",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, bad)

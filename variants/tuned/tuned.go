@@ -99,7 +99,34 @@ type Options struct {
 	// the spread too (scale-20261201T202947Z-full, 2 rounds). Neither pays
 	// for losing the metrics.
 	Statistics bool
+	// TargetFileSize is the size at which a flush or compaction starts a
+	// new table file. Every commit rewrites keys at the top of the key
+	// space (etcd's meta bucket and the layer's bucket markers, see
+	// common/bolt/keys.go), so every flushed file overlaps the last file
+	// of the level below, and each compaction out of level 0 rewrites that
+	// file whole: the smaller the files, the less a compaction rewrites.
+	// Default 64 MiB (RocksDB's); 0 keeps RocksDB's.
+	TargetFileSize uint64
+	// L0CompactionTrigger is the number of level-0 files that starts a
+	// compaction into the level below (RocksDB's default 4). More files
+	// per compaction means fewer compactions, each rewriting the same
+	// overlapped file once, at the cost of more files for a read to
+	// consult. Default 4; 0 keeps RocksDB's.
+	L0CompactionTrigger int
+	// BackgroundPriority is the CPU and I/O priority of the compaction
+	// threads: PriorityNormal, or PriorityLow (nice 19 and the idle I/O
+	// class, process-wide: RocksDB's default Env), so that on a small
+	// machine raft, gRPC and the WAL run first and compactions take what is
+	// left. Flushes keep normal priority: a stalled flush stalls writes.
+	// Default PriorityNormal.
+	BackgroundPriority string
 }
+
+// Background priorities (Options.BackgroundPriority).
+const (
+	PriorityNormal = "normal"
+	PriorityLow    = "low"
+)
 
 // Index settings (Options.Index).
 const (
@@ -126,6 +153,9 @@ var Defaults = Options{
 	BackgroundJobs:      2,
 	MallocMmapThreshold: 128 << 10,
 	Statistics:          true,
+	TargetFileSize:      64 << 20,
+	L0CompactionTrigger: 4,
+	BackgroundPriority:  PriorityNormal,
 }
 
 func init() {
@@ -134,8 +164,9 @@ func init() {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), index and filters %s, bloom %g bits/key, compression %s, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB, statistics %v; batched writes; shared iterators, point-read seeks, value cache",
-		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.Index, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10, o.Statistics)
+	return fmt.Sprintf("memory budget %d MiB (memtables 2 x %d MiB, block cache %d MiB), index and filters %s, bloom %g bits/key, compression %s, dynamic level bytes %v, background jobs %d, malloc mmap threshold %d KiB, statistics %v, target file size %d MiB, level-0 compaction trigger %d, background priority %s; batched writes; shared iterators, point-read seeks, value cache",
+		o.MemoryBudget>>20, o.memtable()>>20, o.cache()>>20, o.Index, o.BloomBitsPerKey, o.Compression, o.DynamicLevelBytes, o.BackgroundJobs, o.MallocMmapThreshold>>10, o.Statistics,
+		o.TargetFileSize>>20, o.L0CompactionTrigger, o.BackgroundPriority)
 }
 
 func (o Options) memtable() uint64 { return o.MemoryBudget / 4 }
@@ -180,6 +211,22 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 	opts.SetLevelCompactionDynamicLevelBytes(o.DynamicLevelBytes)
 	opts.SetMaxBackgroundJobs(o.BackgroundJobs)
 	opts.SetBytesPerSync(1 << 20)
+	if o.TargetFileSize > 0 {
+		opts.SetTargetFileSizeBase(o.TargetFileSize)
+	}
+	if o.L0CompactionTrigger > 0 {
+		opts.SetLevel0FileNumCompactionTrigger(o.L0CompactionTrigger)
+	}
+	if o.BackgroundPriority == PriorityLow {
+		// Every database in the process runs on RocksDB's default Env, so
+		// this is process-wide and one-way; the pool's threads lower
+		// themselves when they next look for work. Destroying the handle
+		// leaves the default Env itself alone.
+		env := grocksdb.NewDefaultEnv()
+		env.LowerThreadPoolCPUPriority()
+		env.LowerThreadPoolIOPriority()
+		env.Destroy()
+	}
 	return opts, func() { t.Destroy(); cache.Destroy() }
 }
 
