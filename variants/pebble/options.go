@@ -21,7 +21,11 @@ type Options struct {
 	// workload (256 MiB cgroup, 1 GiB live data) 32 MiB memtables with a
 	// 24 MiB cache wrote 11% less in the update phase (1027 vs 1157
 	// writes/s), took 20% more disk and 63 MiB more peak RSS
-	// (experiments/results/scale-20261201T155421Z-full, one run).
+	// (experiments/results/scale-20261201T155421Z-full, one run). On the
+	// cluster at the thesis's size (3 members, 3 interleaved rounds,
+	// experiments/results/20261206T213500Z-thesis) 16 MiB memtables gave
+	// 1.04x the writes and 0.96x the CPU per put, inside the spread, for
+	// 0.84x the point reads, 1.71x the disk and 1.08x the peak RSS.
 	MemTableSize uint64
 	// CacheSize is the block cache, allocated outside the Go heap.
 	// Default 8 MiB (Pebble's).
@@ -73,7 +77,10 @@ type Options struct {
 	// bucket, the layer's bucket markers), so each level-0 file overlaps
 	// the newest file below and each compaction rewrites it: a higher
 	// threshold means fewer compactions, each carrying more new data.
-	// Default 4 (Pebble's).
+	// Default 4 (Pebble's). 8 on one member after 1,000,000 puts: write
+	// amplification 2.69 instead of 3.52 and 1.03x the CPU per put (make
+	// writeamp, experiments/results/writeamp-20261206T212635Z, one
+	// round); not yet on the cluster.
 	L0CompactionThreshold int
 }
 

@@ -128,10 +128,14 @@ type Options struct {
 	// class, process-wide: RocksDB's default Env), so that on a small
 	// machine raft, gRPC and the WAL run first and compactions take what is
 	// left. Flushes keep normal priority: a stalled flush stalls writes.
-	// Default PriorityNormal: on the cluster at the thesis's size low
-	// priority gave 1.02x the writes and 0.98x the CPU per put of the
-	// defaults (20261206T213500Z-thesis, 3 rounds), inside the spread, and
-	// compactions that yield to a sustained load may fall behind it.
+	// Default PriorityNormal. On the cluster at the thesis's size (with
+	// the 8 MiB files and 8-file trigger; 20261206T213500Z-thesis, 3
+	// interleaved rounds) low priority gave 1.02x the writes and 0.98x the
+	// CPU per put, inside the spread, and 1.14x the point reads and 1.10x
+	// the range reads in every round (the reads follow the write load
+	// while compactions still run). Not the default until it is measured
+	// under a sustained load, where compactions that always yield may fall
+	// behind and stall writes instead.
 	BackgroundPriority string
 }
 
