@@ -59,14 +59,20 @@ func TestProfileSummaryKeepsOlderRows(t *testing.T) {
 			t.Fatalf("row %v has %d cells, header %d", r, len(r), len(rows[0]))
 		}
 	}
-	md, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+	// bbolt: (0.35 + 2×0.35) ÷ 20 = 5.25%, bound 5.25 ÷ 94.75 = 5.54%.
+	fileContains(t, filepath.Join(dir, "summary.md"), "| naive | 2026-11-25 | 5452 | 13.71% |", "| – | – | – |", "| 7.00% | 5.25% | +5.54% |")
+}
+
+// fileContains fails t unless the file at path contains every want.
+func fileContains(t *testing.T, path string, wants ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// bbolt: (0.35 + 2×0.35) ÷ 20 = 5.25%, bound 5.25 ÷ 94.75 = 5.54%.
-	for _, want := range []string{"| naive | 2026-11-25 | 5452 | 13.71% |", "| – | – | – |", "| 7.00% | 5.25% | +5.54% |"} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("summary.md lacks %q:\n%s", want, md)
+	for _, want := range wants {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %q:\n%s", filepath.Base(path), want, b)
 		}
 	}
 }

@@ -150,15 +150,7 @@ func TestWholeCost(t *testing.T) {
 	if err := writeWholeCost(dir, []*WholeCost{w}); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, "whole-cost.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"| members' CPU per put, µs | 10000.0 |", "| **engine, whole** | 3800.0 |", "| **engine, whole, % of members' CPU** | 38.0 |"} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("whole-cost.md lacks %q:\n%s", want, md)
-		}
-	}
+	fileContains(t, filepath.Join(dir, "whole-cost.md"), "| members' CPU per put, µs | 10000.0 |", "| **engine, whole** | 3800.0 |", "| **engine, whole, % of members' CPU** | 38.0 |")
 	// A profile directory from before the whole-cost files has none.
 	if _, ok, err := analyzeWholeCost(t.TempDir(), "tuned", ps); ok || err != nil {
 		t.Errorf("a directory without threads.csv: %v %v", ok, err)

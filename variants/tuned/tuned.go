@@ -234,16 +234,6 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 	if o.L0CompactionTrigger > 0 {
 		opts.SetLevel0FileNumCompactionTrigger(o.L0CompactionTrigger)
 	}
-	if o.BackgroundPriority == PriorityLow {
-		// Every database in the process runs on RocksDB's default Env, so
-		// this is process-wide and one-way; the pool's threads lower
-		// themselves when they next look for work. Destroying the handle
-		// leaves the default Env itself alone.
-		env := grocksdb.NewDefaultEnv()
-		env.LowerThreadPoolCPUPriority()
-		env.LowerThreadPoolIOPriority()
-		env.Destroy()
-	}
 	return opts, func() { t.Destroy(); cache.Destroy() }
 }
 
@@ -252,6 +242,9 @@ func (o Options) rocksOptions() (*grocksdb.Options, func()) {
 // in, to read them for the metrics endpoint.
 func Open(dir string, o engine.Options, to Options) (engine.Engine, error) {
 	rocks.SetMallocMmapThreshold(to.MallocMmapThreshold)
+	if to.BackgroundPriority == PriorityLow {
+		rocks.LowerCompactionPriority()
+	}
 	opts, closeCache := to.rocksOptions()
 	if to.Statistics {
 		opts.EnableStatistics()
