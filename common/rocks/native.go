@@ -126,15 +126,54 @@ static void lsm_pinned_take(rocksdb_pinnableslice_t* p, char* dst) {
 	rocksdb_pinnableslice_destroy(p);
 }
 
-// lsm_write_rep applies a write batch given in RocksDB's binary batch format
-// in one call.
-static char* lsm_write_rep(rocksdb_t* db, const rocksdb_writeoptions_t* wo,
-		const char* rep, size_t len) {
-	rocksdb_writebatch_t* b = rocksdb_writebatch_create_from(rep, len);
-	char* err = NULL;
-	rocksdb_write(db, wo, b, &err);
-	rocksdb_writebatch_destroy(b);
-	return err;
+// lsm_get_varint32 decodes a varint32 at *p (before end) into *v and
+// advances *p; it returns 0 when the varint is cut short or too long.
+static int lsm_get_varint32(const char** p, const char* end, uint32_t* v) {
+	uint32_t r = 0;
+	for (int shift = 0; shift <= 28 && *p < end; shift += 7) {
+		uint32_t b = (unsigned char)*(*p)++;
+		r |= (b & 0x7f) << shift;
+		if (!(b & 0x80)) { *v = r; return 1; }
+	}
+	return 0;
+}
+
+// lsm_write_records applies a batch given in RocksDB's binary batch format
+// (puts and deletions only, as many as its header counts) through wb, a
+// batch the caller keeps between writes: its buffer grows once to the
+// largest batch and is reused, where a batch made from the records
+// (rocksdb_writebatch_create_from) would be allocated, faulted in and freed
+// on every commit. It returns -1 when the
+// records are malformed (nothing is written), else 0 with *err set by the
+// write.
+static int lsm_write_records(rocksdb_t* db, const rocksdb_writeoptions_t* wo, rocksdb_writebatch_t* wb,
+		const char* rep, size_t len, char** err) {
+	rocksdb_writebatch_clear(wb);
+	if (len < 12) return -1;
+	uint32_t count = (uint32_t)(unsigned char)rep[8] | (uint32_t)(unsigned char)rep[9] << 8 |
+		(uint32_t)(unsigned char)rep[10] << 16 | (uint32_t)(unsigned char)rep[11] << 24;
+	const char* p = rep + 12;
+	const char* end = rep + len;
+	for (; p < end; count--) {
+		if (count == 0) return -1;
+		unsigned char tag = (unsigned char)*p++;
+		uint32_t klen, vlen;
+		if (!lsm_get_varint32(&p, end, &klen) || (size_t)(end - p) < klen) return -1;
+		const char* key = p;
+		p += klen;
+		if (tag == 0x1) {
+			if (!lsm_get_varint32(&p, end, &vlen) || (size_t)(end - p) < vlen) return -1;
+			rocksdb_writebatch_put(wb, key, klen, p, vlen);
+			p += vlen;
+		} else if (tag == 0x0) {
+			rocksdb_writebatch_delete(wb, key, klen);
+		} else {
+			return -1;
+		}
+	}
+	if (count != 0) return -1;
+	rocksdb_write(db, wo, wb, err);
+	return 0;
 }
 */
 import "C"
@@ -293,9 +332,44 @@ func fill(it *grocksdb.Iterator, buf []byte, max int) (n, used, need int) {
 	return int(r), int(u), 0
 }
 
-// WriteRep applies a batch in RocksDB's binary batch format (see
-// EncodeBatch) in one cgo call.
-func WriteRep(db *grocksdb.DB, wo *grocksdb.WriteOptions, rep []byte) error {
-	return takeError(C.lsm_write_rep((*C.rocksdb_t)(handle(db)), (*C.rocksdb_writeoptions_t)(handle(wo)),
-		(*C.char)(unsafe.Pointer(&rep[0])), C.size_t(len(rep))))
+// ErrMalformedBatch is returned by BatchWriter.Write for records that are
+// not a batch of puts and deletions in RocksDB's binary format.
+var ErrMalformedBatch = errors.New("rocks: malformed write batch")
+
+// BatchWriter applies batches encoded in Go (BatchEncoder) in one cgo call
+// each, through one RocksDB write batch it keeps between writes, so that a
+// commit copies its records into a buffer allocated once rather than into a
+// fresh one. The zero value is ready; one writer at a time; Close frees it.
+type BatchWriter struct {
+	wb *C.rocksdb_writebatch_t
+}
+
+// Write applies rep, a finished batch (BatchEncoder.Bytes), with wo. After a
+// batch larger than an encoder keeps (a defrag's, an import's), the kept
+// batch is freed so that its memory goes back.
+func (w *BatchWriter) Write(db *grocksdb.DB, wo *grocksdb.WriteOptions, rep []byte) error {
+	if len(rep) < batchHeader {
+		return ErrMalformedBatch
+	}
+	if w.wb == nil {
+		w.wb = C.rocksdb_writebatch_create()
+	}
+	var cErr *C.char
+	rc := C.lsm_write_records((*C.rocksdb_t)(handle(db)), (*C.rocksdb_writeoptions_t)(handle(wo)), w.wb,
+		(*C.char)(unsafe.Pointer(&rep[0])), C.size_t(len(rep)), &cErr)
+	if len(rep) > maxKeptBatch {
+		w.Close()
+	}
+	if rc != 0 {
+		return ErrMalformedBatch
+	}
+	return takeError(cErr)
+}
+
+// Close frees the kept batch; the writer can be used again.
+func (w *BatchWriter) Close() {
+	if w.wb != nil {
+		C.rocksdb_writebatch_destroy(w.wb)
+		w.wb = nil
+	}
 }

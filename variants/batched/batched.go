@@ -39,6 +39,7 @@ type Engine struct {
 	DB  *grocksdb.DB
 	buf *overlay.Buffer // reused by every transaction (one writer at a time)
 	enc rocks.BatchEncoder
+	out rocks.BatchWriter // applies enc's batches; its buffer is reused
 	// spillWO writes spilled batches without the WAL (made at the first
 	// Spill): Commit flushes them instead, which costs one memtable write
 	// where the WAL would have added a second write of every byte.
@@ -228,7 +229,7 @@ func (s *Engine) write(wo *grocksdb.WriteOptions) error {
 	})
 	// The buffer's copies are encoded: let them go before the write.
 	s.buf.Reset()
-	err := rocks.WriteRep(s.DB, wo, s.enc.Bytes())
+	err := s.out.Write(s.DB, wo, s.enc.Bytes())
 	s.enc.Release()
 	return err
 }
@@ -239,6 +240,7 @@ func (s *Engine) Close() error {
 		s.spillWO.Destroy()
 		s.spillWO = nil
 	}
+	s.out.Close()
 	return s.Store.Close()
 }
 
