@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
-
-	"github.com/linxGnu/grocksdb"
 )
 
 // A batch grown to its final size up front encodes the same bytes, in one
@@ -64,11 +62,7 @@ func TestBatchEncoderGrowRelease(t *testing.T) {
 // malformed records are refused whole, and a batch above what an encoder
 // keeps frees the kept C batch.
 func TestBatchWriterReuse(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
-	ro := grocksdb.NewDefaultReadOptions()
-	defer ro.Destroy()
+	db, wo, ro := openTestDB(t)
 	var w BatchWriter
 	defer w.Close()
 	get := func(k string) string {
@@ -110,7 +104,8 @@ func TestBatchWriterReuse(t *testing.T) {
 	}
 
 	// Cut short anywhere (even after a whole record: the header counts
-	// two), or with an unknown record type, the batch is refused and nothing of it is written.
+	// two), or with an unknown record type, the batch is refused and
+	// nothing of it is written.
 	e.Reset()
 	e.Put([]byte("d"), []byte("fourth"))
 	e.Put([]byte("e"), []byte("fifth"))

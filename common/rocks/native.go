@@ -143,9 +143,8 @@ static int lsm_get_varint32(const char** p, const char* end, uint32_t* v) {
 // batch the caller keeps between writes: its buffer grows once to the
 // largest batch and is reused, where a batch made from the records
 // (rocksdb_writebatch_create_from) would be allocated, faulted in and freed
-// on every commit. It returns -1 when the
-// records are malformed (nothing is written), else 0 with *err set by the
-// write.
+// on every commit. It returns -1 when the records are malformed (nothing is
+// written), else 0 with *err set by the write.
 static int lsm_write_records(rocksdb_t* db, const rocksdb_writeoptions_t* wo, rocksdb_writebatch_t* wb,
 		const char* rep, size_t len, char** err) {
 	rocksdb_writebatch_clear(wb);

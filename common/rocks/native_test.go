@@ -10,9 +10,9 @@ import (
 	"github.com/linxGnu/grocksdb"
 )
 
-func openTestDB(t *testing.T) *grocksdb.DB { return openTestDBB(t) }
-
-func openTestDBB(t testing.TB) *grocksdb.DB {
+// openTestDB opens a database in a temporary directory with default write
+// and read options; all three are freed when the test ends.
+func openTestDB(t testing.TB) (*grocksdb.DB, *grocksdb.WriteOptions, *grocksdb.ReadOptions) {
 	t.Helper()
 	opts := DefaultOptions()
 	defer opts.Destroy()
@@ -21,7 +21,9 @@ func openTestDBB(t testing.TB) *grocksdb.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	return db
+	wo, ro := grocksdb.NewDefaultWriteOptions(), grocksdb.NewDefaultReadOptions()
+	t.Cleanup(func() { wo.Destroy(); ro.Destroy() })
+	return db, wo, ro
 }
 
 // A batch encoded in Go and applied with a BatchWriter has the same effect as
@@ -29,11 +31,7 @@ func openTestDBB(t testing.TB) *grocksdb.DB {
 // plain DB and on a TransactionDB. This also checks that the C handles are
 // where handle() expects them.
 func TestBatchWriterAndMultiSizes(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
-	ro := grocksdb.NewDefaultReadOptions()
-	defer ro.Destroy()
+	db, wo, ro := openTestDB(t)
 
 	var e BatchEncoder
 	var keys [][]byte
@@ -84,11 +82,7 @@ func TestBatchWriterAndMultiSizes(t *testing.T) {
 // MultiSizes and BatchWriter.Write cross into C a fixed number of times, whatever
 // the number of keys.
 func TestConstantCgoCalls(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
-	ro := grocksdb.NewDefaultReadOptions()
-	defer ro.Destroy()
+	db, wo, ro := openTestDB(t)
 	calls := func(n int) int64 {
 		var e BatchEncoder
 		var keys [][]byte
@@ -117,11 +111,7 @@ func TestConstantCgoCalls(t *testing.T) {
 // The one-call Get agrees with grocksdb's for missing keys, empty values,
 // and values larger than its first buffer.
 func TestGetValue(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
-	ro := grocksdb.NewDefaultReadOptions()
-	defer ro.Destroy()
+	db, wo, ro := openTestDB(t)
 	big := make([]byte, 5000)
 	for i := range big {
 		big[i] = byte(i)
@@ -147,11 +137,7 @@ func TestGetValue(t *testing.T) {
 // copy taken from the pinned value in a second call) and written straight
 // into the caller's memory; at the buffer's size and below, into it too.
 func TestGetValuePlacedLarge(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
-	ro := grocksdb.NewDefaultReadOptions()
-	defer ro.Destroy()
+	db, wo, ro := openTestDB(t)
 	for _, n := range []int{4095, 4 << 10, 4<<10 + 1, 100 << 10} {
 		v := make([]byte, n)
 		for i := range v {
@@ -190,11 +176,7 @@ func TestGetValuePlacedLarge(t *testing.T) {
 // A large value read into the caller's memory allocates nothing of its
 // size on the Go heap (no intermediate buffer).
 func TestGetValuePlacedNoCopyBuffer(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
-	ro := grocksdb.NewDefaultReadOptions()
-	defer ro.Destroy()
+	db, wo, ro := openTestDB(t)
 	const n = 100 << 10
 	if err := db.Put(wo, []byte("k"), make([]byte, n)); err != nil {
 		t.Fatal(err)
@@ -220,9 +202,7 @@ func TestGetValuePlacedNoCopyBuffer(t *testing.T) {
 // TestFilesPerLevel: the SST file counts, which RocksDB reports only as
 // string properties, come out as numbers after a flush.
 func TestFilesPerLevel(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
+	db, wo, _ := openTestDB(t)
 	if err := db.Put(wo, []byte("k"), []byte("v")); err != nil {
 		t.Fatal(err)
 	}
@@ -246,9 +226,7 @@ func TestFilesPerLevel(t *testing.T) {
 // member of a 3-member cluster commits per 100 ms under the thesis's write
 // load) through a BatchWriter, without a WAL sync.
 func BenchmarkBatchWriter(b *testing.B) {
-	db := openTestDBB(b)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
+	db, wo, _ := openTestDB(b)
 	var w BatchWriter
 	defer w.Close()
 	var e BatchEncoder

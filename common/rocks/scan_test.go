@@ -4,16 +4,12 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
-
-	"github.com/linxGnu/grocksdb"
 )
 
 // A read-ahead iterator walks exactly like a plain one through any mix of
 // moves, bounds and value sizes (including values larger than its buffer).
 func TestScanIteratorMatchesPlain(t *testing.T) {
-	db := openTestDB(t)
-	wo := grocksdb.NewDefaultWriteOptions()
-	defer wo.Destroy()
+	db, wo, _ := openTestDB(t)
 	rng := rand.New(rand.NewSource(9))
 	for i := 0; i < 3000; i++ {
 		k := fmt.Sprintf("k%05d", rng.Intn(100000))
