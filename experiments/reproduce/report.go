@@ -133,9 +133,14 @@ type rowKey struct{ variant, param string }
 
 // figSummary is one figure's statistics per (variant, param) and metric.
 type figSummary struct {
-	spec   FigureSpec
-	rows   []rowKey
-	stats  map[rowKey]map[string]measure.Summary
+	spec  FigureSpec
+	rows  []rowKey
+	stats map[rowKey]map[string]measure.Summary
+	// paired summarizes, per row other than bbolt's and per metric, the
+	// ratio to bbolt's value in the same round at the same parameter: a
+	// round's variants ran back to back, so their ratio holds when the
+	// machine's speed drifts between rounds and the medians' ratio does not.
+	paired map[rowKey]map[string]measure.Summary
 	params []string
 }
 
@@ -149,8 +154,18 @@ func variantRank(v string) int {
 }
 
 func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
-	fs := &figSummary{spec: spec, stats: map[rowKey]map[string]measure.Summary{}}
+	fs := &figSummary{spec: spec, stats: map[rowKey]map[string]measure.Summary{}, paired: map[rowKey]map[string]measure.Summary{}}
 	vals := map[rowKey]map[string][]float64{}
+	base := map[string]map[int]Sample{} // param -> round -> bbolt's sample
+	for _, s := range samples {
+		if s.Variant == "bbolt" {
+			if base[s.Param] == nil {
+				base[s.Param] = map[int]Sample{}
+			}
+			base[s.Param][s.Round] = s
+		}
+	}
+	ratios := map[rowKey]map[string][]float64{}
 	for _, s := range samples {
 		k := rowKey{s.Variant, s.Param}
 		if vals[k] == nil {
@@ -159,6 +174,18 @@ func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
 		}
 		for m, v := range s.Values {
 			vals[k][m] = append(vals[k][m], v)
+		}
+		b, ok := base[s.Param][s.Round]
+		if !ok || s.Variant == "bbolt" {
+			continue
+		}
+		if ratios[k] == nil {
+			ratios[k] = map[string][]float64{}
+		}
+		for m, v := range s.Values {
+			if bv, ok := b.Values[m]; ok && bv != 0 {
+				ratios[k][m] = append(ratios[k][m], v/bv)
+			}
 		}
 	}
 	sort.SliceStable(fs.rows, func(i, j int) bool {
@@ -172,6 +199,12 @@ func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
 		fs.stats[k] = map[string]measure.Summary{}
 		for m, xs := range vals[k] {
 			fs.stats[k][m] = measure.Summarize(xs)
+		}
+		if len(ratios[k]) > 0 {
+			fs.paired[k] = map[string]measure.Summary{}
+			for m, xs := range ratios[k] {
+				fs.paired[k][m] = measure.Summarize(xs)
+			}
 		}
 		if !contains(fs.params, k.param) {
 			fs.params = append(fs.params, k.param)
@@ -187,6 +220,30 @@ func paramLess(a, b string) bool {
 		return x < y
 	}
 	return a < b
+}
+
+// hasPaired reports whether some row has a ratio to bbolt paired by round
+// for metric.
+func (fs *figSummary) hasPaired(metric string) bool {
+	for _, m := range fs.paired {
+		if _, ok := m[metric]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// pairedCell writes a row's ratio to bbolt paired by round: "0.93×
+// (0.87–1.03×)", one value when there was one round, "–" without one.
+func (fs *figSummary) pairedCell(k rowKey, metric string) string {
+	pr, ok := fs.paired[k][metric]
+	if !ok {
+		return "–"
+	}
+	if pr.N == 1 {
+		return fmt.Sprintf("%.2f×", pr.Median)
+	}
+	return fmt.Sprintf("%.2f× (%.2f–%.2f×)", pr.Median, pr.Min, pr.Max)
 }
 
 // vsBbolt is the median's difference to stock bbolt's median at the same
@@ -239,12 +296,15 @@ func fnum(f float64) string {
 }
 
 // writeSummaryCSV writes summary_<fig>.csv: per (variant, param) the
-// median, min and max of every metric, its difference to bbolt, and the
-// thesis's numbers for the headline metrics.
+// median, min and max of every metric, its difference to bbolt, the
+// median, min and max of its ratio to bbolt paired by round
+// (<metric>_paired_ratio_*; empty for bbolt and where bbolt has no sample
+// in a round), and the thesis's numbers for the headline metrics.
 func writeSummaryCSV(dir string, meta runMeta, fs *figSummary) error {
 	head := []string{"variant", "thesis_variant", "param", "n"}
 	for _, m := range fs.spec.Metrics {
-		head = append(head, m+"_median", m+"_min", m+"_max", m+"_vs_bbolt_pct")
+		head = append(head, m+"_median", m+"_min", m+"_max", m+"_vs_bbolt_pct",
+			m+"_paired_ratio_median", m+"_paired_ratio_min", m+"_paired_ratio_max")
 	}
 	for _, h := range fs.spec.Head {
 		head = append(head, "thesis_"+h.Metric, "thesis_"+h.Metric+"_vs_original_pct")
@@ -259,10 +319,15 @@ func writeSummaryCSV(dir string, meta runMeta, fs *figSummary) error {
 		for _, m := range fs.spec.Metrics {
 			st, ok := fs.stats[k][m]
 			if !ok {
-				row = append(row, "", "", "", "")
+				row = append(row, "", "", "", "", "", "", "")
 				continue
 			}
 			row = append(row, fnum(st.Median), fnum(st.Min), fnum(st.Max), fnum(fs.vsBbolt(k, m)))
+			if pr, ok := fs.paired[k][m]; ok {
+				row = append(row, fnum(pr.Median), fnum(pr.Min), fnum(pr.Max))
+			} else {
+				row = append(row, "", "", "")
+			}
 		}
 		for _, h := range fs.spec.Head {
 			if ref, ok := thesisRef(meta, fs.spec.ID, h.Metric, k); ok {
@@ -338,6 +403,9 @@ func figTable(meta runMeta, fs *figSummary) string {
 			}
 		}
 		cols = append(cols, fmt.Sprintf("%s, %s: median (min–max)", h.Label, h.Unit), "Δ vs bbolt")
+		if fs.hasPaired(h.Metric) {
+			cols = append(cols, "× bbolt, paired by round: median (min–max)")
+		}
 		if hasRef[h.Metric] {
 			cols = append(cols, "thesis", "thesis Δ")
 		}
@@ -368,6 +436,9 @@ func figTable(meta runMeta, fs *figSummary) string {
 			st, ok := fs.stats[k][h.Metric]
 			if !ok {
 				row = append(row, "–", "–")
+				if fs.hasPaired(h.Metric) {
+					row = append(row, "–")
+				}
 				if hasRef[h.Metric] {
 					row = append(row, "–", "–")
 				}
@@ -378,6 +449,9 @@ func figTable(meta runMeta, fs *figSummary) string {
 				row = append(row, "0%")
 			} else {
 				row = append(row, fmtPct(fs.vsBbolt(k, h.Metric)))
+			}
+			if fs.hasPaired(h.Metric) {
+				row = append(row, fs.pairedCell(k, h.Metric))
 			}
 			if !hasRef[h.Metric] {
 				continue
@@ -444,7 +518,11 @@ func verdict(meta runMeta, fs *figSummary) (word, line string) {
 				if len(fs.params) > 1 {
 					p = " at " + paramLabel(fs.spec.ID, k.param)
 				}
-				finals = append(finals, fmt.Sprintf("%s%s %s (thesis %s)", h.Label, p, fmtPct(ours), fmtPct(ref.Delta)))
+				paired := ""
+				if pr, ok := fs.paired[k][h.Metric]; ok && pr.N > 1 {
+					paired = ", paired by round " + fs.pairedCell(k, h.Metric)
+				}
+				finals = append(finals, fmt.Sprintf("%s%s %s (thesis %s%s)", h.Label, p, fmtPct(ours), fmtPct(ref.Delta), paired))
 			}
 		}
 	}
@@ -637,7 +715,7 @@ var shortTitle = map[string]string{
 
 const notes = `## How to read this
 
-- Every number of ours is the median over rounds, with the min–max range; Δ vs bbolt compares medians at the same parameter.
+- Every number of ours is the median over rounds, with the min–max range; Δ vs bbolt compares medians at the same parameter. "× bbolt, paired by round" is each round's value divided by bbolt's in the same round (the variants of a round run back to back), its median and min–max over rounds: the machine's speed drifts between rounds more than within one, so these ratios are the figures to quote.
 - The thesis's values are read off its bar charts (shared/thesis/RESULTS.md): its percentages are exact, its absolute values approximate (≈).
 - Latencies are per request as the benchmark tool reports them (each simulated client waits for its reply), as in the thesis.
 - Figure 5.9's thesis values include "put" time that the thesis measured with instrumented code; etcd exposes only the commit and WAL fsync sums, which is what we report.

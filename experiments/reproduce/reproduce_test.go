@@ -1,7 +1,11 @@
 package main
 
 import (
+	"math"
+	"path/filepath"
 	"testing"
+
+	"etcd-lsm/experiments/measure"
 )
 
 func TestClassifyFrame(t *testing.T) {
@@ -58,5 +62,46 @@ func TestScales(t *testing.T) {
 	}
 	if th.Write != 1000000 || th.Disk != 4000000 || th.Range != 100000 {
 		t.Errorf("thesis scale %+v", th)
+	}
+}
+
+// Ratios to bbolt are paired by round: each round's value over bbolt's in
+// the same round and at the same parameter, and a round without bbolt
+// gives none.
+func TestPairedRatios(t *testing.T) {
+	spec := figureSpecs[0]
+	m := spec.Head[0].Metric
+	sample := func(v string, round int, x float64) Sample {
+		return Sample{Figure: spec.ID, Variant: v, Param: "1000", Round: round, Values: map[string]float64{m: x}}
+	}
+	fs := summarizeFig(spec, []Sample{
+		sample("bbolt", 1, 100), sample("tuned", 1, 90),
+		sample("bbolt", 2, 200), sample("tuned", 2, 220),
+		sample("tuned", 3, 1000), // no bbolt in round 3
+	})
+	k := rowKey{"tuned", "1000"}
+	pr, ok := fs.paired[k][m]
+	if !ok || pr.N != 2 || pr.Min != 0.9 || pr.Max != 1.1 || math.Abs(pr.Median-1) > 1e-12 {
+		t.Fatalf("paired %+v (ok %v), want 2 ratios 0.9 and 1.1, median 1", pr, ok)
+	}
+	if _, ok := fs.paired[rowKey{"bbolt", "1000"}]; ok {
+		t.Error("bbolt has a ratio to itself")
+	}
+	if got := fs.pairedCell(k, m); got != "1.00× (0.90–1.10×)" {
+		t.Errorf("cell %q", got)
+	}
+	dir := t.TempDir()
+	if err := writeSummaryCSV(dir, runMeta{}, fs); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := measure.ReadRecords(filepath.Join(dir, "summary_"+spec.ID+".csv"), "variant", "param")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		want := map[string]string{"bbolt": "", "tuned": "1"}[r["variant"]]
+		if got := r[m+"_paired_ratio_median"]; got != want {
+			t.Errorf("%s: %s_paired_ratio_median %q, want %q", r["variant"], m, got, want)
+		}
 	}
 }
