@@ -68,7 +68,9 @@ type Options struct {
 	// (experiments/results/20261201T095601Z-thesis). In the scale workload
 	// (two interleaved rounds, scale-20261201T185909Z-full) LZ4 alone
 	// wrote as fast (1.00x), spent 6% less CPU per write and took 24% more
-	// disk.
+	// disk. CompressNone at the thesis's size: the backend 0.87x bbolt's
+	// instead of 0.18x and fewer writes in both rounds
+	// (experiments/results/20261207T033035Z-thesis).
 	Compression string
 	// DynamicLevelBytes sizes levels from the bottom up, which bounds space
 	// amplification near 1.1x. Default true.
@@ -121,7 +123,10 @@ type Options struct {
 	// overlapped file once, at the cost of more files for a read to
 	// consult. Default 8, measured together with TargetFileSize (alone,
 	// on one member: write amplification 2.07 instead of 3.54, the same
-	// runs); 0 keeps RocksDB's.
+	// runs); 0 keeps RocksDB's. At 64 no compaction runs during the
+	// thesis's 1,000,000 puts, and tuned still wrote below bbolt (0.93x
+	// and 0.85x in two rounds, 20261207T033035Z-thesis): compactions are
+	// not what keeps tuned behind bbolt at that size.
 	L0CompactionTrigger int
 	// BackgroundPriority is the CPU and I/O priority of the compaction
 	// threads: PriorityNormal, or PriorityLow (nice 19 and the idle I/O
@@ -133,9 +138,11 @@ type Options struct {
 	// interleaved rounds) low priority gave 1.02x the writes and 0.98x the
 	// CPU per put, inside the spread, and 1.14x the point reads and 1.10x
 	// the range reads in every round (the reads follow the write load
-	// while compactions still run). Not the default until it is measured
-	// under a sustained load, where compactions that always yield may fall
-	// behind and stall writes instead.
+	// while compactions still run); in a later two-round run
+	// (20261207T033035Z-thesis) 1.00x and 0.80x bbolt's writes where
+	// normal priority gave 0.81x and 0.88x: unresolved. Not the default
+	// until it is measured under a sustained load, where compactions that
+	// always yield may fall behind and stall writes instead.
 	BackgroundPriority string
 }
 
