@@ -67,6 +67,20 @@ func Summarize(xs []float64) Summary {
 	}
 }
 
+// PairedRatios summarizes own[r] / ref[r] over every round r that has both
+// values and a non-zero reference: the variants of a round run back to
+// back, so their ratio holds when the machine's speed drifts between rounds
+// and the ratio of the medians does not.
+func PairedRatios(own, ref map[int]float64) Summary {
+	var ratios []float64
+	for r, v := range own {
+		if b, ok := ref[r]; ok && b != 0 {
+			ratios = append(ratios, v/b)
+		}
+	}
+	return Summarize(ratios)
+}
+
 // Spread is the range of the sample relative to its median, (Max-Min) /
 // |Median|: 0.3 means the values span 30% of their median. It is NaN for
 // fewer than two values or a median of 0.

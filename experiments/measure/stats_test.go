@@ -102,3 +102,15 @@ func TestSummarize(t *testing.T) {
 		})
 	}
 }
+
+// PairedRatios divides within a round only, and skips a round that either
+// side lacks or whose reference is zero.
+func TestPairedRatios(t *testing.T) {
+	s := PairedRatios(map[int]float64{1: 90, 2: 220, 3: 5, 4: 7}, map[int]float64{1: 100, 2: 200, 3: 0, 5: 1})
+	if s.N != 2 || s.Min != 0.9 || s.Max != 1.1 {
+		t.Fatalf("%+v, want the ratios 0.9 and 1.1", s)
+	}
+	if s := PairedRatios(map[int]float64{1: 1}, nil); s.N != 0 || !math.IsNaN(s.Median) {
+		t.Fatalf("%+v, want an empty summary", s)
+	}
+}

@@ -32,16 +32,15 @@ func (s *session) compare(all []sample, phase, col string, c measure.Config) fig
 			refs[x.round] = v
 		}
 	}
-	var vals, ratios []float64
-	for r, v := range own {
+	var vals []float64
+	for _, v := range own {
 		vals = append(vals, v)
-		if b, ok := refs[r]; ok && b != 0 && c.Label != ref.Label {
-			ratios = append(ratios, v/b)
-		}
 	}
-	f := figure{median: measure.Median(vals)}
-	rs := measure.Summarize(ratios)
-	f.ratio, f.lo, f.hi = rs.Median, rs.Min, rs.Max
+	f := figure{median: measure.Median(vals), ratio: math.NaN(), lo: math.NaN(), hi: math.NaN()}
+	if c.Label != ref.Label {
+		rs := measure.PairedRatios(own, refs)
+		f.ratio, f.lo, f.hi = rs.Median, rs.Min, rs.Max
+	}
 	return f
 }
 

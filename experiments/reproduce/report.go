@@ -156,36 +156,20 @@ func variantRank(v string) int {
 func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
 	fs := &figSummary{spec: spec, stats: map[rowKey]map[string]measure.Summary{}, paired: map[rowKey]map[string]measure.Summary{}}
 	vals := map[rowKey]map[string][]float64{}
-	base := map[string]map[int]Sample{} // param -> round -> bbolt's sample
-	for _, s := range samples {
-		if s.Variant == "bbolt" {
-			if base[s.Param] == nil {
-				base[s.Param] = map[int]Sample{}
-			}
-			base[s.Param][s.Round] = s
-		}
-	}
-	ratios := map[rowKey]map[string][]float64{}
+	byRound := map[rowKey]map[string]map[int]float64{} // metric -> round -> value
 	for _, s := range samples {
 		k := rowKey{s.Variant, s.Param}
 		if vals[k] == nil {
 			vals[k] = map[string][]float64{}
+			byRound[k] = map[string]map[int]float64{}
 			fs.rows = append(fs.rows, k)
 		}
 		for m, v := range s.Values {
 			vals[k][m] = append(vals[k][m], v)
-		}
-		b, ok := base[s.Param][s.Round]
-		if !ok || s.Variant == "bbolt" {
-			continue
-		}
-		if ratios[k] == nil {
-			ratios[k] = map[string][]float64{}
-		}
-		for m, v := range s.Values {
-			if bv, ok := b.Values[m]; ok && bv != 0 {
-				ratios[k][m] = append(ratios[k][m], v/bv)
+			if byRound[k][m] == nil {
+				byRound[k][m] = map[int]float64{}
 			}
+			byRound[k][m][s.Round] = v
 		}
 	}
 	sort.SliceStable(fs.rows, func(i, j int) bool {
@@ -200,10 +184,14 @@ func summarizeFig(spec FigureSpec, samples []Sample) *figSummary {
 		for m, xs := range vals[k] {
 			fs.stats[k][m] = measure.Summarize(xs)
 		}
-		if len(ratios[k]) > 0 {
-			fs.paired[k] = map[string]measure.Summary{}
-			for m, xs := range ratios[k] {
-				fs.paired[k][m] = measure.Summarize(xs)
+		if base := byRound[rowKey{"bbolt", k.param}]; k.variant != "bbolt" {
+			for m, own := range byRound[k] {
+				if pr := measure.PairedRatios(own, base[m]); pr.N > 0 {
+					if fs.paired[k] == nil {
+						fs.paired[k] = map[string]measure.Summary{}
+					}
+					fs.paired[k][m] = pr
+				}
 			}
 		}
 		if !contains(fs.params, k.param) {
@@ -395,15 +383,16 @@ func figTable(meta runMeta, fs *figSummary) string {
 	cols = append(cols, "variant (thesis)")
 	// A headline metric gets thesis columns only when the thesis has a
 	// number for some row of it.
-	hasRef := map[string]bool{}
+	hasRef, hasPaired := map[string]bool{}, map[string]bool{}
 	for _, h := range fs.spec.Head {
+		hasPaired[h.Metric] = fs.hasPaired(h.Metric)
 		for _, k := range fs.rows {
 			if _, ok := thesisRef(meta, fs.spec.ID, h.Metric, k); ok {
 				hasRef[h.Metric] = true
 			}
 		}
 		cols = append(cols, fmt.Sprintf("%s, %s: median (min–max)", h.Label, h.Unit), "Δ vs bbolt")
-		if fs.hasPaired(h.Metric) {
+		if hasPaired[h.Metric] {
 			cols = append(cols, "× bbolt, paired by round: median (min–max)")
 		}
 		if hasRef[h.Metric] {
@@ -436,7 +425,7 @@ func figTable(meta runMeta, fs *figSummary) string {
 			st, ok := fs.stats[k][h.Metric]
 			if !ok {
 				row = append(row, "–", "–")
-				if fs.hasPaired(h.Metric) {
+				if hasPaired[h.Metric] {
 					row = append(row, "–")
 				}
 				if hasRef[h.Metric] {
@@ -450,7 +439,7 @@ func figTable(meta runMeta, fs *figSummary) string {
 			} else {
 				row = append(row, fmtPct(fs.vsBbolt(k, h.Metric)))
 			}
-			if fs.hasPaired(h.Metric) {
+			if hasPaired[h.Metric] {
 				row = append(row, fs.pairedCell(k, h.Metric))
 			}
 			if !hasRef[h.Metric] {
