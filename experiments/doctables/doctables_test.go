@@ -283,6 +283,19 @@ func TestThesisStagesFromRuns(t *testing.T) {
 	if !strings.Contains(one, "| member's CPU per put, µs | 79 | 81 (1.03×) | 81 (1.03×) | – |\n") || strings.Contains(one, "leader") {
 		t.Errorf("a one-member run's table does not speak of one member:\n%s", one)
 	}
+	// A run whose summaries carry ratios paired by round shows them in
+	// place of the comparison of medians: tuned's writes
+	// throughput_rps_paired_ratio 0.933601 [0.867695, 1.03395], CPU per put
+	// 1.06747 [0.977036, 1.14338].
+	paired, err := thesisStages(results, map[string]string{"run": "20261207T003653Z-thesis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cell := range []string{"| 5,309, 0.93× [0.87, 1.03] |", "| 306 (1.07× [0.98, 1.14]) |", "| 6,596, 1.14× [1.07, 1.16] |"} {
+		if !strings.Contains(paired, cell) {
+			t.Errorf("no cell %q in:\n%s", cell, paired)
+		}
+	}
 	clients, err := thesisClients(results, map[string]string{"run": "20261201T201126Z-thesis"})
 	if err != nil {
 		t.Fatal(err)

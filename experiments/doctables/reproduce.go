@@ -85,6 +85,18 @@ func signed1(v float64) string {
 	return number(v, 1) + "%"
 }
 
+// paired is variant v's ratio to bbolt paired by round for metric at param
+// p, "0.93× [0.87, 1.03]" (median [min, max]), or "" when the run's summary
+// has none (one round, or a run summarized before the reports carried it).
+func (f *reproFigure) paired(v, p, metric string) string {
+	med := f.num(v, p, metric+"_paired_ratio_median")
+	if math.IsNaN(med) || f.num(v, p, "n") < 2 {
+		return ""
+	}
+	lo, hi := f.num(v, p, metric+"_paired_ratio_min"), f.num(v, p, metric+"_paired_ratio_max")
+	return fmt.Sprintf("%s× [%s, %s]", number(med, 2), number(lo, 2), number(hi, 2))
+}
+
 // reproMetric is one row of a thesis-size table: a metric of a figure, how
 // bbolt's cell and the others' cells are written.
 type reproMetric struct {
@@ -92,7 +104,9 @@ type reproMetric struct {
 	scale              float64 // display multiplier
 	dec                int
 	// others writes a variant's cell: "delta" (−9.1%), "value+delta"
-	// (6,734, −9.1%) or "value+ratio" (240 (1.10×)).
+	// (6,734, −9.1%) or "value+ratio" (240 (1.10×)). Where the run has
+	// ratios paired by round, the ratio to bbolt paired by round replaces
+	// the comparison of medians: 0.93× [0.87, 1.03].
 	others string
 	spread bool // bbolt's cell adds its min–max over rounds
 }
@@ -106,14 +120,20 @@ func (m reproMetric) cells(f *reproFigure, p string) []string {
 	cells := []string{first}
 	for _, v := range f.variants[1:] {
 		val := f.num(v, p, m.metric+"_median") * m.scale
-		delta := signed1(f.num(v, p, m.metric+"_vs_bbolt_pct"))
+		cmp := signed1(f.num(v, p, m.metric+"_vs_bbolt_pct"))
+		if m.others == "value+ratio" {
+			cmp = ratio(val, ref)
+		}
+		if pr := f.paired(v, p, m.metric); pr != "" {
+			cmp = pr
+		}
 		switch m.others {
 		case "value+delta":
-			cells = append(cells, number(val, m.dec)+", "+delta)
+			cells = append(cells, number(val, m.dec)+", "+cmp)
 		case "value+ratio":
-			cells = append(cells, number(val, m.dec)+" ("+ratio(val, ref)+")")
+			cells = append(cells, number(val, m.dec)+" ("+cmp+")")
 		default:
-			cells = append(cells, delta)
+			cells = append(cells, cmp)
 		}
 	}
 	return cells

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -35,14 +36,21 @@ func schedule(engines []string, rounds int) []string {
 	return out
 }
 
-// baseLabel is the engine label of a run's label ("tuned#2" -> "tuned").
-func baseLabel(run string) string {
+// splitLabel parts a run's label into its engine label and round
+// ("tuned#2" -> "tuned", 2); a label without a round is round 0.
+func splitLabel(run string) (engine string, round int) {
 	if i := strings.LastIndex(run, roundSep); i > 0 {
-		if _, err := strconv.Atoi(run[i+len(roundSep):]); err == nil {
-			return run[:i]
+		if r, err := strconv.Atoi(run[i+len(roundSep):]); err == nil {
+			return run[:i], r
 		}
 	}
-	return run
+	return run, 0
+}
+
+// baseLabel is the engine label of a run's label ("tuned#2" -> "tuned").
+func baseLabel(run string) string {
+	e, _ := splitLabel(run)
+	return e
 }
 
 // roundMetric is one figure the rounds section summarizes.
@@ -81,43 +89,47 @@ type RoundRow struct {
 // roundRows summarizes the runs of each engine that completed the workload
 // or its time limit (failed runs are left out and the count says so).
 func roundRows(engines []string, sums []Summary) []RoundRow {
-	byRound := map[string]Summary{} // run label -> summary
+	done := map[string]map[int]Summary{} // engine -> round -> completed run
 	for _, s := range sums {
 		if s.Writes > 0 {
-			byRound[s.Engine] = s
+			e, r := splitLabel(s.Engine)
+			if done[e] == nil {
+				done[e] = map[int]Summary{}
+			}
+			done[e][r] = s
 		}
 	}
 	var rows []RoundRow
 	for _, m := range roundMetrics {
+		ref := metricByRound(done[engines[0]], m.Get)
 		for ei, e := range engines {
-			var vals, ratios []float64
-			for _, s := range sums {
-				if baseLabel(s.Engine) != e || byRound[s.Engine].Writes == 0 {
-					continue
-				}
-				v := m.Get(s)
-				vals = append(vals, v)
-				if m.Ratio && ei > 0 {
-					round := s.Engine[len(e):]
-					if first, ok := byRound[engines[0]+round]; ok && m.Get(first) != 0 {
-						ratios = append(ratios, v/m.Get(first))
-					}
-				}
-			}
+			vals := metricByRound(done[e], m.Get)
 			if len(vals) == 0 {
 				continue
 			}
-			r := RoundRow{Engine: e, Metric: m.Name, Rounds: len(vals), Median: measure.Median(vals), Min: slices.Min(vals), Max: slices.Max(vals)}
+			sum := measure.Summarize(slices.Collect(maps.Values(vals)))
+			r := RoundRow{Engine: e, Metric: m.Name, Rounds: sum.N, Median: sum.Median, Min: sum.Min, Max: sum.Max}
 			if r.Median != 0 {
 				r.SpreadPct = 100 * (r.Max - r.Min) / math.Abs(r.Median)
 			}
-			if len(ratios) > 0 {
-				r.RatioMedian, r.RatioMin, r.RatioMax = measure.Median(ratios), slices.Min(ratios), slices.Max(ratios)
+			if m.Ratio && ei > 0 {
+				if p := measure.PairedRatios(vals, ref); p.N > 0 {
+					r.RatioMedian, r.RatioMin, r.RatioMax = p.Median, p.Min, p.Max
+				}
 			}
 			rows = append(rows, r)
 		}
 	}
 	return rows
+}
+
+// metricByRound is a metric of an engine's runs, by round.
+func metricByRound(runs map[int]Summary, get func(Summary) float64) map[int]float64 {
+	out := make(map[int]float64, len(runs))
+	for r, s := range runs {
+		out[r] = get(s)
+	}
+	return out
 }
 
 // roundsReport is the rounds section of report.md.

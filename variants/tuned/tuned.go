@@ -140,9 +140,12 @@ type Options struct {
 	// the range reads in every round (the reads follow the write load
 	// while compactions still run); in a later two-round run
 	// (20261207T033035Z-thesis) 1.00x and 0.80x bbolt's writes where
-	// normal priority gave 0.81x and 0.88x: unresolved. Not the default
-	// until it is measured under a sustained load, where compactions that
-	// always yield may fall behind and stall writes instead.
+	// normal priority gave 0.81x and 0.88x: unresolved. Under a sustained
+	// load, where compactions that always yield fall behind, it costs:
+	// in the scale workload (1 GiB in a 256 MiB cgroup, 2 interleaved
+	// rounds, experiments/results/scale-20261207T062025Z-full) 0.93x and
+	// 0.92x normal priority's update-phase writes, 1.07x its CPU per write
+	// and a higher p99 (70 against 64 ms). Not the default.
 	BackgroundPriority string
 }
 
