@@ -93,8 +93,7 @@ func (f *reproFigure) paired(v, p, metric string) string {
 	if math.IsNaN(med) || f.num(v, p, "n") < 2 {
 		return ""
 	}
-	lo, hi := f.num(v, p, metric+"_paired_ratio_min"), f.num(v, p, metric+"_paired_ratio_max")
-	return fmt.Sprintf("%s× [%s, %s]", number(med, 2), number(lo, 2), number(hi, 2))
+	return measure.FormatRatio(med, f.num(v, p, metric+"_paired_ratio_min"), f.num(v, p, metric+"_paired_ratio_max"))
 }
 
 // reproMetric is one row of a thesis-size table: a metric of a figure, how

@@ -81,6 +81,12 @@ func PairedRatios(own, ref map[int]float64) Summary {
 	return Summarize(ratios)
 }
 
+// FormatRatio writes a ratio to a reference with its range over rounds,
+// as the documents quote it: "0.93× [0.87, 1.03]" (median [min, max]).
+func FormatRatio(median, min, max float64) string {
+	return fmt.Sprintf("%.2f× [%.2f, %.2f]", median, min, max)
+}
+
 // Spread is the range of the sample relative to its median, (Max-Min) /
 // |Median|: 0.3 means the values span 30% of their median. It is NaN for
 // fewer than two values or a median of 0.

@@ -141,7 +141,7 @@ func roundsReport(engines []string, rounds int, rows []RoundRow) string {
 	for _, r := range rows {
 		ratio := ""
 		if r.RatioMedian != 0 {
-			ratio = fmt.Sprintf("%.2f× [%.2f, %.2f]", r.RatioMedian, r.RatioMin, r.RatioMax)
+			ratio = measure.FormatRatio(r.RatioMedian, r.RatioMin, r.RatioMax)
 		}
 		t.Add(r.Metric, r.Engine, fmt.Sprintf("%s [%s, %s]%s", measure.Format(r.Median), measure.Format(r.Min), measure.Format(r.Max), partial(r.Rounds, rounds)),
 			fmt.Sprintf("%.0f%%", r.SpreadPct), ratio)
