@@ -212,11 +212,15 @@ reproduce: deps tools ## [SCALE=quick|thesis]: the thesis's evaluation on 3-memb
 # the most a free engine could give (profiles/summary.md), and the engine's
 # whole cost per put: its frames, its own threads and the collector's work
 # its allocations cause (profiles/whole-cost.md); profiles/<variant>/.
-# Without VARIANT: bbolt and every stage.
+# Without VARIANT: bbolt and every stage. PROFILE_SECONDS (default 20) is the
+# window; PROFILE_AFTER_PUTS=n starts it once the leader has applied n puts,
+# to profile a larger database than the load's first seconds hold.
+# PROFILE_OUT (default profiles) is where the files go.
+PROFILE_OUT ?= profiles
 PROFILE_VARIANTS = $(call or-variant,$(STAGES))
 profile: deps tools ## [VARIANT=x]: CPU profiles of the members under the write load
 	@$(call build-each,$(PROFILE_VARIANTS))
-	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(CURDIR)/profiles; rc=$$?; cd .. && experiments/scrub-paths.sh profiles; exit $$rc
+	cd experiments && $(REPRO_ENV) $(MEASURE) $(GO) run ./reproduce profile -variants "$(PROFILE_VARIANTS)" -out $(abspath $(PROFILE_OUT)); rc=$$?; cd .. && experiments/scrub-paths.sh $(PROFILE_OUT); exit $$rc
 
 # Thesis-style figures from the newest results directory (RESULTS_DIR=...
 # for another): executes notebooks/thesis-figures.ipynb headless, PNGs into

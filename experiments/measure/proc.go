@@ -55,6 +55,17 @@ func ProcessCPU(pid int) (CPUTime, error) {
 	return CPUTime{User: float64(st.UTime) / userHZ, System: float64(st.STime) / userHZ}, nil
 }
 
+// MinorFaults is the number of minor page faults a process has taken
+// (/proc/<pid>/stat): each first touch of fresh anonymous memory is one, and
+// where faults are expensive (some hypervisors) they show in system time.
+func MinorFaults(pid int) (uint64, error) {
+	st, err := readProc(pid, procfs.Proc.Stat)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(st.MinFlt), nil
+}
+
 // ThreadCPU returns the CPU time of a process's threads by thread name
 // (the comm of /proc/<pid>/task/<tid>/stat), threads of one name summed.
 // Go names every thread after its process; C libraries name their own

@@ -58,6 +58,9 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 		if cpu != (CPUTime{User: 2.5, System: 0.5}) || cpu.Total() != 3 {
 			t.Errorf("ProcessCPU(%d) = %+v (total %v), want 2.5 user, 0.5 system", pid, cpu, cpu.Total())
 		}
+		if n, err := MinorFaults(pid); err != nil || n != 100 { // minflt, field 10
+			t.Errorf("MinorFaults(%d) = %d, %v; want 100", pid, n, err)
+		}
 		if pid != 0 {
 			threads, err := ThreadCPU(pid)
 			if err != nil {
@@ -85,6 +88,7 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 	}
 	for name, f := range map[string]func() error{
 		"cpu of a missing process":    func() error { _, err := ProcessCPU(99999); return err },
+		"faults of a missing process": func() error { _, err := MinorFaults(99999); return err },
 		"memory of a missing process": func() error { _, err := ProcessMemory(99999); return err },
 		"io of a missing process":     func() error { _, err := ProcessIO(99999); return err },
 		"memory of a zombie":          func() error { _, err := ProcessMemory(4243); return err },

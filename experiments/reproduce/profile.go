@@ -93,14 +93,15 @@ const externalCode = "runtime._ExternalCode"
 
 // ProfileShares is the analysis of one CPU profile.
 type ProfileShares struct {
-	Variant   string
-	Seconds   float64            // profiled wall time
-	CPU       float64            // sampled CPU seconds
-	Share     map[string]float64 // category -> fraction of CPU
-	CgoCaller map[string]float64 // first non-runtime frame above a cgo leaf -> fraction
-	Flat, Cum map[string]float64 // function -> fraction
-	Committed float64            // proposals committed per second while profiling
-	Date      string
+	Variant    string
+	Seconds    float64            // profiled wall time
+	CPU        float64            // sampled CPU seconds
+	Share      map[string]float64 // category -> fraction of CPU
+	CgoCaller  map[string]float64 // first non-runtime frame above a cgo leaf -> fraction
+	Flat, Cum  map[string]float64 // function -> fraction
+	Committed  float64            // proposals committed per second while profiling
+	PutsBefore float64            // puts the leader had applied when the window began (0: not recorded)
+	Date       string
 
 	// The figures below count Go's threads only: a thread Go did not
 	// start (RocksDB's pools) is sampled only when the process-wide timer's
@@ -270,6 +271,7 @@ func profileMain(args []string) error {
 	fs := flag.NewFlagSet("profile", flag.ExitOnError)
 	variants := fs.String("variants", measure.EnvOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile")
 	seconds := fs.Int("seconds", atoiOr(os.Getenv("PROFILE_SECONDS"), 20), "seconds of CPU profile ($PROFILE_SECONDS)")
+	afterPuts := fs.Int("after-puts", atoiOr(os.Getenv("PROFILE_AFTER_PUTS"), 0), "start the profiles once the leader has applied this many puts, to profile a larger database ($PROFILE_AFTER_PUTS)")
 	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "binaries root")
 	outRoot := fs.String("out", measure.EnvOr("PROFILES", "../profiles"), "profiles directory")
 	top := fs.Int("top", 30, "functions in the top lists")
@@ -304,7 +306,7 @@ func profileMain(args []string) error {
 	var results []*ProfileShares
 	for _, v := range splitList(*variants) {
 		fmt.Printf("profiling %s: 3-member cluster, write benchmark (--conns=100 --clients=1000 put --val-size=256), %ds CPU profiles of the members\n", v, *seconds)
-		ps, err := profileVariant(root, tool, v, *seconds, filepath.Join(*outRoot, v), *top)
+		ps, err := profileVariant(root, tool, v, *seconds, *afterPuts, filepath.Join(*outRoot, v), *top)
 		if err != nil {
 			return fmt.Errorf("profiling %s: %w", v, err)
 		}
@@ -341,7 +343,7 @@ func shareLine(ps *ProfileShares) string {
 	return strings.Join(parts, " · ")
 }
 
-func profileVariant(binRoot, tool, variant string, seconds int, dir string, top int) (*ProfileShares, error) {
+func profileVariant(binRoot, tool, variant string, seconds, afterPuts int, dir string, top int) (*ProfileShares, error) {
 	ctx := context.Background()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -381,7 +383,10 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 		return nil, fmt.Errorf("the benchmark ended before the profile: %v", err)
 	default:
 	}
-	m0, err := scrapeMetrics(ctx, leader.ClientURL+"/metrics", "etcd_server_proposals_committed_total")
+	if err := waitPuts(ctx, leader, afterPuts, benchDone); err != nil {
+		return nil, err
+	}
+	m0, err := scrapeMetrics(ctx, leader.ClientURL+"/metrics", "etcd_server_proposals_committed_total", metricPuts)
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +448,7 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 		return nil, err
 	}
 	meta := profileMeta{Date: time.Now().UTC().Format(time.RFC3339), Seconds: float64(p.DurationNanos) / 1e9,
-		Machine: measure.DescribeSetup(binRoot, []string{variant})}
+		PutsBefore: m0[metricPuts], Machine: measure.DescribeSetup(binRoot, []string{variant})}
 	if meta.Seconds > 0 {
 		meta.ProposalsPerS = (m1["etcd_server_proposals_committed_total"] - m0["etcd_server_proposals_committed_total"]) / meta.Seconds
 	}
@@ -457,6 +462,36 @@ func profileVariant(binRoot, tool, variant string, seconds int, dir string, top 
 	return ps, writeProfileFiles(dir, ps, top)
 }
 
+// waitPuts returns once the leader has applied n puts (at once for n <= 0),
+// or with an error if the benchmark ends first.
+func waitPuts(ctx context.Context, leader *cluster.Member, n int, benchDone <-chan error) error {
+	for n > 0 {
+		v, err := scrapeMetrics(ctx, leader.ClientURL+"/metrics", metricPuts)
+		if err != nil {
+			return err
+		}
+		if v[metricPuts] >= float64(n) {
+			return nil
+		}
+		select {
+		case err := <-benchDone:
+			return fmt.Errorf("the benchmark ended before %d puts: %v", n, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+// windowStart says where in the load the window began, for the summary.
+func windowStart(putsBefore float64) string {
+	if putsBefore <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", beginning %s puts into the load", fmt.Sprintf("%.0f", putsBefore))
+}
+
 // fetchProfile takes a CPU profile of seconds from the member at url.
 func fetchProfile(ctx context.Context, url string, seconds int) ([]byte, error) {
 	return measure.Fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, seconds))
@@ -468,10 +503,13 @@ const followerProfile = "follower-cpu.pb.gz"
 
 // profileMeta is <variant>/meta.json: when and where the profile was taken.
 type profileMeta struct {
-	Date          string        `json:"date"`
-	Seconds       float64       `json:"seconds"`
-	ProposalsPerS float64       `json:"proposals_committed_per_s"`
-	Machine       measure.Setup `json:"machine"`
+	Date          string  `json:"date"`
+	Seconds       float64 `json:"seconds"`
+	ProposalsPerS float64 `json:"proposals_committed_per_s"`
+	// PutsBefore is the puts the leader had applied when the window began:
+	// the size of the database profiled.
+	PutsBefore float64       `json:"puts_before_window"`
+	Machine    measure.Setup `json:"machine"`
 }
 
 // analyzeFile reads <dir>/cpu.pb.gz and <dir>/meta.json.
@@ -490,6 +528,7 @@ func analyzeFile(dir, variant string) (*ProfileShares, error) {
 		json.Unmarshal(mb, &meta)
 	}
 	ps.Committed = meta.ProposalsPerS
+	ps.PutsBefore = meta.PutsBefore
 	ps.Date = meta.Date
 	return ps, nil
 }
@@ -541,8 +580,8 @@ func writeProfileFiles(dir string, ps *ProfileShares, top int) error {
 
 	var m strings.Builder
 	fmt.Fprintf(&m, "# CPU profile: %s\n\n", ps.Variant)
-	fmt.Fprintf(&m, "Leader of a 3-member cluster under the write benchmark of figure 5.1 (`--conns=100 --clients=1000 put --key-size=8 --val-size=256`), %.0f s of `GET /debug/pprof/profile` (etcd `--enable-pprof`); %.2f CPU-seconds sampled, %.0f proposals committed/s. Files: cpu.pb.gz (open with `go tool pprof`), top.txt, shares.csv.\n\n",
-		ps.Seconds, ps.CPU, ps.Committed)
+	fmt.Fprintf(&m, "Leader of a 3-member cluster under the write benchmark of figure 5.1 (`--conns=100 --clients=1000 put --key-size=8 --val-size=256`), %.0f s of `GET /debug/pprof/profile` (etcd `--enable-pprof`)%s; %.2f CPU-seconds sampled, %.0f proposals committed/s. Files: cpu.pb.gz (open with `go tool pprof`), top.txt, shares.csv.\n\n",
+		ps.Seconds, windowStart(ps.PutsBefore), ps.CPU, ps.Committed)
 	if f := ps.Follower; f != nil {
 		fmt.Fprintf(&m, "A follower was profiled over the same window (%s): %.2f CPU-seconds sampled.\n\n", followerProfile, f.CPU)
 		m.WriteString("| category | share of the leader's CPU | share of a follower's CPU |\n|---|---|---|\n")

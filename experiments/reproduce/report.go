@@ -640,6 +640,11 @@ func buildReport(dir string) (string, error) {
 		fmt.Fprintf(&b, "## %s\n\nThesis: `%s`.\n\n%s\n**Verdict: %s** — %s.\n\n", fs.spec.Title, fs.spec.Thesis, t, v[0], v[1])
 		fmt.Fprintf(&tables, "%s\n\n%s\nVerdict: %s — %s.\n\n", fs.spec.Title, t, v[0], v[1])
 	}
+	along, err := alongSection(dir, meta)
+	if err != nil {
+		return "", err
+	}
+	b.WriteString(along)
 	b.WriteString(notes)
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(b.String()), 0o644); err != nil {
 		return "", err

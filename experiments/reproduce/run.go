@@ -608,7 +608,11 @@ func (r *Runner) stepStages(ctx context.Context, c *cluster.Cluster, s *step, na
 	if err != nil {
 		return err
 	}
+	tl := startTimeline(ctx, c, leader)
 	res, vals, err := r.bench(ctx, c, name+"-write", 100, 1000, benchTimeout(sc.Write, 200), putArgs(sc.Write, sc.Write, 256)...)
+	if terr := tl.Stop(filepath.Join(r.Out, "raw", name+"-write-timeline.csv")); err == nil {
+		err = terr
+	}
 	if err != nil {
 		return err
 	}
