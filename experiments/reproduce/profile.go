@@ -489,7 +489,7 @@ func windowStart(putsBefore float64) string {
 	if putsBefore <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(", beginning %s puts into the load", fmt.Sprintf("%.0f", putsBefore))
+	return fmt.Sprintf(", beginning %.0f puts into the load", putsBefore)
 }
 
 // fetchProfile takes a CPU profile of seconds from the member at url.

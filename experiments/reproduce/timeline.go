@@ -31,8 +31,8 @@ var timelineSeries = []struct{ column, metric string }{
 // since the start, then cumulative counts: the leader's puts, the members'
 // CPU seconds, the leader's backend commit seconds, the machine's busy CPU
 // seconds. Per-member columns follow (<column>_<member>): CPU seconds, the
-// CPU seconds of threads the engine started (RocksDB's pools: every thread
-// not named like the process), minor page faults, and timelineSeries.
+// CPU seconds of threads the engine started (isEngineThread), minor page
+// faults, and timelineSeries.
 var timelineHeader = []string{"t_s", "puts", "members_cpu_s", "leader_commit_s", "machine_busy_s"}
 
 // timeline samples, while a benchmark runs, how many puts the leader has
@@ -76,7 +76,7 @@ func startTimeline(ctx context.Context, c *cluster.Cluster, leader *cluster.Memb
 			if th, err := measure.ThreadCPU(pid); err == nil {
 				var own float64
 				for name, t := range th {
-					if name != "etcd" {
+					if isEngineThread(name) {
 						own += t.Total()
 					}
 				}

@@ -93,6 +93,11 @@ func writeWindow(dir string, start, end []memberSnapshot) error {
 	return measure.WriteCSV(filepath.Join(dir, threadsFile), rows)
 }
 
+// isEngineThread says whether a thread, by its name in /proc, is one the
+// engine started: RocksDB names its pools rocksdb:low, rocksdb:high, ...;
+// Go's threads carry the process's name, and Pebble starts none.
+func isEngineThread(name string) bool { return strings.HasPrefix(name, "rocksdb") }
+
 // gcBackgroundFuncs are the collector's own goroutines.
 var gcBackgroundFuncs = []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}
 
@@ -292,7 +297,7 @@ func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok 
 		for name, t := range th {
 			m.CPU += t.Total()
 			m.System += t.System
-			if strings.HasPrefix(name, "rocksdb") {
+			if isEngineThread(name) {
 				m.EngineThread += t.Total()
 			}
 		}
