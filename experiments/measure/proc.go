@@ -94,6 +94,32 @@ func ThreadCPU(pid int) (map[string]CPUTime, error) {
 	return out, nil
 }
 
+// ContextSwitches returns how often the threads of a process gave up their
+// CPU: voluntarily (to wait for I/O, a lock, a timer) and involuntarily
+// (preempted by another runnable thread), summed over the threads of
+// /proc/<pid>/task/*/status (a process's own status counts its first
+// thread only). A thread that ended before the read is not counted; a
+// process that is gone is an error.
+func ContextSwitches(pid int) (voluntary, involuntary uint64, err error) {
+	fs, err := procfs.NewFS(procRoot)
+	if err != nil {
+		return 0, 0, err
+	}
+	threads, err := fs.AllThreads(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, t := range threads {
+		st, err := t.NewStatus()
+		if err != nil {
+			continue // ended between the listing and the read
+		}
+		voluntary += st.VoluntaryCtxtSwitches
+		involuntary += st.NonVoluntaryCtxtSwitches
+	}
+	return voluntary, involuntary, nil
+}
+
 // Memory is the resident memory of a process, in bytes.
 type Memory struct {
 	RSS  int64 // resident now (VmRSS)

@@ -24,7 +24,15 @@ func fakeProc(t *testing.T) {
 		"4242/task/4242/stat": "4242 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 100 20 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"4242/task/4244/stat": "4244 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 50 10 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"4242/task/4245/stat": "4245 (rocksdb:low) S 1 4242 4242 0 -1 4194560 100 0 0 0 100 20 0 0 20 0 12 0 1000 100000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-		"4243/status":         "Name:\tzombie\nState:\tZ (zombie)\nPid:\t4243\n",
+		// A disk, its partition, a loop device (fields 4-20 of the kernel's format).
+		"diskstats": "" +
+			" 254 0 vda 10 0 80 5 100 20 800 300 0 250 400 7 0 56 9 40 120\n" +
+			" 254 1 vda1 10 0 80 5 100 20 800 300 0 250 400 7 0 56 9 40 120\n" +
+			"   7 0 loop0 1 0 8 1 0 0 0 0 0 1 1 0 0 0 0 0 0\n",
+		"4242/task/4242/status": "Name:\tetcd\nvoluntary_ctxt_switches:\t100\nnonvoluntary_ctxt_switches:\t10\n",
+		"4242/task/4244/status": "Name:\tetcd\nvoluntary_ctxt_switches:\t20\nnonvoluntary_ctxt_switches:\t2\n",
+		"4242/task/4245/status": "Name:\trocksdb:low\nvoluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t1\n",
+		"4243/status":           "Name:\tzombie\nState:\tZ (zombie)\nPid:\t4243\n",
 		// user nice system idle iowait irq softirq steal guest guest_nice
 		"stat":    "cpu  1000 100 500 9000 300 20 30 50 400 0\ncpu0 500 50 250 4500 150 10 15 25 200 0\nintr 0\nctxt 0\nbtime 1700000000\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n",
 		"loadavg": "1.50 0.75 0.25 2/345 6789\n",
@@ -66,6 +74,9 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ThreadCPU(%d): %v", pid, err)
 			}
+			if vol, invol, err := ContextSwitches(pid); err != nil || vol != 123 || invol != 13 {
+				t.Errorf("ContextSwitches(%d) = %d, %d, %v; want 123 voluntary, 13 involuntary (summed over threads)", pid, vol, invol, err)
+			}
 			want := map[string]CPUTime{"etcd": {User: 1.5, System: 0.3}, "rocksdb:low": {User: 1, System: 0.2}}
 			if len(threads) != len(want) || math.Abs(threads["etcd"].Total()-1.8) > 1e-9 || threads["rocksdb:low"] != want["rocksdb:low"] {
 				t.Errorf("ThreadCPU(%d) = %+v, want %+v", pid, threads, want)
@@ -89,6 +100,7 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 	for name, f := range map[string]func() error{
 		"cpu of a missing process":    func() error { _, err := ProcessCPU(99999); return err },
 		"faults of a missing process": func() error { _, err := MinorFaults(99999); return err },
+		"switches of a gone process":  func() error { _, _, err := ContextSwitches(99999); return err },
 		"memory of a missing process": func() error { _, err := ProcessMemory(99999); return err },
 		"io of a missing process":     func() error { _, err := ProcessIO(99999); return err },
 		"memory of a zombie":          func() error { _, err := ProcessMemory(4243); return err },
@@ -101,6 +113,9 @@ func TestProcessReadersOnFakeProc(t *testing.T) {
 
 func TestMachineReadersOnFakeProc(t *testing.T) {
 	fakeProc(t)
+	if io, err := ReadDiskIO(); err != nil || io != (DiskIO{Writes: 100, WriteMs: 300, Flushes: 40, FlushMs: 120, Discards: 7, DiscardMs: 9}) {
+		t.Errorf("ReadDiskIO = %+v, %v; want vda's alone", io, err)
+	}
 	m, err := ReadMachineCPU()
 	if err != nil {
 		t.Fatal(err)

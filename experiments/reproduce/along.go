@@ -27,7 +27,7 @@ const alongParts = 5
 var alongSpec = FigureSpec{
 	ID:      "fig5.1_along",
 	Title:   "Figure 5.1 along the load — each fifth of the puts",
-	Metrics: []string{"throughput_rps", "cpu_per_req_s", "leader_commit_share"},
+	Metrics: []string{"throughput_rps", "cpu_per_req_s", "leader_commit_share", "wal_fsync_s"},
 }
 
 // timelineFile names a stages step's write timeline: <variant>-r<round>-write-timeline.csv.
@@ -64,8 +64,10 @@ func alongSamples(dir string) ([]Sample, error) {
 }
 
 // tlPoint is one sample of a timeline: seconds since the start, then the
-// cumulative puts, members' CPU seconds and leader's commit seconds.
-type tlPoint struct{ t, puts, cpu, commit float64 }
+// cumulative puts, members' CPU seconds, leader's commit seconds, and the
+// members' WAL fsyncs and seconds spent in them (both 0 in a timeline
+// recorded before they were).
+type tlPoint struct{ t, puts, cpu, commit, fsyncs, fsyncS float64 }
 
 func readTimeline(path string) ([]tlPoint, error) {
 	cols := []string{"t_s", "puts", "members_cpu_s", "leader_commit_s"}
@@ -81,15 +83,27 @@ func readTimeline(path string) ([]tlPoint, error) {
 				return nil, fmt.Errorf("%s: %s: %w", path, c, err)
 			}
 		}
-		pts = append(pts, tlPoint{v[0], v[1], v[2], v[3]})
+		p := tlPoint{t: v[0], puts: v[1], cpu: v[2], commit: v[3]}
+		for col, val := range r {
+			x, err := strconv.ParseFloat(val, 64)
+			switch {
+			case err != nil: // a member not scraped in this sample, or no such column
+			case strings.HasPrefix(col, "wal_fsyncs_"):
+				p.fsyncs += x
+			case strings.HasPrefix(col, "wal_fsync_s_"):
+				p.fsyncS += x
+			}
+		}
+		pts = append(pts, p)
 	}
 	return pts, nil
 }
 
 // cutTimeline splits pts into parts shares of equal puts, placing each
 // boundary by linear interpolation between the samples around it, and
-// returns each share's puts per second, members' CPU seconds per put and
-// the share of its time the leader spent committing. It returns nothing
+// returns each share's puts per second, members' CPU seconds per put, the
+// share of its time the leader spent committing and, where the timeline
+// has them, the members' mean WAL fsync seconds. It returns nothing
 // when the timeline holds no puts or fewer intervals than shares (a load
 // too short to be read along its length: a quick run's).
 func cutTimeline(pts []tlPoint, parts int) []map[string]float64 {
@@ -108,7 +122,7 @@ func cutTimeline(pts []tlPoint, parts int) []map[string]float64 {
 			f = (puts - a.puts) / (b.puts - a.puts)
 		}
 		lerp := func(x, y float64) float64 { return x + f*(y-x) }
-		return tlPoint{lerp(a.t, b.t), puts, lerp(a.cpu, b.cpu), lerp(a.commit, b.commit)}
+		return tlPoint{lerp(a.t, b.t), puts, lerp(a.cpu, b.cpu), lerp(a.commit, b.commit), lerp(a.fsyncs, b.fsyncs), lerp(a.fsyncS, b.fsyncS)}
 	}
 	var out []map[string]float64
 	prev := at(first)
@@ -118,11 +132,15 @@ func cutTimeline(pts []tlPoint, parts int) []map[string]float64 {
 		if dt <= 0 {
 			return nil
 		}
-		out = append(out, map[string]float64{
+		share := map[string]float64{
 			"throughput_rps":      n / dt,
 			"cpu_per_req_s":       (next.cpu - prev.cpu) / n,
 			"leader_commit_share": (next.commit - prev.commit) / dt,
-		})
+		}
+		if f := next.fsyncs - prev.fsyncs; f > 0 {
+			share["wal_fsync_s"] = (next.fsyncS - prev.fsyncS) / f
+		}
+		out = append(out, share)
 		prev = next
 	}
 	return out
@@ -148,7 +166,7 @@ func alongSection(dir string, meta runMeta) (string, error) {
 	slices.SortStableFunc(variants, func(a, b string) int { return variantRank(a) - variantRank(b) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s\n\n", alongSpec.Title)
-	fmt.Fprintf(&b, "Each write benchmark of figure 5.1 sampled every %v (the leader's puts, the members' CPU, the leader's backend commit time; `raw/stages/*-write-timeline.csv`), cut into %d shares of equal puts. Median over rounds; beside it, the ratio to bbolt paired by round. Summary: `summary_%s.csv`.\n\n",
+	fmt.Fprintf(&b, "Each write benchmark of figure 5.1 sampled every %v (the leader's puts, the members' CPU, the leader's backend commit time, the members' WAL fsyncs; `raw/stages/*-write-timeline.csv`), cut into %d shares of equal puts. Median over rounds; beside it, the ratio to bbolt paired by round. Summary: `summary_%s.csv`.\n\n",
 		timelineEvery, alongParts, alongSpec.ID)
 	for _, t := range []struct {
 		metric, label string
@@ -157,7 +175,11 @@ func alongSection(dir string, meta runMeta) (string, error) {
 		{"throughput_rps", "writes, req/s", 1},
 		{"cpu_per_req_s", "members' CPU per put, µs", 1e6},
 		{"leader_commit_share", "leader's time in backend commit, %", 100},
+		{"wal_fsync_s", "members' WAL fsync, ms (mean)", 1e3},
 	} {
+		if !fs.has(t.metric) {
+			continue // timelines recorded before the series was
+		}
 		fmt.Fprintf(&b, "| %s |", t.label)
 		for _, p := range fs.params {
 			fmt.Fprintf(&b, " share %s |", p)
@@ -182,4 +204,14 @@ func alongSection(dir string, meta runMeta) (string, error) {
 		b.WriteString("\n")
 	}
 	return b.String(), nil
+}
+
+// has reports whether any row of the figure has metric.
+func (fs *figSummary) has(metric string) bool {
+	for _, st := range fs.stats {
+		if _, ok := st[metric]; ok {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,12 +21,15 @@ func TestCutTimeline(t *testing.T) {
 		// the leader commits 10% of the time, then 20%.
 		cpu := float64(min(s, 10))*1000*0.002 + float64(max(s-10, 0))*500*0.004
 		commit := float64(min(s, 10))*0.1 + float64(max(s-10, 0))*0.2
-		pts = append(pts, tlPoint{float64(s), puts, cpu, commit})
+		// 100 WAL fsyncs a second of 3 ms, then 50 of 6 ms.
+		fsyncs := float64(min(s, 10))*100 + float64(max(s-10, 0))*50
+		fsyncS := float64(min(s, 10))*100*0.003 + float64(max(s-10, 0))*50*0.006
+		pts = append(pts, tlPoint{float64(s), puts, cpu, commit, fsyncs, fsyncS})
 	}
 	got := cutTimeline(pts, 2)
 	want := []map[string]float64{
-		{"throughput_rps": 1000, "cpu_per_req_s": 0.002, "leader_commit_share": 0.1},
-		{"throughput_rps": 500, "cpu_per_req_s": 0.004, "leader_commit_share": 0.2},
+		{"throughput_rps": 1000, "cpu_per_req_s": 0.002, "leader_commit_share": 0.1, "wal_fsync_s": 0.003},
+		{"throughput_rps": 500, "cpu_per_req_s": 0.004, "leader_commit_share": 0.2, "wal_fsync_s": 0.006},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d shares, want %d", len(got), len(want))
@@ -45,7 +49,7 @@ func TestCutTimeline(t *testing.T) {
 			t.Errorf("3 shares: share %d %g puts/s, want %g", i+1, r, w)
 		}
 	}
-	if cutTimeline(pts[:2], 2) != nil || cutTimeline([]tlPoint{{0, 5, 0, 0}, {5, 5, 1, 0}, {10, 5, 2, 0}}, 2) != nil {
+	if cutTimeline(pts[:2], 2) != nil || cutTimeline([]tlPoint{{t: 0, puts: 5}, {t: 5, puts: 5, cpu: 1}, {t: 10, puts: 5, cpu: 2}}, 2) != nil {
 		t.Error("a timeline with fewer intervals than shares, or without puts, gave shares")
 	}
 }
@@ -58,18 +62,29 @@ func TestAlongSection(t *testing.T) {
 	if err := os.MkdirAll(stages, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string, rate float64) {
-		s := strings.Join(timelineHeader, ",") + "\n"
+	// write writes a timeline of rate puts/s; fsyncMs > 0 adds one member's
+	// WAL fsyncs (10 a second of fsyncMs), which older timelines lack.
+	write := func(name string, rate, fsyncMs float64) {
+		head := slices.Clone(timelineHeader)
+		if fsyncMs > 0 {
+			head = append(head, "wal_fsyncs_m1", "wal_fsync_s_m1")
+		}
+		s := strings.Join(head, ",") + "\n"
 		for sec := 0; sec <= 30; sec += 5 {
-			s += strings.Join([]string{fnum(float64(sec)), fnum(rate * float64(sec)), fnum(float64(sec)), "0", "0"}, ",") + "\n"
+			row := make([]string, len(head)) // the columns the section does not read stay empty
+			copy(row, []string{fnum(float64(sec)), fnum(rate * float64(sec)), fnum(float64(sec)), "0"})
+			if fsyncMs > 0 {
+				copy(row[len(timelineHeader):], []string{fnum(10 * float64(sec)), fnum(10 * float64(sec) * fsyncMs / 1000)})
+			}
+			s += strings.Join(row, ",") + "\n"
 		}
 		if err := os.WriteFile(filepath.Join(stages, name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("bbolt-r1-write-timeline.csv", 1000)
-	write("tuned-r1-write-timeline.csv", 900)
-	write("tuned-r1-write.txt", 0) // not a timeline
+	write("bbolt-r1-write-timeline.csv", 1000, 0)
+	write("tuned-r1-write-timeline.csv", 900, 0)
+	write("tuned-r1-write.txt", 0, 0) // not a timeline
 	md, err := alongSection(dir, runMeta{})
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +93,16 @@ func TestAlongSection(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("section lacks %q:\n%s", want, md)
 		}
+	}
+	if strings.Contains(md, "WAL fsync, ms") {
+		t.Errorf("a table of WAL fsyncs from timelines without them:\n%s", md)
+	}
+	write("tuned-r1-write-timeline.csv", 900, 4)
+	if md, err = alongSection(dir, runMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| tuned | 4.00, – |"; !strings.Contains(md, "members' WAL fsync, ms") || !strings.Contains(md, want) {
+		t.Errorf("section lacks the WAL fsync table with %q:\n%s", want, md)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "summary_"+alongSpec.ID+".csv")); err != nil {
 		t.Error(err)

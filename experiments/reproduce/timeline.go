@@ -19,21 +19,31 @@ const metricPuts = "etcd_mvcc_put_total"
 
 // Per-member series of a timeline, from /metrics (absent where a build has
 // no such series: stock bbolt has no etcd_lsm_*): what an engine does in the
-// background, and the Go heap that sets the collector's pace.
+// background; the Go heap that sets the collector's pace and the collector's
+// cycles; and how many puts each WAL fsync and backend commit carried.
 var timelineSeries = []struct{ column, metric string }{
 	{"compaction_bytes", "etcd_lsm_compaction_written_bytes_total"},
 	{"flush_bytes", "etcd_lsm_flush_written_bytes_total"},
 	{"stall_s", "etcd_lsm_write_stall_seconds_total"},
 	{"heap_bytes", "go_memstats_heap_inuse_bytes"},
+	{"gc_cycles", "go_gc_duration_seconds_count"},
+	{"threads", "go_threads"},
+	{"wal_fsyncs", "etcd_disk_wal_fsync_duration_seconds_count"},
+	{"wal_fsync_s", "etcd_disk_wal_fsync_duration_seconds_sum"},
+	{"backend_commits", "etcd_disk_backend_commit_duration_seconds_count"},
 }
 
 // The leading columns of a timeline CSV, which every timeline has: seconds
 // since the start, then cumulative counts: the leader's puts, the members'
 // CPU seconds, the leader's backend commit seconds, the machine's busy CPU
-// seconds. Per-member columns follow (<column>_<member>): CPU seconds, the
-// CPU seconds of threads the engine started (isEngineThread), minor page
-// faults, and timelineSeries.
-var timelineHeader = []string{"t_s", "puts", "members_cpu_s", "leader_commit_s", "machine_busy_s"}
+// seconds; the thread CPU milliseconds of the harness's fixed probe work
+// (measure.Probe) at this sample, which grow when the machine itself is
+// slower; the machine's disk requests and their times (measure.DiskIO).
+// Per-member columns follow (<column>_<member>): CPU seconds, the CPU
+// seconds of threads the engine started (isEngineThread), minor page
+// faults, voluntary and involuntary context switches, and timelineSeries.
+var timelineHeader = []string{"t_s", "puts", "members_cpu_s", "leader_commit_s", "machine_busy_s", "probe_compute_ms", "probe_memory_ms",
+	"disk_writes", "disk_write_ms", "disk_flushes", "disk_flush_ms", "disk_discards", "disk_discard_ms"}
 
 // timeline samples, while a benchmark runs, how many puts the leader has
 // applied and what the members spent on them, so that a run's figure (one
@@ -52,7 +62,7 @@ func startTimeline(ctx context.Context, c *cluster.Cluster, leader *cluster.Memb
 	tl := &timeline{head: append([]string{}, timelineHeader...), stop: make(chan struct{}), done: make(chan struct{})}
 	members := c.Members
 	for _, m := range members {
-		for _, col := range []string{"cpu_s", "engine_threads_cpu_s", "minflt"} {
+		for _, col := range []string{"cpu_s", "engine_threads_cpu_s", "minflt", "ctxsw_vol", "ctxsw_invol"} {
 			tl.head = append(tl.head, col+"_"+m.Name)
 		}
 		for _, s := range timelineSeries {
@@ -61,6 +71,7 @@ func startTimeline(ctx context.Context, c *cluster.Cluster, leader *cluster.Memb
 	}
 	tl.head = append(tl.head, "leader")
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
+	probe := measure.NewProbe()
 	start := time.Now()
 	sample := func() {
 		row := map[string]string{"t_s": f(time.Since(start).Seconds()), "leader": leader.Name}
@@ -85,6 +96,9 @@ func startTimeline(ctx context.Context, c *cluster.Cluster, leader *cluster.Memb
 			if n, err := measure.MinorFaults(pid); err == nil {
 				row["minflt_"+m.Name] = strconv.FormatUint(n, 10)
 			}
+			if vol, invol, err := measure.ContextSwitches(pid); err == nil {
+				row["ctxsw_vol_"+m.Name], row["ctxsw_invol_"+m.Name] = strconv.FormatUint(vol, 10), strconv.FormatUint(invol, 10)
+			}
 			all, err := measure.Scrape(ctx, m.ClientURL+"/metrics")
 			if err != nil {
 				continue
@@ -102,6 +116,16 @@ func startTimeline(ctx context.Context, c *cluster.Cluster, leader *cluster.Memb
 			return
 		}
 		row["members_cpu_s"], row["machine_busy_s"] = f(cpu), f(machineBusy())
+		if d, err := measure.ReadDiskIO(); err == nil {
+			for col, v := range map[string]uint64{"disk_writes": d.Writes, "disk_write_ms": d.WriteMs, "disk_flushes": d.Flushes,
+				"disk_flush_ms": d.FlushMs, "disk_discards": d.Discards, "disk_discard_ms": d.DiscardMs} {
+				row[col] = strconv.FormatUint(v, 10)
+			}
+		}
+		if p, err := probe.Run(); err == nil {
+			ms := func(d time.Duration) string { return f(d.Seconds() * 1000) }
+			row["probe_compute_ms"], row["probe_memory_ms"] = ms(p.Compute), ms(p.Memory)
+		}
 		tl.rows = append(tl.rows, row)
 	}
 	go func() {
