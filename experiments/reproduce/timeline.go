@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"etcd-lsm/experiments/cluster"
@@ -45,6 +46,11 @@ var timelineSeries = []struct{ column, metric string }{
 var timelineHeader = []string{"t_s", "puts", "members_cpu_s", "leader_commit_s", "machine_busy_s", "probe_compute_ms", "probe_memory_ms",
 	"disk_writes", "disk_write_ms", "disk_flushes", "disk_flush_ms", "disk_discards", "disk_discard_ms"}
 
+// timelineProbe is the harness's one probe: its 64 MiB buffer is built
+// (a shuffle of 16 Mi slots) once per process rather than before every
+// write benchmark. Timelines never overlap, so one probe serves them all.
+var timelineProbe = sync.OnceValue(measure.NewProbe)
+
 // timeline samples, while a benchmark runs, how many puts the leader has
 // applied and what the members spent on them, so that a run's figure (one
 // average over the whole load) can be read along the load: whether an
@@ -71,7 +77,7 @@ func startTimeline(ctx context.Context, c *cluster.Cluster, leader *cluster.Memb
 	}
 	tl.head = append(tl.head, "leader")
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
-	probe := measure.NewProbe()
+	probe := timelineProbe()
 	start := time.Now()
 	sample := func() {
 		row := map[string]string{"t_s": f(time.Since(start).Seconds()), "leader": leader.Name}
