@@ -7,7 +7,7 @@ import "C"
 
 import "sync"
 
-var mallocOnce sync.Once
+var mmapOnce, trimOnce sync.Once
 
 // SetMallocMmapThreshold fixes glibc's mmap threshold for the whole process
 // at n bytes (once; later calls are ignored). Allocations of n bytes or
@@ -21,5 +21,19 @@ func SetMallocMmapThreshold(n uint64) {
 	if n == 0 {
 		return
 	}
-	mallocOnce.Do(func() { C.mallopt(C.M_MMAP_THRESHOLD, C.int(n)) })
+	mmapOnce.Do(func() { C.mallopt(C.M_MMAP_THRESHOLD, C.int(n)) })
+}
+
+// SetMallocTrimThreshold fixes, for the whole process, how much free memory
+// at the top of a malloc heap glibc keeps before it gives it back to the
+// system (once; later calls are ignored; glibc's default is 128 KiB once
+// the mmap threshold is fixed). Memory given back is faulted in again, page
+// by page, when the heap grows: a memtable allocated from the heap after
+// the previous one was flushed and freed reuses its pages only if they were
+// kept. n = 0 leaves glibc's behaviour alone.
+func SetMallocTrimThreshold(n uint64) {
+	if n == 0 {
+		return
+	}
+	trimOnce.Do(func() { C.mallopt(C.M_TRIM_THRESHOLD, C.int(n)) })
 }

@@ -23,13 +23,15 @@ const (
 	EnvTargetFile     = "ETCDLSM_ROCKSDB_TARGET_FILE_SIZE"      // bytes (KiB/MiB); 0 = RocksDB's
 	EnvL0Trigger      = "ETCDLSM_ROCKSDB_L0_COMPACTION_TRIGGER" // 1..64 files; 0 = RocksDB's
 	EnvPriority       = "ETCDLSM_ROCKSDB_BACKGROUND_PRIORITY"   // normal or low
+	EnvArenaBlock     = "ETCDLSM_ROCKSDB_ARENA_BLOCK_SIZE"      // bytes (KiB/MiB), 4KiB..1GiB; 0 = RocksDB's
+	EnvTrimThreshold  = "ETCDLSM_ROCKSDB_MALLOC_TRIM_THRESHOLD" // bytes (KiB/MiB), up to 1GiB; 0 = glibc's
 )
 
 // EnvPrefix starts every RocksDB setting; an unknown name under it is
 // refused (most likely a typo that would otherwise be ignored silently).
 const EnvPrefix = "ETCDLSM_ROCKSDB_"
 
-var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold, EnvStatistics, EnvTargetFile, EnvL0Trigger, EnvPriority}
+var known = []string{EnvMemoryBudget, EnvIndex, EnvBloomBits, EnvCompression, EnvDynamicLevels, EnvBackgroundJobs, EnvMmapThreshold, EnvStatistics, EnvTargetFile, EnvL0Trigger, EnvPriority, EnvArenaBlock, EnvTrimThreshold}
 
 // FromEnv returns base with the environment's overrides applied.
 func FromEnv(base Options) (Options, error) {
@@ -105,6 +107,16 @@ func FromEnv(base Options) (Options, error) {
 			o.BackgroundPriority = v
 		default:
 			return o, fmt.Errorf("%s=%q: want %s or %s", EnvPriority, v, PriorityNormal, PriorityLow)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvArenaBlock); ok {
+		if o.ArenaBlockSize, err = engine.ParseBytes(v); err != nil || (o.ArenaBlockSize != 0 && o.ArenaBlockSize < 4<<10) || o.ArenaBlockSize > 1<<30 {
+			return o, fmt.Errorf("%s=%q: want a size from 4KiB to 1GiB, like 64KiB, or 0", EnvArenaBlock, v)
+		}
+	}
+	if v, ok := os.LookupEnv(EnvTrimThreshold); ok {
+		if o.MallocTrimThreshold, err = engine.ParseBytes(v); err != nil || o.MallocTrimThreshold > 1<<30 {
+			return o, fmt.Errorf("%s=%q: want a size up to 1GiB, like 16MiB, or 0", EnvTrimThreshold, v)
 		}
 	}
 	return o, nil

@@ -19,12 +19,14 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvTargetFile, "8MiB")
 	t.Setenv(EnvL0Trigger, "8")
 	t.Setenv(EnvPriority, "low")
+	t.Setenv(EnvArenaBlock, "64KiB")
+	t.Setenv(EnvTrimThreshold, "0")
 	o, err := FromEnv(Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Options{MemoryBudget: 256 << 20, Index: IndexPartitioned, BloomBitsPerKey: 0, Compression: CompressLZ4, DynamicLevelBytes: false, BackgroundJobs: 4,
-		TargetFileSize: 8 << 20, L0CompactionTrigger: 8, BackgroundPriority: PriorityLow}
+		TargetFileSize: 8 << 20, L0CompactionTrigger: 8, BackgroundPriority: PriorityLow, ArenaBlockSize: 64 << 10, MallocTrimThreshold: 0}
 	if o != want {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
@@ -46,6 +48,7 @@ func TestFromEnv(t *testing.T) {
 		EnvMemoryBudget: "lots", EnvIndex: "full", EnvBloomBits: "-1", EnvCompression: "maybe",
 		EnvDynamicLevels: "2", EnvBackgroundJobs: "0", EnvMmapThreshold: "64MiB",
 		EnvStatistics: "sometimes", EnvTargetFile: "4KiB", EnvL0Trigger: "65", EnvPriority: "idle",
+		EnvArenaBlock: "1KiB", EnvTrimThreshold: "2GiB",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, bad)
