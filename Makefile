@@ -211,8 +211,11 @@ reproduce: deps tools ## [SCALE=quick|thesis]: the thesis's evaluation on 3-memb
 # --enable-pprof), with the share of cgo, engine, bbolt, raft/WAL and gRPC and
 # the most a free engine could give (profiles/summary.md), and the engine's
 # whole cost per put: its frames, its own threads and the collector's work
-# its allocations cause (profiles/whole-cost.md); profiles/<variant>/.
-# Without VARIANT: bbolt and every stage. PROFILE_SECONDS (default 20) is the
+# its allocations cause, and the members' page faults (profiles/whole-cost.md);
+# profiles/<variant>/. Without VARIANT: bbolt and every stage; VARIANT or
+# STAGES may also name label=build:ENV=value entries, profiled in that order
+# (e.g. VARIANT="tuned mapped=tuned:ETCDLSM_ROCKSDB_ARENA_BLOCK_SIZE=0").
+# PROFILE_SECONDS (default 20) is the
 # window; PROFILE_AFTER_PUTS=n starts it once the leader has applied n puts,
 # to profile a larger database than the load's first seconds hold.
 # PROFILE_OUT (default profiles) is where the files go.

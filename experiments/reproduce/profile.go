@@ -93,7 +93,8 @@ const externalCode = "runtime._ExternalCode"
 
 // ProfileShares is the analysis of one CPU profile.
 type ProfileShares struct {
-	Variant    string
+	Variant    string             // the label profiled (a build, or label=build:ENV=value)
+	LSM        bool               // the build runs the etcd-lsm layer (not bbolt)
 	Seconds    float64            // profiled wall time
 	CPU        float64            // sampled CPU seconds
 	Share      map[string]float64 // category -> fraction of CPU
@@ -164,7 +165,9 @@ func FreeEngineBound(share float64) float64 {
 	return share / (1 - share)
 }
 
-func analyzeProfile(p *profile.Profile, variant string) (*ProfileShares, error) {
+// analyzeProfile shares out one member's CPU profile; label names the
+// variant profiled, lsm says whether its build runs the etcd-lsm layer.
+func analyzeProfile(p *profile.Profile, label string, lsm bool) (*ProfileShares, error) {
 	idx := -1
 	for i, st := range p.SampleType {
 		if st.Type == "cpu" {
@@ -174,8 +177,7 @@ func analyzeProfile(p *profile.Profile, variant string) (*ProfileShares, error) 
 	if idx < 0 {
 		idx = len(p.SampleType) - 1
 	}
-	lsm := variant != "bbolt"
-	ps := &ProfileShares{Variant: variant, Share: map[string]float64{}, CgoCaller: map[string]float64{},
+	ps := &ProfileShares{Variant: label, LSM: lsm, Share: map[string]float64{}, CgoCaller: map[string]float64{},
 		Flat: map[string]float64{}, Cum: map[string]float64{}, EnginePart: map[string]float64{}}
 	var total, goTotal float64
 	for _, s := range p.Sample {
@@ -269,7 +271,7 @@ func topN(m map[string]float64, n int) []kv {
 
 func profileMain(args []string) error {
 	fs := flag.NewFlagSet("profile", flag.ExitOnError)
-	variants := fs.String("variants", measure.EnvOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile")
+	variants := fs.String("variants", measure.EnvOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile: builds, or label=build:ENV=value[:ENV=value]")
 	seconds := fs.Int("seconds", atoiOr(os.Getenv("PROFILE_SECONDS"), 20), "seconds of CPU profile ($PROFILE_SECONDS)")
 	afterPuts := fs.Int("after-puts", atoiOr(os.Getenv("PROFILE_AFTER_PUTS"), 0), "start the profiles once the leader has applied this many puts, to profile a larger database ($PROFILE_AFTER_PUTS)")
 	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "binaries root")
@@ -303,12 +305,20 @@ func profileMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	var results []*ProfileShares
+	var configs []measure.Config
 	for _, v := range splitList(*variants) {
-		fmt.Printf("profiling %s: 3-member cluster, write benchmark (--conns=100 --clients=1000 put --val-size=256), %ds CPU profiles of the members\n", v, *seconds)
-		ps, err := profileVariant(root, tool, v, *seconds, *afterPuts, filepath.Join(*outRoot, v), *top)
+		c, err := measure.ParseConfig(v)
 		if err != nil {
-			return fmt.Errorf("profiling %s: %w", v, err)
+			return err
+		}
+		configs = append(configs, c)
+	}
+	var results []*ProfileShares
+	for _, c := range configs {
+		fmt.Printf("profiling %s: 3-member cluster, write benchmark (--conns=100 --clients=1000 put --val-size=256), %ds CPU profiles of the members\n", c, *seconds)
+		ps, err := profileVariant(root, tool, c, *seconds, *afterPuts, filepath.Join(*outRoot, c.Label), *top)
+		if err != nil {
+			return fmt.Errorf("profiling %s: %w", c.Label, err)
 		}
 		fmt.Printf("  %s\n", shareLine(ps))
 		results = append(results, ps)
@@ -324,7 +334,7 @@ func writeSummaries(root string, results []*ProfileShares) error {
 	}
 	var costs []*WholeCost
 	for _, ps := range results {
-		w, ok, err := analyzeWholeCost(filepath.Join(root, ps.Variant), ps.Variant, ps)
+		w, ok, err := analyzeWholeCost(filepath.Join(root, ps.Variant), ps)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ps.Variant, err)
 		}
@@ -343,12 +353,13 @@ func shareLine(ps *ProfileShares) string {
 	return strings.Join(parts, " · ")
 }
 
-func profileVariant(binRoot, tool, variant string, seconds, afterPuts int, dir string, top int) (*ProfileShares, error) {
+func profileVariant(binRoot, tool string, cfg measure.Config, seconds, afterPuts int, dir string, top int) (*ProfileShares, error) {
 	ctx := context.Background()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	c, err := cluster.New(cluster.Config{BinDir: filepath.Join(binRoot, variant), Size: 3, Flags: []string{"--enable-pprof"}, StartTimeout: 90 * time.Second})
+	c, err := cluster.New(cluster.Config{BinDir: filepath.Join(binRoot, cfg.Variant), Size: 3, Env: cfg.Env,
+		Flags: []string{"--enable-pprof"}, StartTimeout: 90 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -448,14 +459,14 @@ func profileVariant(binRoot, tool, variant string, seconds, afterPuts int, dir s
 		return nil, err
 	}
 	meta := profileMeta{Date: time.Now().UTC().Format(time.RFC3339), Seconds: float64(p.DurationNanos) / 1e9,
-		PutsBefore: m0[metricPuts], Machine: measure.DescribeSetup(binRoot, []string{variant})}
+		PutsBefore: m0[metricPuts], Config: cfg.String(), Machine: measure.DescribeSetup(binRoot, []string{cfg.Variant})}
 	if meta.Seconds > 0 {
 		meta.ProposalsPerS = (m1["etcd_server_proposals_committed_total"] - m0["etcd_server_proposals_committed_total"]) / meta.Seconds
 	}
 	if err := writeJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return nil, err
 	}
-	ps, err := analyzeFile(dir, variant)
+	ps, err := analyzeFile(dir, cfg.Label)
 	if err != nil {
 		return nil, err
 	}
@@ -508,24 +519,28 @@ type profileMeta struct {
 	ProposalsPerS float64 `json:"proposals_committed_per_s"`
 	// PutsBefore is the puts the leader had applied when the window began:
 	// the size of the database profiled.
-	PutsBefore float64       `json:"puts_before_window"`
-	Machine    measure.Setup `json:"machine"`
+	PutsBefore float64 `json:"puts_before_window"`
+	// Config is the variant profiled: a build, or label=build:ENV=value.
+	Config  string        `json:"config,omitempty"`
+	Machine measure.Setup `json:"machine"`
 }
 
-// analyzeFile reads <dir>/cpu.pb.gz and <dir>/meta.json.
-func analyzeFile(dir, variant string) (*ProfileShares, error) {
-	ps, err := analyzeProfileFile(filepath.Join(dir, "cpu.pb.gz"), variant)
+// analyzeFile reads <dir>/cpu.pb.gz and <dir>/meta.json; label names the
+// variant profiled there.
+func analyzeFile(dir, label string) (*ProfileShares, error) {
+	var meta profileMeta
+	if mb, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil {
+		json.Unmarshal(mb, &meta)
+	}
+	lsm := isLSM(label, meta.Config)
+	ps, err := analyzeProfileFile(filepath.Join(dir, "cpu.pb.gz"), label, lsm)
 	if err != nil {
 		return nil, err
 	}
 	if fp := filepath.Join(dir, followerProfile); statOK(fp) {
-		if ps.Follower, err = analyzeProfileFile(fp, variant); err != nil {
+		if ps.Follower, err = analyzeProfileFile(fp, label, lsm); err != nil {
 			return nil, err
 		}
-	}
-	var meta profileMeta
-	if mb, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil {
-		json.Unmarshal(mb, &meta)
 	}
 	ps.Committed = meta.ProposalsPerS
 	ps.PutsBefore = meta.PutsBefore
@@ -533,12 +548,22 @@ func analyzeFile(dir, variant string) (*ProfileShares, error) {
 	return ps, nil
 }
 
+// isLSM says whether the variant profiled runs the etcd-lsm layer: by the
+// configuration it was profiled with (meta.json), or, for profiles made
+// before that was kept, by its label, which was then always a build.
+func isLSM(label, config string) bool {
+	if c, err := measure.ParseConfig(config); config != "" && err == nil {
+		return c.Engine() != "bbolt"
+	}
+	return label != "bbolt"
+}
+
 func statOK(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
 
-func analyzeProfileFile(path, variant string) (*ProfileShares, error) {
+func analyzeProfileFile(path, label string, lsm bool) (*ProfileShares, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -547,7 +572,7 @@ func analyzeProfileFile(path, variant string) (*ProfileShares, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	ps, err := analyzeProfile(p, variant)
+	ps, err := analyzeProfile(p, label, lsm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

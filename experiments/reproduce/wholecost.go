@@ -45,10 +45,14 @@ const threadsFile = "threads.csv"
 
 func allocsFile(role, when string) string { return fmt.Sprintf("allocs-%s-%s.pb.gz", role, when) }
 
+// faultsFile holds each member's minor page faults over the window.
+const faultsFile = "faults.csv"
+
 // memberSnapshot is what is read from a member at one end of the window.
 type memberSnapshot struct {
 	threads map[string]measure.CPUTime
 	allocs  []byte
+	faults  uint64 // minor page faults since the process started
 }
 
 // snapshotMembers reads every member's threads and allocation profile;
@@ -60,21 +64,28 @@ func snapshotMembers(ctx context.Context, members []*cluster.Member) ([]memberSn
 		if err != nil {
 			return nil, fmt.Errorf("%s: threads: %w", m.Name, err)
 		}
+		flt, err := measure.MinorFaults(m.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("%s: page faults: %w", m.Name, err)
+		}
 		b, err := measure.Fetch(ctx, m.ClientURL+"/debug/pprof/allocs")
 		if err != nil {
 			return nil, fmt.Errorf("%s: allocation profile: %w", m.Name, err)
 		}
-		out[i] = memberSnapshot{th, b}
+		out[i] = memberSnapshot{th, b, flt}
 	}
 	return out, nil
 }
 
 // writeWindow keeps the two snapshots: the allocation profiles as they are,
-// the threads' CPU as its difference over the window (threads.csv).
+// the threads' CPU and the page faults as their differences over the window
+// (threads.csv, faults.csv).
 func writeWindow(dir string, start, end []memberSnapshot) error {
 	rows := [][]string{{"member", "thread", "user_s", "system_s"}}
+	faults := [][]string{{"member", "minor_faults"}}
 	for i := range start {
 		role := wholeCostRoles[i].role
+		faults = append(faults, []string{role, strconv.FormatUint(end[i].faults-start[i].faults, 10)})
 		for when, snap := range map[string]memberSnapshot{"start": start[i], "end": end[i]} {
 			if err := os.WriteFile(filepath.Join(dir, allocsFile(role, when)), snap.allocs, 0o644); err != nil {
 				return err
@@ -89,6 +100,9 @@ func writeWindow(dir string, start, end []memberSnapshot) error {
 			a, b := start[i].threads[n], end[i].threads[n]
 			rows = append(rows, []string{role, n, strconv.FormatFloat(b.User-a.User, 'f', 2, 64), strconv.FormatFloat(b.System-a.System, 'f', 2, 64)})
 		}
+	}
+	if err := measure.WriteCSV(filepath.Join(dir, faultsFile), faults); err != nil {
+		return err
 	}
 	return measure.WriteCSV(filepath.Join(dir, threadsFile), rows)
 }
@@ -208,6 +222,7 @@ type memberCost struct {
 	GC           float64            // the collector's background work
 	AllocShare   float64            // the engine's share of the bytes allocated
 	AllocBytes   float64
+	Faults       float64 // minor page faults; NaN where not recorded
 }
 
 // EngineGC is the collector's background work charged to the engine by its
@@ -247,7 +262,7 @@ func (w *WholeCost) EngineWhole() float64 {
 
 // analyzeWholeCost reads a profile directory made with the whole-cost files;
 // ok is false for one made before them.
-func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok bool, err error) {
+func analyzeWholeCost(dir string, ps *ProfileShares) (w *WholeCost, ok bool, err error) {
 	recs, err := measure.ReadRecords(filepath.Join(dir, threadsFile), "member", "thread", "user_s", "system_s")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
@@ -269,7 +284,11 @@ func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok 
 	}
 	// The leader's and the follower's profiles are analyzed already.
 	analyzed := map[string]*ProfileShares{"leader": ps, "follower": ps.Follower}
-	w = &WholeCost{Variant: variant, Date: ps.Date, Seconds: ps.Seconds, Puts: ps.Committed * ps.Seconds}
+	faults, err := readFaults(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	w = &WholeCost{Variant: ps.Variant, Date: ps.Date, Seconds: ps.Seconds, Puts: ps.Committed * ps.Seconds}
 	for _, role := range wholeCostRoles {
 		th, ok := threads[role.role]
 		if !ok {
@@ -277,7 +296,7 @@ func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok 
 		}
 		cpu := analyzed[role.role]
 		if cpu == nil {
-			if cpu, err = analyzeProfileFile(filepath.Join(dir, role.cpuFile), variant); err != nil {
+			if cpu, err = analyzeProfileFile(filepath.Join(dir, role.cpuFile), ps.Variant, ps.LSM); err != nil {
 				return nil, false, err
 			}
 		}
@@ -289,11 +308,14 @@ func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok 
 		if err != nil {
 			return nil, false, err
 		}
-		shares, bytes, err := allocShares(start, end, variant != "bbolt")
+		shares, bytes, err := allocShares(start, end, ps.LSM)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", role.role, err)
 		}
-		m := memberCost{Role: role.role, AllocBytes: bytes, Part: map[string]float64{}}
+		m := memberCost{Role: role.role, AllocBytes: bytes, Part: map[string]float64{}, Faults: math.NaN()}
+		if f, ok := faults[role.role]; ok {
+			m.Faults = f
+		}
 		for name, t := range th {
 			m.CPU += t.Total()
 			m.System += t.System
@@ -318,6 +340,27 @@ func analyzeWholeCost(dir, variant string, ps *ProfileShares) (w *WholeCost, ok 
 		return nil, false, fmt.Errorf("%s names no member", threadsFile)
 	}
 	return w, true, nil
+}
+
+// readFaults reads faults.csv: minor page faults by member role; empty for
+// a profile made before it was recorded.
+func readFaults(dir string) (map[string]float64, error) {
+	recs, err := measure.ReadRecords(filepath.Join(dir, faultsFile), "member", "minor_faults")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, r := range recs {
+		f, err := strconv.ParseFloat(r["minor_faults"], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: record %v", faultsFile, r)
+		}
+		out[r["member"]] = f
+	}
+	return out, nil
 }
 
 // perPut is a column of µs per put of what f gives for each member.
@@ -356,6 +399,9 @@ var wholeCostColumns = []struct {
 	}},
 	{"kernel", "kernel time, all", perPut(func(m memberCost) float64 { return m.System })},
 	{"engine_threads", "engine's own threads (/proc)", perPut(func(m memberCost) float64 { return m.EngineThread })},
+	{"faults_per_kput", "minor page faults per 1,000 puts", func(w *WholeCost) float64 {
+		return 1000 * w.sum(func(m memberCost) float64 { return m.Faults }) / w.Puts
+	}},
 }
 
 // writeWholeCost merges the variants' whole costs into whole-cost.csv
@@ -447,4 +493,6 @@ engine, whole = engine's frames + collector charged to the engine.
 kernel time = the system time of all threads (already inside members' CPU; in the engine's frames where the engine
 made the system call). engine's own threads = RocksDB's pools by /proc (already inside the engine's frames and its
 background part); Pebble has none.
+minor page faults per 1,000 puts = the three members' minor faults over the window (/proc/<pid>/stat): memory the
+process touches for the first time since it was mapped, or since it was given back to the system.
 `

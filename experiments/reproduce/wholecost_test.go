@@ -116,14 +116,17 @@ func TestWholeCost(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := measure.WriteCSV(filepath.Join(dir, faultsFile), [][]string{{"member", "minor_faults"}, {"leader", "250"}}); err != nil {
+		t.Fatal(err)
+	}
 	// As writeSummaries passes it: the leader's profile analyzed, with the
 	// run's figures (10 s profiled, 100 proposals/s).
-	ps, err := analyzeProfileFile(filepath.Join(dir, "cpu.pb.gz"), "tuned")
+	ps, err := analyzeProfileFile(filepath.Join(dir, "cpu.pb.gz"), "tuned", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ps.Committed, ps.Date = 100, "2026-12-06T00:00:00Z"
-	w, ok, err := analyzeWholeCost(dir, "tuned", ps)
+	w, ok, err := analyzeWholeCost(dir, ps)
 	if err != nil || !ok {
 		t.Fatalf("analyzeWholeCost: %v %v", ok, err)
 	}
@@ -146,13 +149,15 @@ func TestWholeCost(t *testing.T) {
 	near("EngineGC", m.EngineGC(), 0.2)
 	// 1,000 puts: the engine's whole cost 3.6 + 0.2 s = 3,800 µs per put.
 	near("EngineWhole per put", w.PerPut(w.EngineWhole()), 3800)
+	near("Faults", m.Faults, 250)
 
 	if err := writeWholeCost(dir, []*WholeCost{w}); err != nil {
 		t.Fatal(err)
 	}
-	fileContains(t, filepath.Join(dir, "whole-cost.md"), "| members' CPU per put, µs | 10000.0 |", "| **engine, whole** | 3800.0 |", "| **engine, whole, % of members' CPU** | 38.0 |")
+	fileContains(t, filepath.Join(dir, "whole-cost.md"), "| members' CPU per put, µs | 10000.0 |", "| **engine, whole** | 3800.0 |", "| **engine, whole, % of members' CPU** | 38.0 |",
+		"| minor page faults per 1,000 puts | 250.0 |")
 	// A profile directory from before the whole-cost files has none.
-	if _, ok, err := analyzeWholeCost(t.TempDir(), "tuned", ps); ok || err != nil {
+	if _, ok, err := analyzeWholeCost(t.TempDir(), ps); ok || err != nil {
 		t.Errorf("a directory without threads.csv: %v %v", ok, err)
 	}
 }

@@ -151,18 +151,30 @@ type Options struct {
 	// entries from; 0 keeps RocksDB's (an eighth of the memtable, at most
 	// 1 MiB). A block at or above the malloc mmap threshold
 	// (MallocMmapThreshold) is mapped fresh for every memtable and faulted
-	// in page by page as the memtable fills: with RocksDB's 1 MiB blocks,
-	// RocksDB's commits took a third of their samples in page faults under
-	// the cluster's write load, and tuned's members faulted 0.6 pages per
-	// put against bbolt's and pebble's 0.3. Smaller blocks come from
-	// malloc's heap, where, with MallocTrimThreshold, the next memtable
-	// reuses the pages of the one flushed before it. Default 64 KiB.
+	// in page by page as the memtable fills: with RocksDB's 1 MiB blocks a
+	// third of the commit's memtable insert was page faults under perf
+	// (experiments/results/perf-20261207T1535Z-commit), and tuned's members
+	// faulted 0.60-0.63 pages per put against bbolt's and pebble's 0.3
+	// (experiments/results/20261207T155157Z-thesis). Smaller blocks come
+	// from malloc's heap, where a flushed memtable's blocks are reused by
+	// later allocations. Default 64 KiB: 0.47-0.48 pages per put, and on
+	// the cluster at the thesis's size 0.97x bbolt's writes (0.91-1.02x,
+	// 2 rounds) at 1.06x its CPU per put and 0.97x its peak RSS
+	// (experiments/results/20261207T165648Z-thesis); with RocksDB's blocks
+	// 0.95x at 1.06x and 0.98x in the run before.
 	ArenaBlockSize uint64
 	// MallocTrimThreshold is how much free memory glibc keeps at the top of
 	// each malloc heap, process-wide (rocks.SetMallocTrimThreshold), so that
 	// a flushed memtable's blocks (ArenaBlockSize) are there for the next
-	// one rather than given back and faulted in again. Default 16 MiB (one
-	// memtable under the default budget); 0 keeps glibc's 128 KiB.
+	// one rather than given back and faulted in again; 0 keeps glibc's
+	// 128 KiB. Default 0. 16 MiB with 64 KiB blocks took the members to
+	// 0.37-0.40 pages per put, and on the cluster at the thesis's size to
+	// 1.05x bbolt's writes at 0.95x its CPU per put against 0.95x and 1.06x
+	// with neither (3 rounds, 20261207T155157Z-thesis), but to 0.83x at
+	// 1.22x against 0.97x and 1.06x with the blocks alone (2 rounds,
+	// 20261207T165648Z-thesis): unresolved on this machine, while the
+	// memory it keeps is certain (peak RSS 1.00-1.02x bbolt's against
+	// 0.97-0.98x), and up to 16 MiB per heap counts against a cgroup's limit.
 	MallocTrimThreshold uint64
 }
 
@@ -201,7 +213,7 @@ var Defaults = Options{
 	L0CompactionTrigger: 8,
 	BackgroundPriority:  PriorityNormal,
 	ArenaBlockSize:      64 << 10,
-	MallocTrimThreshold: 16 << 20,
+	MallocTrimThreshold: 0,
 }
 
 func init() {
