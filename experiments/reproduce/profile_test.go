@@ -76,3 +76,23 @@ func fileContains(t *testing.T, path string, wants ...string) {
 		}
 	}
 }
+
+// TestIsLSM: whether a profile ran the layer follows the build its
+// configuration names, not the label; profiles from before the
+// configuration was kept were labelled by their build.
+func TestIsLSM(t *testing.T) {
+	for _, c := range []struct {
+		label, config string
+		want          bool
+	}{
+		{"bbolt", "", false},
+		{"tuned", "", true},
+		{"bbolt", "bbolt", false},
+		{"tuned-mapped", "tuned-mapped=tuned:ETCDLSM_ROCKSDB_ARENA_BLOCK_SIZE=0", true},
+		{"stock-again", "stock-again=bbolt", false},
+	} {
+		if got := isLSM(c.label, c.config); got != c.want {
+			t.Errorf("isLSM(%q, %q) = %v, want %v", c.label, c.config, got, c.want)
+		}
+	}
+}
