@@ -416,9 +416,22 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 	}
 	all := map[string][]string{}
 	path := filepath.Join(root, "whole-cost.csv")
-	if rows, err := measure.ReadCSV(path); err == nil && len(rows) > 0 && slices.Equal(rows[0], head) {
+	// Earlier rows are kept by column name: a column they predate is NaN
+	// (shown as –), one since dropped is left out.
+	if rows, err := measure.ReadCSV(path); err == nil && len(rows) > 0 && slices.Equal(rows[0][:2], head[:2]) {
+		at := map[string]int{}
+		for i, h := range rows[0] {
+			at[h] = i
+		}
 		for _, r := range rows[1:] {
-			all[r[0]] = r
+			row := make([]string, len(head))
+			for i, h := range head {
+				row[i] = "NaN"
+				if j, ok := at[h]; ok && j < len(r) {
+					row[i] = r[j]
+				}
+			}
+			all[row[0]] = row
 		}
 	}
 	for _, w := range costs {

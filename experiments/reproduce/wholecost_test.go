@@ -156,6 +156,18 @@ func TestWholeCost(t *testing.T) {
 	}
 	fileContains(t, filepath.Join(dir, "whole-cost.md"), "| members' CPU per put, µs | 10000.0 |", "| **engine, whole** | 3800.0 |", "| **engine, whole, % of members' CPU** | 38.0 |",
 		"| minor page faults per 1,000 puts | 250.0 |")
+	// A row written before a column existed is kept, the column shown as –.
+	if err := measure.WriteCSV(filepath.Join(dir, "whole-cost.csv"), [][]string{
+		{"variant", "date", "members", "commit"},
+		{"bbolt", "2026-12-01", "200.5", "3.25"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeWholeCost(dir, []*WholeCost{w}); err != nil {
+		t.Fatal(err)
+	}
+	fileContains(t, filepath.Join(dir, "whole-cost.md"), "| | bbolt | tuned |", "| members' CPU per put, µs | 200.5 | 10000.0 |",
+		"| of which commit | 3.2 | 800.0 |", "| minor page faults per 1,000 puts | – | 250.0 |")
 	// A profile directory from before the whole-cost files has none.
 	if _, ok, err := analyzeWholeCost(t.TempDir(), ps); ok || err != nil {
 		t.Errorf("a directory without threads.csv: %v %v", ok, err)
