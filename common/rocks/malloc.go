@@ -17,12 +17,7 @@ var mmapOnce, trimOnce sync.Once
 // those blocks move into the heap after the first flush and the heap keeps
 // them once flushed, so resident memory stays above what the engine uses.
 // n = 0 leaves glibc's behaviour alone.
-func SetMallocMmapThreshold(n uint64) {
-	if n == 0 {
-		return
-	}
-	mmapOnce.Do(func() { C.mallopt(C.M_MMAP_THRESHOLD, C.int(n)) })
-}
+func SetMallocMmapThreshold(n uint64) { mallopt(&mmapOnce, C.M_MMAP_THRESHOLD, n) }
 
 // SetMallocTrimThreshold fixes, for the whole process, how much free memory
 // at the top of a malloc heap glibc keeps before it gives it back to the
@@ -31,9 +26,13 @@ func SetMallocMmapThreshold(n uint64) {
 // by page, when the heap grows: a memtable allocated from the heap after
 // the previous one was flushed and freed reuses its pages only if they were
 // kept. n = 0 leaves glibc's behaviour alone.
-func SetMallocTrimThreshold(n uint64) {
+func SetMallocTrimThreshold(n uint64) { mallopt(&trimOnce, C.M_TRIM_THRESHOLD, n) }
+
+// mallopt sets one of glibc's process-wide malloc parameters to n, once per
+// parameter; n = 0 leaves it alone.
+func mallopt(once *sync.Once, param C.int, n uint64) {
 	if n == 0 {
 		return
 	}
-	trimOnce.Do(func() { C.mallopt(C.M_TRIM_THRESHOLD, C.int(n)) })
+	once.Do(func() { C.mallopt(param, C.int(n)) })
 }

@@ -85,13 +85,17 @@ func readTimeline(path string) ([]tlPoint, error) {
 		}
 		p := tlPoint{t: v[0], puts: v[1], cpu: v[2], commit: v[3]}
 		for col, val := range r {
-			x, err := strconv.ParseFloat(val, 64)
+			var sum *float64
 			switch {
-			case err != nil: // a member not scraped in this sample, or no such column
 			case strings.HasPrefix(col, "wal_fsyncs_"):
-				p.fsyncs += x
+				sum = &p.fsyncs
 			case strings.HasPrefix(col, "wal_fsync_s_"):
-				p.fsyncS += x
+				sum = &p.fsyncS
+			default:
+				continue
+			}
+			if x, err := strconv.ParseFloat(val, 64); err == nil { // empty: a member not scraped in this sample
+				*sum += x
 			}
 		}
 		pts = append(pts, p)
