@@ -111,7 +111,7 @@ func (r *Runner) writeParams() error {
 	fmt.Fprintf(&b, "| 5.4/5.5 | %s | same cluster after that load, keys a..z put: `--conns=100 --clients=1000 range a --consistency=l --total=%d` | `... --total=1000000` |\n", stages, sc.Point)
 	fmt.Fprintf(&b, "| 5.6/5.7 | %s | same cluster: `--conns=100 --clients=100 range a z --consistency=l --total=%d` | `... --total=100000` |\n", stages, sc.Range)
 	var cl []string
-	for _, c := range []int{1, 10, 100, 1000} {
+	for _, c := range r.Clients {
 		cl = append(cl, fmt.Sprintf("N=%d T=%d", c, sc.clientsTotal(c)))
 	}
 	fmt.Fprintf(&b, "| 5.10 | %s | `--conns=100 --clients=N put --key-size=8 --sequential-keys=false --key-space-size=%d --total=T --val-size=256` with %s | `--key-space-size=100000 --total=100000` for each client count |\n", cmp, sc.Clients, strings.Join(cl, ", "))
@@ -124,7 +124,7 @@ func (r *Runner) writeParams() error {
 	if err := os.WriteFile(filepath.Join(r.Out, "params.md"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(r.Out, "params.json"), map[string]any{"scale": sc, "rounds": r.Rounds, "stages": r.Stages, "compare": r.Compare, "configs": r.configStrings(), "machine": r.Machine})
+	return writeJSON(filepath.Join(r.Out, "params.json"), map[string]any{"scale": sc, "rounds": r.Rounds, "stages": r.Stages, "compare": r.Compare, "clients": r.Clients, "configs": r.configStrings(), "machine": r.Machine})
 }
 
 // --- summaries ---------------------------------------------------------------

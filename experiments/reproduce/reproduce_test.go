@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"etcd-lsm/experiments/measure"
@@ -103,5 +104,36 @@ func TestPairedRatios(t *testing.T) {
 		if got := r[m+"_paired_ratio_median"]; got != want {
 			t.Errorf("%s: %s_paired_ratio_median %q, want %q", r["variant"], m, got, want)
 		}
+	}
+}
+
+// CLIENTS selects figure 5.10's client counts; the plan runs exactly those,
+// and bad counts are refused with the variable named.
+func TestClientsSelection(t *testing.T) {
+	got, err := parseClients("100, 1000 100")
+	if err != nil || len(got) != 2 || got[0] != 100 || got[1] != 1000 {
+		t.Fatalf("parseClients: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "ten", "1 20000"} {
+		if _, err := parseClients(bad); err == nil {
+			t.Errorf("parseClients(%q) accepted", bad)
+		} else if bad != "" && !strings.Contains(err.Error(), "CLIENTS=") {
+			t.Errorf("parseClients(%q): %v does not say how to set it", bad, err)
+		}
+	}
+	sc, _ := scaleByName("thesis")
+	r := &Runner{Scale: sc, Rounds: 2, Compare: []string{"bbolt", "tuned"}, Clients: []int{100},
+		Groups: map[string]bool{groupClients: true}}
+	r.plan()
+	if len(r.steps) != 4 {
+		t.Fatalf("%d steps, want 2 rounds x 2 variants", len(r.steps))
+	}
+	for _, s := range r.steps {
+		if s.group != groupClients || s.param != 100 {
+			t.Errorf("step %+v", s)
+		}
+	}
+	if joinInts(thesisClients) != "1 10 100 1000" {
+		t.Errorf("default clients %q", joinInts(thesisClients))
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,7 @@ type Runner struct {
 	Out      string // results/<run-id>
 	Stages   []string
 	Compare  []string // variants of figures 5.10-5.12 (stock and the final stage)
+	Clients  []int    // client counts of figure 5.10 (default: the thesis's 1, 10, 100, 1000)
 	Groups   map[string]bool
 	Machine  measure.Setup
 	Settings map[string]string         // label -> engine settings line from its log
@@ -82,6 +85,49 @@ type step struct {
 	done    bool
 }
 
+// thesisClients are figure 5.10's client counts.
+var thesisClients = []int{1, 10, 100, 1000}
+
+// clientsRate is the rough puts per second one client count reaches here,
+// for the progress estimate only.
+func clientsRate(c int) float64 {
+	switch {
+	case c <= 1:
+		return 450
+	case c <= 10:
+		return 1400
+	case c <= 100:
+		return 5000
+	}
+	return 8000
+}
+
+// parseClients reads figure 5.10's client counts ("1 10 100 1000").
+func parseClients(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 10000 {
+			return nil, fmt.Errorf("clients %q: want client counts from 1 to 10000, e.g. CLIENTS=\"1 10 100 1000\"", f)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("clients %q: want at least one client count", s)
+	}
+	return out, nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, " ")
+}
+
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
@@ -95,6 +141,7 @@ func runMain(args []string) error {
 	outRoot := fs.String("out", measure.EnvOr("RESULTS", "results"), "directory of result directories ($RESULTS)")
 	stages := fs.String("stages", measure.EnvOr("STAGES", strings.Join(Stages, " ")), "variants of the all-stage figures ($STAGES)")
 	compare := fs.String("compare", measure.EnvOr("COMPARE", "bbolt tuned"), "variants of figures 5.10-5.12 ($COMPARE)")
+	clients := fs.String("clients", measure.EnvOr("CLIENTS", joinInts(thesisClients)), "client counts of figure 5.10 ($CLIENTS)")
 	groups := fs.String("groups", measure.EnvOr("GROUPS", strings.Join(allGroups, " ")), "step groups to run: "+strings.Join(allGroups, " ")+" ($GROUPS)")
 	runID := fs.String("id", os.Getenv("RUN_ID"), "run id (default <UTC time>-<scale>)")
 	quietBusy := fs.Float64("quiet-busy", 0.5, "before a step, wait while other load keeps more than this share of the cores busy")
@@ -117,6 +164,9 @@ func runMain(args []string) error {
 		return err
 	}
 	if r.Compare, err = measure.ParseConfigs(splitList(*compare), r.Configs); err != nil {
+		return err
+	}
+	if r.Clients, err = parseClients(*clients); err != nil {
 		return err
 	}
 	for _, g := range splitList(*groups) {
@@ -192,7 +242,7 @@ func runMain(args []string) error {
 	if err := os.WriteFile(filepath.Join(r.Out, "failures.txt"), []byte(strings.Join(append(r.failed, r.warnings...), "\n\n")+"\n"), 0o644); err != nil {
 		return err
 	}
-	meta := runMeta{Machine: r.Machine, Scale: r.Scale, Rounds: r.Rounds, Stages: r.Stages, Compare: r.Compare, Members: r.Members,
+	meta := runMeta{Machine: r.Machine, Scale: r.Scale, Rounds: r.Rounds, Stages: r.Stages, Compare: r.Compare, Clients: r.Clients, Members: r.Members,
 		Duration: elapsed.Round(time.Second).String(), LoadAtEnd: measure.LoadAverage(),
 		Failures: len(r.failed), FailedSteps: r.failed, Warnings: r.warnings, Settings: r.Settings, Configs: r.configStrings(),
 		QuietWait: r.quietUsed.String()}
@@ -219,6 +269,7 @@ type runMeta struct {
 	Rounds      int               `json:"rounds"`
 	Stages      []string          `json:"stages"`
 	Compare     []string          `json:"compare"`
+	Clients     []int             `json:"clients,omitempty"`
 	Members     int               `json:"members"`
 	Duration    string            `json:"duration"`
 	LoadAtEnd   string            `json:"loadavg_at_end"`
@@ -251,8 +302,8 @@ func (r *Runner) plan() {
 			}
 		}
 		if r.Groups[groupClients] {
-			for _, c := range []int{1, 10, 100, 1000} {
-				rate := map[int]float64{1: 450, 10: 1400, 100: 5000, 1000: 8000}[c]
+			for _, c := range r.Clients {
+				rate := clientsRate(c)
 				for _, v := range r.Compare {
 					r.steps = append(r.steps, &step{group: groupClients, variant: v, round: round, param: c,
 						weight: 3 + float64(sc.clientsTotal(c))/rate,
