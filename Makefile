@@ -218,6 +218,8 @@ reproduce: deps tools ## [SCALE=quick|thesis]: the thesis's evaluation on 3-memb
 # PROFILE_SECONDS (default 20) is the
 # window; PROFILE_AFTER_PUTS=n starts it once the leader has applied n puts,
 # to profile a larger database than the load's first seconds hold.
+# PROFILE_CLIENTS and PROFILE_KEY_SPACE (default 1000 and 1000000, figure
+# 5.1's) change the load: 100 and 100000 are figure 5.10's 100-client column.
 # PROFILE_OUT (default profiles) is where the files go.
 PROFILE_OUT ?= profiles
 PROFILE_VARIANTS = $(call or-variant,$(STAGES))

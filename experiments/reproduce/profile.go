@@ -102,6 +102,7 @@ type ProfileShares struct {
 	Flat, Cum  map[string]float64 // function -> fraction
 	Committed  float64            // proposals committed per second while profiling
 	PutsBefore float64            // puts the leader had applied when the window began (0: not recorded)
+	Load       profileLoad        // the write benchmark the window was taken under
 	Date       string
 
 	// The figures below count Go's threads only: a thread Go did not
@@ -273,6 +274,9 @@ func profileMain(args []string) error {
 	fs := flag.NewFlagSet("profile", flag.ExitOnError)
 	variants := fs.String("variants", measure.EnvOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile: builds, or label=build:ENV=value[:ENV=value]")
 	seconds := fs.Int("seconds", atoiOr(os.Getenv("PROFILE_SECONDS"), 20), "seconds of CPU profile ($PROFILE_SECONDS)")
+	load := profileLoad{}
+	fs.IntVar(&load.Clients, "clients", atoiOr(os.Getenv("PROFILE_CLIENTS"), defaultProfileLoad.Clients), "clients of the write benchmark: 1000 as figure 5.1, 100 for figure 5.10's column ($PROFILE_CLIENTS)")
+	fs.IntVar(&load.KeySpace, "key-space", atoiOr(os.Getenv("PROFILE_KEY_SPACE"), defaultProfileLoad.KeySpace), "key space of the write benchmark: 1000000 as figure 5.1, 100000 as figure 5.10 ($PROFILE_KEY_SPACE)")
 	afterPuts := fs.Int("after-puts", atoiOr(os.Getenv("PROFILE_AFTER_PUTS"), 0), "start the profiles once the leader has applied this many puts, to profile a larger database ($PROFILE_AFTER_PUTS)")
 	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "binaries root")
 	outRoot := fs.String("out", measure.EnvOr("PROFILES", "../profiles"), "profiles directory")
@@ -297,6 +301,9 @@ func profileMain(args []string) error {
 		return writeSummaries(*outRoot, results)
 	}
 
+	if err := load.check(); err != nil {
+		return err
+	}
 	root, err := filepath.Abs(*binRoot)
 	if err != nil {
 		return err
@@ -315,8 +322,8 @@ func profileMain(args []string) error {
 	}
 	var results []*ProfileShares
 	for _, c := range configs {
-		fmt.Printf("profiling %s: 3-member cluster, write benchmark (--conns=100 --clients=1000 put --val-size=256), %ds CPU profiles of the members\n", c, *seconds)
-		ps, err := profileVariant(root, tool, c, *seconds, *afterPuts, filepath.Join(*outRoot, c.Label), *top)
+		fmt.Printf("profiling %s: 3-member cluster, write benchmark (%s), %ds CPU profiles of the members\n", c, load, *seconds)
+		ps, err := profileVariant(root, tool, c, load, *seconds, *afterPuts, filepath.Join(*outRoot, c.Label), *top)
 		if err != nil {
 			return fmt.Errorf("profiling %s: %w", c.Label, err)
 		}
@@ -353,7 +360,7 @@ func shareLine(ps *ProfileShares) string {
 	return strings.Join(parts, " · ")
 }
 
-func profileVariant(binRoot, tool string, cfg measure.Config, seconds, afterPuts int, dir string, top int) (*ProfileShares, error) {
+func profileVariant(binRoot, tool string, cfg measure.Config, load profileLoad, seconds, afterPuts int, dir string, top int) (*ProfileShares, error) {
 	ctx := context.Background()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -384,8 +391,8 @@ func profileVariant(binRoot, tool string, cfg measure.Config, seconds, afterPuts
 	defer cancel()
 	benchDone := make(chan error, 1)
 	go func() {
-		_, err := measure.RunBenchmark(bctx, tool, c.Endpoints(), 100, 1000, time.Duration(seconds+120)*time.Second,
-			putArgs(10000000, 1000000, 256)...)
+		_, err := measure.RunBenchmark(bctx, tool, c.Endpoints(), 100, load.Clients, time.Duration(seconds+120)*time.Second,
+			putArgs(10000000, load.KeySpace, 256)...)
 		benchDone <- err
 	}()
 	time.Sleep(3 * time.Second) // clients connected, load steady
@@ -459,7 +466,7 @@ func profileVariant(binRoot, tool string, cfg measure.Config, seconds, afterPuts
 		return nil, err
 	}
 	meta := profileMeta{Date: time.Now().UTC().Format(time.RFC3339), Seconds: float64(p.DurationNanos) / 1e9,
-		PutsBefore: m0[metricPuts], Config: cfg.String(), Machine: measure.DescribeSetup(binRoot, []string{cfg.Variant})}
+		PutsBefore: m0[metricPuts], Config: cfg.String(), Clients: load.Clients, KeySpace: load.KeySpace, Machine: measure.DescribeSetup(binRoot, []string{cfg.Variant})}
 	if meta.Seconds > 0 {
 		meta.ProposalsPerS = (m1["etcd_server_proposals_committed_total"] - m0["etcd_server_proposals_committed_total"]) / meta.Seconds
 	}
@@ -521,8 +528,40 @@ type profileMeta struct {
 	// the size of the database profiled.
 	PutsBefore float64 `json:"puts_before_window"`
 	// Config is the variant profiled: a build, or label=build:ENV=value.
-	Config  string        `json:"config,omitempty"`
-	Machine measure.Setup `json:"machine"`
+	Config string `json:"config,omitempty"`
+	// Clients and KeySpace are the write benchmark's (0: figure 5.1's, the
+	// only load profiled before they were kept).
+	Clients  int           `json:"clients,omitempty"`
+	KeySpace int           `json:"key_space,omitempty"`
+	Machine  measure.Setup `json:"machine"`
+}
+
+// profileLoad is the write benchmark a profile is taken under.
+type profileLoad struct {
+	Clients  int // benchmark clients over 100 connections
+	KeySpace int // --key-space-size
+}
+
+// defaultProfileLoad is figure 5.1's load.
+var defaultProfileLoad = profileLoad{Clients: 1000, KeySpace: 1000000}
+
+func (l profileLoad) check() error {
+	if l.Clients < 1 || l.Clients > 10000 || l.KeySpace < 1 {
+		return fmt.Errorf("profile load: %d clients over a key space of %d: want 1 to 10000 clients and a positive key space (PROFILE_CLIENTS, PROFILE_KEY_SPACE)", l.Clients, l.KeySpace)
+	}
+	return nil
+}
+
+func (l profileLoad) String() string {
+	return fmt.Sprintf("--conns=100 --clients=%d put --key-size=8 --key-space-size=%d --val-size=256", l.Clients, l.KeySpace)
+}
+
+// figure names the thesis's figure whose load this is.
+func (l profileLoad) figure() string {
+	if l == defaultProfileLoad {
+		return "figure 5.1"
+	}
+	return fmt.Sprintf("%d clients over %d keys", l.Clients, l.KeySpace)
 }
 
 // analyzeFile reads <dir>/cpu.pb.gz and <dir>/meta.json; label names the
@@ -544,6 +583,10 @@ func analyzeFile(dir, label string) (*ProfileShares, error) {
 	}
 	ps.Committed = meta.ProposalsPerS
 	ps.PutsBefore = meta.PutsBefore
+	ps.Load = defaultProfileLoad
+	if meta.Clients > 0 {
+		ps.Load = profileLoad{Clients: meta.Clients, KeySpace: meta.KeySpace}
+	}
 	ps.Date = meta.Date
 	return ps, nil
 }
@@ -605,8 +648,8 @@ func writeProfileFiles(dir string, ps *ProfileShares, top int) error {
 
 	var m strings.Builder
 	fmt.Fprintf(&m, "# CPU profile: %s\n\n", ps.Variant)
-	fmt.Fprintf(&m, "Leader of a 3-member cluster under the write benchmark of figure 5.1 (`--conns=100 --clients=1000 put --key-size=8 --val-size=256`), %.0f s of `GET /debug/pprof/profile` (etcd `--enable-pprof`)%s; %.2f CPU-seconds sampled, %.0f proposals committed/s. Files: cpu.pb.gz (open with `go tool pprof`), top.txt, shares.csv.\n\n",
-		ps.Seconds, windowStart(ps.PutsBefore), ps.CPU, ps.Committed)
+	fmt.Fprintf(&m, "Leader of a 3-member cluster under the write benchmark of %s (`%s`), %.0f s of `GET /debug/pprof/profile` (etcd `--enable-pprof`)%s; %.2f CPU-seconds sampled, %.0f proposals committed/s. Files: cpu.pb.gz (open with `go tool pprof`), top.txt, shares.csv.\n\n",
+		ps.Load.figure(), ps.Load, ps.Seconds, windowStart(ps.PutsBefore), ps.CPU, ps.Committed)
 	if f := ps.Follower; f != nil {
 		fmt.Fprintf(&m, "A follower was profiled over the same window (%s): %.2f CPU-seconds sampled.\n\n", followerProfile, f.CPU)
 		m.WriteString("| category | share of the leader's CPU | share of a follower's CPU |\n|---|---|---|\n")

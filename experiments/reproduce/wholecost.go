@@ -235,6 +235,7 @@ type WholeCost struct {
 	Date    string
 	Seconds float64
 	Puts    float64 // proposals committed in the window (leader)
+	Load    profileLoad
 	Members []memberCost
 }
 
@@ -288,7 +289,7 @@ func analyzeWholeCost(dir string, ps *ProfileShares) (w *WholeCost, ok bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	w = &WholeCost{Variant: ps.Variant, Date: ps.Date, Seconds: ps.Seconds, Puts: ps.Committed * ps.Seconds}
+	w = &WholeCost{Variant: ps.Variant, Date: ps.Date, Seconds: ps.Seconds, Puts: ps.Committed * ps.Seconds, Load: ps.Load}
 	for _, role := range wholeCostRoles {
 		th, ok := threads[role.role]
 		if !ok {
@@ -381,6 +382,8 @@ var wholeCostColumns = []struct {
 	name, label string
 	value       func(w *WholeCost) float64
 }{
+	{"clients", "benchmark clients", func(w *WholeCost) float64 { return float64(w.Load.Clients) }},
+	{"key_space", "benchmark key space", func(w *WholeCost) float64 { return float64(w.Load.KeySpace) }},
 	{"members", "members' CPU per put, µs", perPut(memberCost.cpu)},
 	{"engine_frames", "engine's frames", perPut(func(m memberCost) float64 { return m.Engine })},
 	{"commit", "of which commit", partPerPut("commit")},
@@ -429,6 +432,9 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 				row[i] = "NaN"
 				if j, ok := at[h]; ok && j < len(r) {
 					row[i] = r[j]
+				} else if h == "clients" || h == "key_space" {
+					// Rows from before the load was kept were all figure 5.1's.
+					row[i] = strconv.Itoa(map[string]int{"clients": defaultProfileLoad.Clients, "key_space": defaultProfileLoad.KeySpace}[h])
 				}
 			}
 			all[row[0]] = row
@@ -457,7 +463,7 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 	// The markdown table has one column per variant: the figures read down.
 	var m strings.Builder
 	m.WriteString("# The engine's whole cost under the write load, per variant\n\n")
-	m.WriteString("`make profile`: a 3-member cluster under the write benchmark of figure 5.1; over the same window every member's CPU profile, " +
+	m.WriteString("`make profile`: a 3-member cluster under a write benchmark (figure 5.1's unless its clients and key space say otherwise; `PROFILE_CLIENTS`, `PROFILE_KEY_SPACE`); over the same window every member's CPU profile, " +
 		"its Go allocation profile at both ends and its threads' CPU time from /proc. Figures are µs of CPU per put, summed over the three members, " +
 		"unless marked %. Per-variant files: `<variant>/threads.csv`, `allocs-<member>-{start,end}.pb.gz`, `*cpu.pb.gz`.\n\n")
 	m.WriteString("| |")
@@ -477,6 +483,9 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 			cell := "–"
 			if err == nil && !math.IsNaN(x) {
 				cell = strconv.FormatFloat(x, 'f', 1, 64)
+				if c.name == "clients" || c.name == "key_space" {
+					cell = strconv.FormatFloat(x, 'f', 0, 64)
+				}
 			}
 			m.WriteString(" " + cell + " |")
 		}

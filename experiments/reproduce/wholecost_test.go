@@ -126,6 +126,7 @@ func TestWholeCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps.Committed, ps.Date = 100, "2026-12-06T00:00:00Z"
+	ps.Load = profileLoad{Clients: 100, KeySpace: 100000}
 	w, ok, err := analyzeWholeCost(dir, ps)
 	if err != nil || !ok {
 		t.Fatalf("analyzeWholeCost: %v %v", ok, err)
@@ -167,7 +168,9 @@ func TestWholeCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	fileContains(t, filepath.Join(dir, "whole-cost.md"), "| | bbolt | tuned |", "| members' CPU per put, µs | 200.5 | 10000.0 |",
-		"| of which commit | 3.2 | 800.0 |", "| minor page faults per 1,000 puts | – | 250.0 |")
+		"| of which commit | 3.2 | 800.0 |", "| minor page faults per 1,000 puts | – | 250.0 |",
+		// The load: the earlier row's was figure 5.1's, the only one then.
+		"| benchmark clients | 1000 | 100 |", "| benchmark key space | 1000000 | 100000 |")
 	// A profile directory from before the whole-cost files has none.
 	if _, ok, err := analyzeWholeCost(t.TempDir(), ps); ok || err != nil {
 		t.Errorf("a directory without threads.csv: %v %v", ok, err)
