@@ -135,8 +135,8 @@ func splitList(s string) []string {
 func runMain(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	scaleName := fs.String("scale", measure.EnvOr("SCALE", "quick"), "quick, thesis or tiny ($SCALE)")
-	rounds := fs.Int("rounds", atoiOr(os.Getenv("ROUNDS"), 3), "rounds per (variant, parameter) ($ROUNDS)")
-	members := fs.Int("members", atoiOr(os.Getenv("MEMBERS"), 3), "members per cluster: 3 as the thesis, or 1 ($MEMBERS)")
+	rounds := fs.Int("rounds", envInt("ROUNDS", 3), "rounds per (variant, parameter) ($ROUNDS)")
+	members := fs.Int("members", envInt("MEMBERS", 3), "members per cluster: 3 as the thesis, or 1 ($MEMBERS)")
 	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "directory with one subdirectory of binaries per variant, and tools/benchmark ($ETCDLSM_BIN)")
 	outRoot := fs.String("out", measure.EnvOr("RESULTS", "results"), "directory of result directories ($RESULTS)")
 	stages := fs.String("stages", measure.EnvOr("STAGES", strings.Join(Stages, " ")), "variants of the all-stage figures ($STAGES)")
@@ -922,12 +922,29 @@ func durOr(s string, def time.Duration) time.Duration {
 	return d
 }
 
-func atoiOr(s string, def int) int {
-	var n int
-	if _, err := fmt.Sscan(s, &n); err != nil {
-		return def
+// envInt is the whole number in the environment variable name, or def when
+// it is unset or empty. A value that is not a whole number ends the program
+// with a one-line error, as a bad flag does, rather than running with the
+// default the user did not ask for.
+func envInt(name string, def int) int {
+	n, err := parseEnvInt(name, os.Getenv(name), def)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
 	}
 	return n
+}
+
+func parseEnvInt(name, v string, def int) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a whole number, e.g. %s=%d", name, v, name, def)
+	}
+	return n, nil
 }
 
 func firstLines(s string, n int) string {
