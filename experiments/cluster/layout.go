@@ -13,8 +13,9 @@ import (
 const PointerMagic = "etcd-lsm engine pointer v1\n"
 
 // CheckLayout checks the member's data directory, running or stopped:
-// member/snap holds db and raft snapshots (*.snap) only, no received
-// *.snap.db or defrag db.tmp.* files; an LSM build (lsm) has exactly one
+// member/snap holds db and raft snapshots (*.snap, and *.snap.broken, the
+// ones etcd set aside as unreadable) only, no received *.snap.db or defrag
+// db.tmp.* files; an LSM build (lsm) has exactly one
 // engine directory under member/lsm and a pointer at member/snap/db, and a
 // stock build has neither.
 func (m *Member) CheckLayout(lsm bool) error {
@@ -29,6 +30,12 @@ func (m *Member) CheckLayout(lsm bool) error {
 		case f == "db":
 			hasDB = true
 		case strings.HasSuffix(f, ".snap") && !strings.HasSuffix(f, ".snap.db"):
+		case strings.HasSuffix(f, ".snap.broken"):
+			// etcd's own: its snapshotter writes a raft snapshot in place, so
+			// a kill during the write leaves a partial *.snap, which the next
+			// start fails to read and renames *.snap.broken, keeping it
+			// (server/etcdserver/api/snap/snapshotter.go). Stock etcd does
+			// this too; the engine has no part in it.
 		default:
 			stray = append(stray, f)
 		}
