@@ -385,14 +385,11 @@ func profileVariant(binRoot, tool string, cfg measure.Config, load profileLoad, 
 	if err != nil {
 		return nil, err
 	}
-	// The load runs until the profile is taken: a total it cannot reach in
-	// time, cancelled afterwards.
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	benchDone := make(chan error, 1)
 	go func() {
-		_, err := measure.RunBenchmark(bctx, tool, c.Endpoints(), 100, load.Clients, time.Duration(seconds+120)*time.Second,
-			putArgs(10000000, load.KeySpace, 256)...)
+		_, err := measure.RunBenchmark(bctx, tool, c.Endpoints(), 100, load.Clients, time.Duration(seconds+120)*time.Second, load.args()...)
 		benchDone <- err
 	}()
 	time.Sleep(3 * time.Second) // clients connected, load steady
@@ -552,8 +549,12 @@ func (l profileLoad) check() error {
 	return nil
 }
 
+// args are the benchmark's put arguments: a total it cannot reach before the
+// profile is taken, after which it is cancelled.
+func (l profileLoad) args() []string { return putArgs(10000000, l.KeySpace, 256) }
+
 func (l profileLoad) String() string {
-	return fmt.Sprintf("--conns=100 --clients=%d put --key-size=8 --key-space-size=%d --val-size=256", l.Clients, l.KeySpace)
+	return fmt.Sprintf("--conns=100 --clients=%d %s", l.Clients, strings.Join(l.args(), " "))
 }
 
 // figure names the thesis's figure whose load this is.

@@ -376,8 +376,8 @@ func partPerPut(part string) func(w *WholeCost) float64 {
 
 func (m memberCost) cpu() float64 { return m.CPU }
 
-// wholeCostColumns are whole-cost.csv's columns after variant and date; each
-// is µs per put over the members, or a percentage.
+// wholeCostColumns are whole-cost.csv's columns after variant and date: the
+// load (loadColumns), then µs per put over the members, or a percentage.
 var wholeCostColumns = []struct {
 	name, label string
 	value       func(w *WholeCost) float64
@@ -407,6 +407,14 @@ var wholeCostColumns = []struct {
 	}},
 }
 
+// loadColumns are the columns of wholeCostColumns that describe the load, not
+// a cost: shown as whole numbers, and holding figure 5.1's load in rows
+// written before they existed (the only load profiled then).
+var loadColumns = map[string]string{
+	"clients":   strconv.Itoa(defaultProfileLoad.Clients),
+	"key_space": strconv.Itoa(defaultProfileLoad.KeySpace),
+}
+
 // writeWholeCost merges the variants' whole costs into whole-cost.csv
 // (rows of variants profiled earlier are kept) and writes whole-cost.md.
 func writeWholeCost(root string, costs []*WholeCost) error {
@@ -420,7 +428,8 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 	all := map[string][]string{}
 	path := filepath.Join(root, "whole-cost.csv")
 	// Earlier rows are kept by column name: a column they predate is NaN
-	// (shown as –), one since dropped is left out.
+	// (shown as –), or figure 5.1's load for a load column; one since
+	// dropped is left out.
 	if rows, err := measure.ReadCSV(path); err == nil && len(rows) > 0 && slices.Equal(rows[0][:2], head[:2]) {
 		at := map[string]int{}
 		for i, h := range rows[0] {
@@ -430,11 +439,11 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 			row := make([]string, len(head))
 			for i, h := range head {
 				row[i] = "NaN"
+				if v, ok := loadColumns[h]; ok {
+					row[i] = v
+				}
 				if j, ok := at[h]; ok && j < len(r) {
 					row[i] = r[j]
-				} else if h == "clients" || h == "key_space" {
-					// Rows from before the load was kept were all figure 5.1's.
-					row[i] = strconv.Itoa(map[string]int{"clients": defaultProfileLoad.Clients, "key_space": defaultProfileLoad.KeySpace}[h])
 				}
 			}
 			all[row[0]] = row
@@ -482,10 +491,11 @@ func writeWholeCost(root string, costs []*WholeCost) error {
 			x, err := strconv.ParseFloat(all[v][2+i], 64)
 			cell := "–"
 			if err == nil && !math.IsNaN(x) {
-				cell = strconv.FormatFloat(x, 'f', 1, 64)
-				if c.name == "clients" || c.name == "key_space" {
-					cell = strconv.FormatFloat(x, 'f', 0, 64)
+				digits := 1
+				if _, ok := loadColumns[c.name]; ok {
+					digits = 0
 				}
+				cell = strconv.FormatFloat(x, 'f', digits, 64)
 			}
 			m.WriteString(" " + cell + " |")
 		}
