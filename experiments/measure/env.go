@@ -1,8 +1,11 @@
 package measure
 
 import (
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // EnvOr is the environment variable name, or def when it is unset or
@@ -14,10 +17,50 @@ func EnvOr(name, def string) string {
 	return def
 }
 
-// EnvInt is EnvOr for an integer; a value that is not one gives def.
+// EnvInt is EnvOr for a whole number. A value that is not one ends the
+// program with a one-line error naming the variable, as a bad flag does,
+// rather than running with a default the user did not ask for.
 func EnvInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
+	return envValue(name, def, ParseEnvInt)
+}
+
+// EnvDuration is EnvOr for a duration ("90s", "3m"), strict as EnvInt.
+func EnvDuration(name string, def time.Duration) time.Duration {
+	return envValue(name, def, ParseEnvDuration)
+}
+
+func envValue[T any](name string, def T, parse func(name, v string, def T) (T, error)) T {
+	x, err := parse(name, os.Getenv(name), def)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
 	}
-	return def
+	return x
+}
+
+// ParseEnvInt is v, the value of the variable name, as a whole number; def
+// when v is empty; an error naming the variable and an example otherwise.
+func ParseEnvInt(name, v string, def int) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a whole number, e.g. %s=%d", name, v, name, def)
+	}
+	return n, nil
+}
+
+// ParseEnvDuration is ParseEnvInt for a duration.
+func ParseEnvDuration(name, v string, def time.Duration) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a duration, e.g. %s=%s", name, v, name, def)
+	}
+	return d, nil
 }

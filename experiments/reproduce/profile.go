@@ -273,11 +273,11 @@ func topN(m map[string]float64, n int) []kv {
 func profileMain(args []string) error {
 	fs := flag.NewFlagSet("profile", flag.ExitOnError)
 	variants := fs.String("variants", measure.EnvOr("VARIANTS", strings.Join(Stages, " ")), "variants to profile: builds, or label=build:ENV=value[:ENV=value]")
-	seconds := fs.Int("seconds", envInt("PROFILE_SECONDS", 20), "seconds of CPU profile ($PROFILE_SECONDS)")
+	seconds := fs.Int("seconds", measure.EnvInt("PROFILE_SECONDS", 20), "seconds of CPU profile ($PROFILE_SECONDS)")
 	load := profileLoad{}
-	fs.IntVar(&load.Clients, "clients", envInt("PROFILE_CLIENTS", defaultProfileLoad.Clients), "clients of the write benchmark: 1000 as figure 5.1, 100 for figure 5.10's column ($PROFILE_CLIENTS)")
-	fs.IntVar(&load.KeySpace, "key-space", envInt("PROFILE_KEY_SPACE", defaultProfileLoad.KeySpace), "key space of the write benchmark: 1000000 as figure 5.1, 100000 as figure 5.10 ($PROFILE_KEY_SPACE)")
-	afterPuts := fs.Int("after-puts", envInt("PROFILE_AFTER_PUTS", 0), "start the profiles once the leader has applied this many puts, to profile a larger database ($PROFILE_AFTER_PUTS)")
+	fs.IntVar(&load.Clients, "clients", measure.EnvInt("PROFILE_CLIENTS", defaultProfileLoad.Clients), "clients of the write benchmark: 1000 as figure 5.1, 100 for figure 5.10's column ($PROFILE_CLIENTS)")
+	fs.IntVar(&load.KeySpace, "key-space", measure.EnvInt("PROFILE_KEY_SPACE", defaultProfileLoad.KeySpace), "key space of the write benchmark: 1000000 as figure 5.1, 100000 as figure 5.10 ($PROFILE_KEY_SPACE)")
+	afterPuts := fs.Int("after-puts", measure.EnvInt("PROFILE_AFTER_PUTS", 0), "start the profiles once the leader has applied this many puts, to profile a larger database ($PROFILE_AFTER_PUTS)")
 	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "binaries root")
 	outRoot := fs.String("out", measure.EnvOr("PROFILES", "../profiles"), "profiles directory")
 	top := fs.Int("top", 30, "functions in the top lists")

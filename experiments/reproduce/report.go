@@ -103,8 +103,10 @@ func (r *Runner) writeParams() error {
 	b.WriteString("\n| figure | variants | our command (etcd's benchmark, all 3 endpoints) | thesis |\n|---|---|---|---|\n")
 	stages := strings.Join(r.Stages, " ")
 	cmp := strings.Join(r.Compare, " ")
+	// The command the run passes (putArgs), with the connections and
+	// clients of Runner.bench.
 	put := func(clients, total, space, val int) string {
-		return fmt.Sprintf("--conns=100 --clients=%d put --key-size=8 --sequential-keys=false --key-space-size=%d --total=%d --val-size=%d", clients, space, total, val)
+		return fmt.Sprintf("--conns=100 --clients=%d %s", clients, strings.Join(putArgs(total, space, val), " "))
 	}
 	fmt.Fprintf(&b, "| 5.1/5.2, 5.9, 5.12, 5.13 | %s | `%s`; backend commit and WAL fsync sums scraped from every member's /metrics before and after; disk and VmHWM after it | `%s` |\n",
 		stages, put(1000, sc.Write, sc.Write, 256), put(1000, 1000000, 1000000, 256))

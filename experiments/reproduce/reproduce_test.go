@@ -138,18 +138,3 @@ func TestClientsSelection(t *testing.T) {
 	}
 }
 
-// Numeric settings from the environment: unset means the default, a bad
-// value is an error naming the variable, never a silent default.
-func TestParseEnvInt(t *testing.T) {
-	if n, err := parseEnvInt("ROUNDS", "", 3); n != 3 || err != nil {
-		t.Errorf("unset: %d %v", n, err)
-	}
-	if n, err := parseEnvInt("ROUNDS", " 5 ", 3); n != 5 || err != nil {
-		t.Errorf("5: %d %v", n, err)
-	}
-	for _, bad := range []string{"1OO", "12abc", "3.5"} {
-		if _, err := parseEnvInt("PROFILE_CLIENTS", bad, 1000); err == nil || !strings.Contains(err.Error(), "PROFILE_CLIENTS=") {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
-}

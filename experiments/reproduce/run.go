@@ -135,8 +135,8 @@ func splitList(s string) []string {
 func runMain(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	scaleName := fs.String("scale", measure.EnvOr("SCALE", "quick"), "quick, thesis or tiny ($SCALE)")
-	rounds := fs.Int("rounds", envInt("ROUNDS", 3), "rounds per (variant, parameter) ($ROUNDS)")
-	members := fs.Int("members", envInt("MEMBERS", 3), "members per cluster: 3 as the thesis, or 1 ($MEMBERS)")
+	rounds := fs.Int("rounds", measure.EnvInt("ROUNDS", 3), "rounds per (variant, parameter) ($ROUNDS)")
+	members := fs.Int("members", measure.EnvInt("MEMBERS", 3), "members per cluster: 3 as the thesis, or 1 ($MEMBERS)")
 	binRoot := fs.String("bin", measure.EnvOr("ETCDLSM_BIN", "../bin"), "directory with one subdirectory of binaries per variant, and tools/benchmark ($ETCDLSM_BIN)")
 	outRoot := fs.String("out", measure.EnvOr("RESULTS", "results"), "directory of result directories ($RESULTS)")
 	stages := fs.String("stages", measure.EnvOr("STAGES", strings.Join(Stages, " ")), "variants of the all-stage figures ($STAGES)")
@@ -145,7 +145,7 @@ func runMain(args []string) error {
 	groups := fs.String("groups", measure.EnvOr("GROUPS", strings.Join(allGroups, " ")), "step groups to run: "+strings.Join(allGroups, " ")+" ($GROUPS)")
 	runID := fs.String("id", os.Getenv("RUN_ID"), "run id (default <UTC time>-<scale>)")
 	quietBusy := fs.Float64("quiet-busy", 0.5, "before a step, wait while other load keeps more than this share of the cores busy")
-	quietBudget := fs.Duration("quiet-budget", durOr(os.Getenv("QUIET_BUDGET"), 3*time.Minute), "total waiting for other load per run, 0 to never wait ($QUIET_BUDGET)")
+	quietBudget := fs.Duration("quiet-budget", measure.EnvDuration("QUIET_BUDGET", 3*time.Minute), "total waiting for other load per run, 0 to never wait ($QUIET_BUDGET)")
 	fs.Parse(args)
 
 	sc, err := scaleByName(*scaleName)
@@ -912,39 +912,6 @@ func sortedCopy(xs []string) []string {
 	out := append([]string(nil), xs...)
 	sort.Strings(out)
 	return out
-}
-
-func durOr(s string, def time.Duration) time.Duration {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return def
-	}
-	return d
-}
-
-// envInt is the whole number in the environment variable name, or def when
-// it is unset or empty. A value that is not a whole number ends the program
-// with a one-line error, as a bad flag does, rather than running with the
-// default the user did not ask for.
-func envInt(name string, def int) int {
-	n, err := parseEnvInt(name, os.Getenv(name), def)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	return n
-}
-
-func parseEnvInt(name, v string, def int) (int, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q: want a whole number, e.g. %s=%d", name, v, name, def)
-	}
-	return n, nil
 }
 
 func firstLines(s string, n int) string {
