@@ -172,7 +172,10 @@ type Options struct {
 	// 1.05x bbolt's writes at 0.95x its CPU per put against 0.95x and 1.06x
 	// with neither (3 rounds, 20261207T155157Z-thesis), but to 0.83x at
 	// 1.22x against 0.97x and 1.06x with the blocks alone (2 rounds,
-	// 20261207T165648Z-thesis): unresolved on this machine, while the
+	// 20261207T165648Z-thesis), and to 1.06x at 0.94x against 1.04x and
+	// 0.97x, its ratio to the default 1.02x, 1.27x and 0.96x by round,
+	// with bbolt's own writes varying 35% (3 rounds,
+	// 20261207T235445Z-thesis): unresolved on this machine, while the
 	// memory it keeps is certain (peak RSS 1.00-1.02x bbolt's against
 	// 0.97-0.98x), and up to 16 MiB per heap counts against a cgroup's limit.
 	MallocTrimThreshold uint64
