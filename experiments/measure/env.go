@@ -41,26 +41,25 @@ func envValue[T any](name string, def T, parse func(name, v string, def T) (T, e
 // ParseEnvInt is v, the value of the variable name, as a whole number; def
 // when v is empty; an error naming the variable and an example otherwise.
 func ParseEnvInt(name, v string, def int) (int, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q: want a whole number, e.g. %s=%d", name, v, name, def)
-	}
-	return n, nil
+	return parseEnv(name, v, def, strconv.Atoi, "a whole number")
 }
 
 // ParseEnvDuration is ParseEnvInt for a duration.
 func ParseEnvDuration(name, v string, def time.Duration) (time.Duration, error) {
+	return parseEnv(name, v, def, time.ParseDuration, "a duration")
+}
+
+// parseEnv is v parsed by parse, def when v is empty; what names the kind
+// of value in the error.
+func parseEnv[T any](name, v string, def T, parse func(string) (T, error), what string) (T, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return def, nil
 	}
-	d, err := time.ParseDuration(v)
+	x, err := parse(v)
 	if err != nil {
-		return 0, fmt.Errorf("%s=%q: want a duration, e.g. %s=%s", name, v, name, def)
+		var zero T
+		return zero, fmt.Errorf("%s=%q: want %s, e.g. %s=%v", name, v, what, name, def)
 	}
-	return d, nil
+	return x, nil
 }
